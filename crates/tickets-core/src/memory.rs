@@ -1,0 +1,283 @@
+//! The `memory` provider: tickets in a map, gone when the process ends.
+//!
+//! Always compiled, like lettre's stub transport: for tests, examples and trying things out.
+//! It does everything the trait offers (history, idempotent create and comment, optimistic
+//! concurrency, custom fields), so it doubles as the reference the conformance suite is checked
+//! against.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{
+    Comment, Cursor, HistoryAction, HistoryEntry, NewComment, NewTicket, Page, Ticket, TicketId,
+    TicketPatch, TicketQuery, normalize_tags,
+};
+use crate::provider::{Capabilities, DynProvider, TicketProvider};
+use crate::registry::ProviderFactory;
+use crate::workflow::Workflow;
+
+/// The kind name.
+pub const KIND: &str = "memory";
+
+/// The `memory` provider's factory.
+pub static FACTORY: ProviderFactory = ProviderFactory {
+    kind: KIND,
+    summary: "in-process store for tests and demos; forgets everything on exit",
+    crate_name: env!("CARGO_PKG_NAME"),
+    build: |ctx| {
+        Box::pin(async move {
+            let config: MemoryConfig = ctx.extract()?;
+            Ok(Arc::new(MemoryProvider::with_workflow(config.workflow)) as DynProvider)
+        })
+    },
+};
+
+inventory::submit!(FACTORY);
+
+/// Config keys of the memory provider.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct MemoryConfig {
+    /// A custom workflow table (see [`Workflow`]).
+    pub workflow: Workflow,
+}
+
+const DEFAULT_PAGE_SIZE: u32 = 50;
+const MAX_PAGE_SIZE: u32 = 1000;
+
+#[derive(Debug, Default)]
+struct State {
+    next_seq: u64,
+    /// Tickets in creation order (the list order); the key is the cursor.
+    tickets: BTreeMap<u64, Ticket>,
+    seq_of: HashMap<TicketId, u64>,
+    comments: HashMap<TicketId, Vec<Comment>>,
+    history: HashMap<TicketId, Vec<HistoryEntry>>,
+    ticket_keys: HashMap<String, TicketId>,
+    comment_keys: HashMap<(TicketId, String), usize>,
+    next_comment: u64,
+    clock: DateTime<Utc>,
+}
+
+impl State {
+    /// Strictly increasing timestamps, so `updated_since` and history order are exact.
+    fn now(&mut self) -> DateTime<Utc> {
+        let now = Utc::now();
+        self.clock = if now > self.clock {
+            now
+        } else {
+            self.clock + chrono::Duration::microseconds(1)
+        };
+        self.clock
+    }
+
+    fn seq(&self, id: &TicketId) -> Result<u64> {
+        self.seq_of
+            .get(id)
+            .copied()
+            .ok_or_else(|| Error::not_found(format!("ticket {id}")))
+    }
+}
+
+/// Tickets in memory. Cheap to clone: clones share the same store.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryProvider {
+    state: Arc<Mutex<State>>,
+    workflow: Workflow,
+}
+
+impl MemoryProvider {
+    /// An empty store with the default workflow.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty store with a custom workflow.
+    pub fn with_workflow(workflow: Workflow) -> Self {
+        Self {
+            state: Arc::default(),
+            workflow,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-written ticket behind (every
+        // change is computed first and stored in one assignment), so a poisoned lock is usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl TicketProvider for MemoryProvider {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::full()
+    }
+
+    fn workflow(&self) -> &Workflow {
+        &self.workflow
+    }
+
+    async fn create(&self, new: NewTicket) -> Result<Ticket> {
+        new.validate()?;
+        let mut state = self.lock();
+        if let Some(key) = &new.idempotency_key
+            && let Some(id) = state.ticket_keys.get(key)
+        {
+            let seq = state.seq(id)?;
+            return Ok(state.tickets[&seq].clone());
+        }
+        state.next_seq += 1;
+        let seq = state.next_seq;
+        let now = state.now();
+        let id = TicketId::new(uuid::Uuid::now_v7().to_string());
+        let mut ticket = Ticket::new(id.clone(), KIND, new.subject, now);
+        ticket.number = Some(seq.to_string());
+        ticket.description = new.description;
+        ticket.status = new.status;
+        ticket.priority = new.priority;
+        ticket.kind = new.kind;
+        ticket.assignee = new.assignee;
+        ticket.requester = new.requester;
+        ticket.watchers = new.watchers;
+        ticket.tags = normalize_tags(new.tags);
+        ticket.due = new.due;
+        ticket.custom_fields = new.custom_fields;
+        ticket.version = Some("1".into());
+        if let Some(key) = new.idempotency_key {
+            state.ticket_keys.insert(key, id.clone());
+        }
+        state
+            .history
+            .entry(id.clone())
+            .or_default()
+            .push(HistoryEntry::new(HistoryAction::Created, now));
+        state.seq_of.insert(id, seq);
+        state.tickets.insert(seq, ticket.clone());
+        Ok(ticket)
+    }
+
+    async fn get(&self, id: &TicketId) -> Result<Ticket> {
+        let state = self.lock();
+        let seq = state.seq(id)?;
+        Ok(state.tickets[&seq].clone())
+    }
+
+    async fn update(&self, id: &TicketId, patch: TicketPatch) -> Result<Ticket> {
+        patch.validate()?;
+        let mut state = self.lock();
+        let seq = state.seq(id)?;
+        let current = state.tickets[&seq].clone();
+        if let Some(expected) = &patch.expected_version
+            && current.version.as_ref() != Some(expected)
+        {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!(
+                    "ticket changed since version {expected} (now {}); re-read it and try again",
+                    current.version.as_deref().unwrap_or("?")
+                ),
+            ));
+        }
+        if let Some(to) = patch.status.as_set() {
+            self.workflow.check(current.status, *to)?;
+        }
+        let mut next = current;
+        let changes = patch.apply(&mut next);
+        if changes.is_empty() {
+            return Ok(next);
+        }
+        next.updated_at = state.now();
+        let version: u64 = next.version.as_deref().and_then(|v| v.parse().ok()).unwrap_or(0);
+        next.version = Some((version + 1).to_string());
+        let at = next.updated_at;
+        let entries = changes
+            .into_iter()
+            .map(|c| HistoryEntry::change(c.field, c.old, c.new, at));
+        state.history.entry(id.clone()).or_default().extend(entries);
+        state.tickets.insert(seq, next.clone());
+        Ok(next)
+    }
+
+    async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {
+        new.validate()?;
+        let mut state = self.lock();
+        let seq = state.seq(id)?;
+        if let Some(key) = &new.idempotency_key
+            && let Some(index) = state.comment_keys.get(&(id.clone(), key.clone()))
+        {
+            return Ok(state.comments[id][*index].clone());
+        }
+        state.next_comment += 1;
+        let comment_id = format!("c{}", state.next_comment);
+        let now = state.now();
+        let mut comment = Comment::new(comment_id, id.clone(), new.body, now);
+        comment.author = new.author;
+        comment.public = new.public;
+        let list = state.comments.entry(id.clone()).or_default();
+        list.push(comment.clone());
+        let index = list.len() - 1;
+        if let Some(key) = new.idempotency_key {
+            state.comment_keys.insert((id.clone(), key), index);
+        }
+        let mut entry = HistoryEntry::new(HistoryAction::CommentAdded, now);
+        entry.actor = comment.author.clone();
+        state.history.entry(id.clone()).or_default().push(entry);
+        if let Some(t) = state.tickets.get_mut(&seq) {
+            t.updated_at = now;
+        }
+        Ok(comment)
+    }
+
+    async fn comments(&self, id: &TicketId) -> Result<Vec<Comment>> {
+        let state = self.lock();
+        state.seq(id)?;
+        Ok(state.comments.get(id).cloned().unwrap_or_default())
+    }
+
+    async fn list(&self, query: &TicketQuery) -> Result<Page<Ticket>> {
+        query.validate()?;
+        let after = match &query.cursor {
+            None => 0,
+            Some(c) => c.as_str().parse::<u64>().map_err(|_| {
+                Error::invalid_input(format!("cursor {c:?} was not issued by the memory provider"))
+            })?,
+        };
+        let size = query.page_size.unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE) as usize;
+        let state = self.lock();
+        let mut items = Vec::with_capacity(size);
+        let mut last = None;
+        let mut more = false;
+        for (seq, ticket) in state.tickets.range(after + 1..) {
+            if !query.matches(ticket) {
+                continue;
+            }
+            if items.len() == size {
+                more = true;
+                break;
+            }
+            items.push(ticket.clone());
+            last = Some(*seq);
+        }
+        let next = if more {
+            last.map(|s| Cursor::new(s.to_string()))
+        } else {
+            None
+        };
+        Ok(Page::new(items, next))
+    }
+
+    async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {
+        let state = self.lock();
+        state.seq(id)?;
+        Ok(state.history.get(id).cloned().unwrap_or_default())
+    }
+}
