@@ -32,7 +32,12 @@ use serde::{Deserialize, Deserializer};
 use crate::error::{Error, Result};
 
 /// Files looked for in the working directory when `TICKETS_CONFIG` is not set, in this order.
-pub const DEFAULT_FILES: [&str; 4] = ["tickets.toml", "tickets.yaml", "tickets.yml", "tickets.json"];
+pub const DEFAULT_FILES: [&str; 4] = [
+    "tickets.toml",
+    "tickets.yaml",
+    "tickets.yml",
+    "tickets.json",
+];
 
 /// The environment prefix.
 pub const ENV_PREFIX: &str = "TICKETS_";
@@ -104,7 +109,11 @@ impl ConfigLoader {
                 return Err(Error::config(format!(
                     "config file {} does not exist (named by {})",
                     path.display(),
-                    if self.file.is_some() { "--config" } else { "TICKETS_CONFIG" }
+                    if self.file.is_some() {
+                        "--config"
+                    } else {
+                        "TICKETS_CONFIG"
+                    }
                 )));
             }
             figment = figment.merge(file_provider(path)?);
@@ -147,12 +156,10 @@ fn file_provider(path: &Path) -> Result<Figment> {
 /// `TICKETS_*` variables, split on `__` into nested keys, minus the ones that steer the loader
 /// or the test suites rather than configure backends.
 pub fn env_provider() -> Env {
-    Env::prefixed(ENV_PREFIX)
-        .split("__")
-        .filter(|key| {
-            let key = key.as_str();
-            key != "config" && key != "log" && !key.starts_with("test_")
-        })
+    Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
+        let key = key.as_str();
+        key != "config" && key != "log" && !key.starts_with("test_")
+    })
 }
 
 /// One configured backend: its name, provider kind and config section.
@@ -182,7 +189,12 @@ impl Config {
 
         if let Ok(value) = figment.find_value("backends") {
             let Some(dict) = value.as_dict() else {
-                return Err(key_error(&figment, "", "backends", "must be a table of named backends"));
+                return Err(key_error(
+                    &figment,
+                    "",
+                    "backends",
+                    "must be a table of named backends",
+                ));
             };
             for name in dict.keys() {
                 check_name(&figment, name)?;
@@ -193,19 +205,31 @@ impl Config {
                 })?;
                 backends.insert(
                     name.clone(),
-                    BackendSpec { name: name.clone(), provider, figment: section },
+                    BackendSpec {
+                        name: name.clone(),
+                        provider,
+                        figment: section,
+                    },
                 );
             }
         }
 
         if let Some(provider) = optional_string(&figment, "provider")? {
             if backends.contains_key(DEFAULT_BACKEND) {
-                return Err(key_error(&figment, "", "provider",
-                    "the top-level shorthand defines the backend \"default\", which [backends.default] defines too; keep one"));
+                return Err(key_error(
+                    &figment,
+                    "",
+                    "provider",
+                    "the top-level shorthand defines the backend \"default\", which [backends.default] defines too; keep one",
+                ));
             }
             backends.insert(
                 DEFAULT_BACKEND.to_owned(),
-                BackendSpec { name: DEFAULT_BACKEND.to_owned(), provider, figment: figment.clone() },
+                BackendSpec {
+                    name: DEFAULT_BACKEND.to_owned(),
+                    provider,
+                    figment: figment.clone(),
+                },
             );
         }
 
@@ -213,12 +237,21 @@ impl Config {
             && !backends.is_empty()
             && !backends.contains_key(name)
         {
-            return Err(key_error(&figment, "", "default", format!(
-                "names backend {name:?}, which is not configured; configured: {}",
-                backends.keys().cloned().collect::<Vec<_>>().join(", ")
-            )));
+            return Err(key_error(
+                &figment,
+                "",
+                "default",
+                format!(
+                    "names backend {name:?}, which is not configured; configured: {}",
+                    backends.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
         }
-        Ok(Self { figment, default, backends })
+        Ok(Self {
+            figment,
+            default,
+            backends,
+        })
     }
 
     /// Reads the default sources (see [`ConfigLoader::new`]).
@@ -308,8 +341,12 @@ fn check_name(figment: &Figment, name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(key_error(figment, "", &format!("backends.{name}"),
-            "backend names may hold only letters, digits, '_' and '-'"))
+        Err(key_error(
+            figment,
+            "",
+            &format!("backends.{name}"),
+            "backend names may hold only letters, digits, '_' and '-'",
+        ))
     }
 }
 
@@ -369,7 +406,14 @@ pub fn key_error(figment: &Figment, backend: &str, key: &str, problem: impl fmt:
     Error::config(format!("config key `{shown}`{source} {problem}"))
 }
 
-const SECRET_WORDS: [&str; 6] = ["token", "password", "secret", "api_key", "private_key", "credential"];
+const SECRET_WORDS: [&str; 6] = [
+    "token",
+    "password",
+    "secret",
+    "api_key",
+    "private_key",
+    "credential",
+];
 
 fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
@@ -532,7 +576,10 @@ mod tests {
     #[test]
     fn errors_name_key_and_source() {
         Jail::expect_with(|jail| {
-            jail.create_file("tickets.toml", "default = \"nope\"\n[backends.a]\nprovider = \"memory\"\n")?;
+            jail.create_file(
+                "tickets.toml",
+                "default = \"nope\"\n[backends.a]\nprovider = \"memory\"\n",
+            )?;
             let err = ConfigLoader::new().load().unwrap_err();
             let msg = err.to_string();
             assert!(msg.contains("`default`"), "{msg}");
@@ -557,7 +604,10 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.set_env("TICKETS_CONFIG", "nowhere.toml");
             let msg = ConfigLoader::new().load().unwrap_err().to_string();
-            assert!(msg.contains("nowhere.toml") && msg.contains("TICKETS_CONFIG"), "{msg}");
+            assert!(
+                msg.contains("nowhere.toml") && msg.contains("TICKETS_CONFIG"),
+                "{msg}"
+            );
             Ok(())
         });
     }
@@ -568,6 +618,9 @@ mod tests {
             redact_url_password("postgres://app:hunter2@db:5432/t"),
             "postgres://app:***@db:5432/t"
         );
-        assert_eq!(redact_url_password("sqlite://tickets.db"), "sqlite://tickets.db");
+        assert_eq!(
+            redact_url_password("sqlite://tickets.db"),
+            "sqlite://tickets.db"
+        );
     }
 }

@@ -225,7 +225,12 @@ fn unknown_backend(name: &str, state: &HubState) -> Error {
         if state.backends.is_empty() {
             "none".to_owned()
         } else {
-            state.backends.keys().cloned().collect::<Vec<_>>().join(", ")
+            state
+                .backends
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     ))
 }

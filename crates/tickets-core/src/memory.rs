@@ -196,7 +196,11 @@ impl TicketProvider for MemoryProvider {
             return Ok(next);
         }
         next.updated_at = state.now();
-        let version: u64 = next.version.as_deref().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let version: u64 = next
+            .version
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         next.version = Some((version + 1).to_string());
         let at = next.updated_at;
         let entries = changes
@@ -248,10 +252,15 @@ impl TicketProvider for MemoryProvider {
         let after = match &query.cursor {
             None => 0,
             Some(c) => c.as_str().parse::<u64>().map_err(|_| {
-                Error::invalid_input(format!("cursor {c:?} was not issued by the memory provider"))
+                Error::invalid_input(format!(
+                    "cursor {c:?} was not issued by the memory provider"
+                ))
             })?,
         };
-        let size = query.page_size.unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE) as usize;
+        let size = query
+            .page_size
+            .unwrap_or(DEFAULT_PAGE_SIZE)
+            .min(MAX_PAGE_SIZE) as usize;
         let state = self.lock();
         let mut items = Vec::with_capacity(size);
         let mut last = None;

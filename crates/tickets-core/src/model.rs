@@ -540,17 +540,29 @@ impl TicketPatch {
         }
         if let Some(d) = self.description.into_option() {
             let d = d.unwrap_or_default();
-            record("description", some_nonempty(&ticket.description), some_nonempty(&d));
+            record(
+                "description",
+                some_nonempty(&ticket.description),
+                some_nonempty(&d),
+            );
             ticket.description = d;
         }
         if let Some(s) = self.status.into_option() {
             let s = s.unwrap_or(Status::New);
-            record("status", Some(ticket.status.to_string()), Some(s.to_string()));
+            record(
+                "status",
+                Some(ticket.status.to_string()),
+                Some(s.to_string()),
+            );
             ticket.status = s;
         }
         if let Some(p) = self.priority.into_option() {
             let p = p.unwrap_or_default();
-            record("priority", Some(ticket.priority.to_string()), Some(p.to_string()));
+            record(
+                "priority",
+                Some(ticket.priority.to_string()),
+                Some(p.to_string()),
+            );
             ticket.priority = p;
         }
         let mut opt = |field: &'static str, patch: Patch<String>, target: &mut Option<String>| {
@@ -1180,7 +1192,12 @@ mod tests {
     #[test]
     fn new_ticket_validates() {
         assert!(NewTicket::new(" \t").validate().is_err());
-        assert!(NewTicket::new("ok").idempotency_key(" ").validate().is_err());
+        assert!(
+            NewTicket::new("ok")
+                .idempotency_key(" ")
+                .validate()
+                .is_err()
+        );
         assert!(NewTicket::new("ok").validate().is_ok());
     }
 }

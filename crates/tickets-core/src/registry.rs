@@ -135,9 +135,9 @@ impl BuildContext {
     /// Deserializes the config section into the provider's own config struct; errors name the
     /// key and the file or environment variable it came from.
     pub fn extract<T: DeserializeOwned>(&self) -> Result<T> {
-        self.figment.extract().map_err(|e| {
-            Error::from(e).with_context("backend", &self.name)
-        })
+        self.figment
+            .extract()
+            .map_err(|e| Error::from(e).with_context("backend", &self.name))
     }
 
     /// A `Config` error for a value that deserialized but is wrong (a bad URL, say), naming the
@@ -195,7 +195,11 @@ impl Resolver {
         &self.config
     }
 
-    pub(crate) async fn resolve(self: &Arc<Self>, name: &str, stack: Vec<String>) -> Result<DynProvider> {
+    pub(crate) async fn resolve(
+        self: &Arc<Self>,
+        name: &str,
+        stack: Vec<String>,
+    ) -> Result<DynProvider> {
         if let Some(p) = self.built.lock().expect("resolver lock").get(name) {
             return Ok(p.clone());
         }
@@ -206,7 +210,11 @@ impl Resolver {
         Ok(built.entry(name.to_owned()).or_insert(provider).clone())
     }
 
-    pub(crate) async fn build(self: &Arc<Self>, spec: &BackendSpec, mut stack: Vec<String>) -> Result<DynProvider> {
+    pub(crate) async fn build(
+        self: &Arc<Self>,
+        spec: &BackendSpec,
+        mut stack: Vec<String>,
+    ) -> Result<DynProvider> {
         if stack.contains(&spec.name) {
             stack.push(spec.name.clone());
             return Err(Error::config(format!(
@@ -227,9 +235,10 @@ impl Resolver {
             resolver: self.clone(),
             stack,
         };
-        let provider = Box::pin((factory.build)(ctx))
-            .await
-            .map_err(|e| e.with_context("backend", &spec.name).with_provider(factory.kind))?;
+        let provider = Box::pin((factory.build)(ctx)).await.map_err(|e| {
+            e.with_context("backend", &spec.name)
+                .with_provider(factory.kind)
+        })?;
         Ok(layer_config.apply(provider, &spec.name))
     }
 }

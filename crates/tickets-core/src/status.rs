@@ -216,7 +216,8 @@ macro_rules! serde_via_str {
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let raw = String::deserialize(deserializer)?;
-                raw.parse().map_err(|e: Error| serde::de::Error::custom(e.message()))
+                raw.parse()
+                    .map_err(|e: Error| serde::de::Error::custom(e.message()))
             }
         }
     };
@@ -251,7 +252,10 @@ mod tests {
 
     #[test]
     fn serde_is_snake_case() {
-        assert_eq!(serde_json::to_string(&Status::OnHold).unwrap(), "\"on_hold\"");
+        assert_eq!(
+            serde_json::to_string(&Status::OnHold).unwrap(),
+            "\"on_hold\""
+        );
         assert_eq!(
             serde_json::from_str::<Status>("\"ESCALATED\"").unwrap(),
             Status::Escalated
@@ -266,7 +270,13 @@ mod tests {
         let open: Vec<_> = Status::ALL.into_iter().filter(|s| s.is_open()).collect();
         assert_eq!(
             open,
-            [Status::New, Status::Triaged, Status::InProgress, Status::OnHold, Status::Escalated]
+            [
+                Status::New,
+                Status::Triaged,
+                Status::InProgress,
+                Status::OnHold,
+                Status::Escalated
+            ]
         );
     }
 }

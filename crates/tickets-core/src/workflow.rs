@@ -93,7 +93,10 @@ impl Workflow {
     /// A table where nothing may move; add moves with [`Workflow::with_moves`].
     pub fn empty() -> Self {
         Self {
-            allowed: Status::ALL.into_iter().map(|s| (s, BTreeSet::new())).collect(),
+            allowed: Status::ALL
+                .into_iter()
+                .map(|s| (s, BTreeSet::new()))
+                .collect(),
             reopen_to: Status::New,
         }
     }

@@ -120,6 +120,9 @@ mod tests {
         let delays: Vec<_> = policy.backoff().collect();
         assert_eq!(delays.len(), 5);
         // jitter adds at most one more min_delay-scaled step on top of the cap
-        assert!(delays.iter().all(|d| *d <= Duration::from_millis(100)), "{delays:?}");
+        assert!(
+            delays.iter().all(|d| *d <= Duration::from_millis(100)),
+            "{delays:?}"
+        );
     }
 }

@@ -1,0 +1,1 @@
+//! Provider "asana" (being written).

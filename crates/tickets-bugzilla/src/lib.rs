@@ -1,0 +1,1 @@
+//! Provider "bugzilla" (being written).

@@ -1,0 +1,2 @@
+//! `tickets` CLI (being written).
+fn main() {}

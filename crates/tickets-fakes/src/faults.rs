@@ -1,0 +1,414 @@
+//! Fault knobs shared by every fake: latency, failing the next N calls, random failures, a
+//! per-minute request budget answered with the vendor's rate-limit response, concurrent-request
+//! limits, "down" (every call refused), and dropping the connection after a request was applied.
+//!
+//! Set them from Rust through [`Faults`], or over HTTP on the fake itself:
+//! `POST /_fake/faults` with a JSON [`FaultConfig`] (fields left out keep their value),
+//! `GET /_fake/faults` for the knobs and counters, `POST /_fake/reset` to clear knobs and
+//! counters (not the data).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+/// A fault the middleware decided on; the vendor module turns it into its own error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// The per-minute budget or a concurrency limit is used up.
+    RateLimited {
+        /// Seconds until a retry may succeed (the `Retry-After` value).
+        retry_after_secs: u64,
+        /// True for the concurrent-request limiter, false for the per-minute budget.
+        concurrency: bool,
+    },
+    /// An injected failure with this HTTP status (500, 502, 503, 504, 401, ...).
+    Status(u16),
+    /// The service is down.
+    Down,
+}
+
+/// Turns a [`Fault`] into the vendor's answer (status, headers and error body).
+pub type FaultRenderer = fn(&Fault) -> Response;
+
+/// The knobs, as set over HTTP. Every field is optional; absent fields are left unchanged.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultConfig {
+    /// Delay added to every request, in milliseconds.
+    pub latency_ms: Option<u64>,
+    /// Fail the next `count` requests with `status` (before applying them).
+    pub fail_next: Option<FailNext>,
+    /// Probability (0..1) that a request fails with one of `failure_statuses` before it is applied.
+    pub failure_rate: Option<f64>,
+    /// Statuses random failures use (default 500, 502, 503).
+    pub failure_statuses: Option<Vec<u16>>,
+    /// Requests allowed per minute (per fake, like a per-token limit); 0 = unlimited.
+    pub requests_per_minute: Option<u32>,
+    /// Reads in flight at once before answering rate-limited; 0 = unlimited.
+    pub max_concurrent_reads: Option<usize>,
+    /// Writes in flight at once before answering rate-limited; 0 = unlimited.
+    pub max_concurrent_writes: Option<usize>,
+    /// Drop the connection after applying each of the next `n` writes.
+    pub drop_next: Option<u32>,
+    /// Probability (0..1) that a write is applied and then its connection dropped.
+    pub drop_rate: Option<f64>,
+    /// Refuse every request with the vendor's "unavailable" answer.
+    pub down: Option<bool>,
+}
+
+/// Fail the next `count` requests with `status`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct FailNext {
+    /// How many requests.
+    pub count: u32,
+    /// The HTTP status to answer.
+    pub status: u16,
+}
+
+/// What happened so far.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FaultStats {
+    /// Requests seen (admin calls excluded).
+    pub requests: u64,
+    /// Answered with the rate-limit response.
+    pub rate_limited: u64,
+    /// Failed on purpose (fail_next, failure_rate, down).
+    pub injected: u64,
+    /// Applied, then the connection dropped.
+    pub dropped: u64,
+}
+
+#[derive(Debug)]
+struct Knobs {
+    latency: Duration,
+    fail_next: VecDeque<u16>,
+    failure_rate: f64,
+    failure_statuses: Vec<u16>,
+    requests_per_minute: u32,
+    window_start: Instant,
+    window_used: u32,
+    max_reads: usize,
+    max_writes: usize,
+    drop_next: u32,
+    drop_rate: f64,
+    down: bool,
+    rng: fastrand::Rng,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Self {
+            latency: Duration::ZERO,
+            fail_next: VecDeque::new(),
+            failure_rate: 0.0,
+            failure_statuses: vec![500, 502, 503],
+            requests_per_minute: 0,
+            window_start: Instant::now(),
+            window_used: 0,
+            max_reads: 0,
+            max_writes: 0,
+            drop_next: 0,
+            drop_rate: 0.0,
+            down: false,
+            rng: fastrand::Rng::with_seed(0x7ac4e75),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests: AtomicU64,
+    rate_limited: AtomicU64,
+    injected: AtomicU64,
+    dropped: AtomicU64,
+    reads_in_flight: AtomicUsize,
+    writes_in_flight: AtomicUsize,
+}
+
+/// The fault state of one fake. Cheap to clone; clones share the knobs.
+#[derive(Debug, Clone)]
+pub struct Faults {
+    knobs: Arc<Mutex<Knobs>>,
+    counters: Arc<Counters>,
+    render: FaultRenderer,
+}
+
+impl Faults {
+    /// No faults; `render` makes the vendor's error answers.
+    pub fn new(render: FaultRenderer) -> Self {
+        Self {
+            knobs: Arc::default(),
+            counters: Arc::default(),
+            render,
+        }
+    }
+
+    fn knobs(&self) -> std::sync::MutexGuard<'_, Knobs> {
+        self.knobs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies the fields set in `config`.
+    pub fn configure(&self, config: &FaultConfig) {
+        let mut k = self.knobs();
+        if let Some(ms) = config.latency_ms {
+            k.latency = Duration::from_millis(ms);
+        }
+        if let Some(f) = config.fail_next {
+            k.fail_next = std::iter::repeat_n(f.status, f.count as usize).collect();
+        }
+        if let Some(r) = config.failure_rate {
+            k.failure_rate = r.clamp(0.0, 1.0);
+        }
+        if let Some(s) = &config.failure_statuses
+            && !s.is_empty()
+        {
+            k.failure_statuses = s.clone();
+        }
+        if let Some(n) = config.requests_per_minute {
+            k.requests_per_minute = n;
+            k.window_start = Instant::now();
+            k.window_used = 0;
+        }
+        if let Some(n) = config.max_concurrent_reads {
+            k.max_reads = n;
+        }
+        if let Some(n) = config.max_concurrent_writes {
+            k.max_writes = n;
+        }
+        if let Some(n) = config.drop_next {
+            k.drop_next = n;
+        }
+        if let Some(r) = config.drop_rate {
+            k.drop_rate = r.clamp(0.0, 1.0);
+        }
+        if let Some(d) = config.down {
+            k.down = d;
+        }
+    }
+
+    /// Clears every knob and counter.
+    pub fn reset(&self) {
+        *self.knobs() = Knobs::default();
+        for c in [
+            &self.counters.requests,
+            &self.counters.rate_limited,
+            &self.counters.injected,
+            &self.counters.dropped,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Adds `latency` to every request.
+    pub fn set_latency(&self, latency: Duration) {
+        self.knobs().latency = latency;
+    }
+
+    /// Fails the next `count` requests with `status`.
+    pub fn fail_next(&self, count: u32, status: u16) {
+        self.configure(&FaultConfig {
+            fail_next: Some(FailNext { count, status }),
+            ..FaultConfig::default()
+        });
+    }
+
+    /// Fails a share of requests (0..1) with 500/502/503 before applying them.
+    pub fn set_failure_rate(&self, rate: f64) {
+        self.knobs().failure_rate = rate.clamp(0.0, 1.0);
+    }
+
+    /// Allows `n` requests per minute (0 = unlimited).
+    pub fn set_requests_per_minute(&self, n: u32) {
+        self.configure(&FaultConfig {
+            requests_per_minute: Some(n),
+            ..FaultConfig::default()
+        });
+    }
+
+    /// Limits reads and writes in flight (0 = unlimited).
+    pub fn set_concurrency_limits(&self, reads: usize, writes: usize) {
+        let mut k = self.knobs();
+        k.max_reads = reads;
+        k.max_writes = writes;
+    }
+
+    /// Drops the connection after applying each of the next `n` writes.
+    pub fn drop_next(&self, n: u32) {
+        self.knobs().drop_next = n;
+    }
+
+    /// Drops the connection after applying a share of writes (0..1).
+    pub fn set_drop_rate(&self, rate: f64) {
+        self.knobs().drop_rate = rate.clamp(0.0, 1.0);
+    }
+
+    /// Refuses every request while `down` is true.
+    pub fn set_down(&self, down: bool) {
+        self.knobs().down = down;
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> FaultStats {
+        FaultStats {
+            requests: self.counters.requests.load(Ordering::Relaxed),
+            rate_limited: self.counters.rate_limited.load(Ordering::Relaxed),
+            injected: self.counters.injected.load(Ordering::Relaxed),
+            dropped: self.counters.dropped.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Decides, before the handler runs, whether to refuse the request. Returns the fault to
+    /// answer with, or whether to drop the connection after applying it.
+    fn admit(&self, write: bool) -> Result<(Duration, bool), Fault> {
+        let mut k = self.knobs();
+        let latency = k.latency;
+        if k.down {
+            return Err(Fault::Down);
+        }
+        if k.requests_per_minute > 0 {
+            let elapsed = k.window_start.elapsed();
+            if elapsed >= Duration::from_secs(60) {
+                k.window_start = Instant::now();
+                k.window_used = 0;
+            }
+            // Rejected requests count against the budget too, as Asana documents.
+            k.window_used += 1;
+            if k.window_used > k.requests_per_minute {
+                let left = Duration::from_secs(60).saturating_sub(k.window_start.elapsed());
+                return Err(Fault::RateLimited {
+                    retry_after_secs: left.as_secs().max(1),
+                    concurrency: false,
+                });
+            }
+        }
+        if let Some(status) = k.fail_next.pop_front() {
+            return Err(Fault::Status(status));
+        }
+        if k.failure_rate > 0.0 && k.rng.f64() < k.failure_rate {
+            let n = k.failure_statuses.len();
+            let i = k.rng.usize(..n);
+            return Err(Fault::Status(k.failure_statuses[i]));
+        }
+        let drop = write
+            && if k.drop_next > 0 {
+                k.drop_next -= 1;
+                true
+            } else {
+                k.drop_rate > 0.0 && k.rng.f64() < k.drop_rate
+            };
+        Ok((latency, drop))
+    }
+
+    fn in_flight(&self, write: bool) -> (&AtomicUsize, usize) {
+        let k = self.knobs();
+        if write {
+            (&self.counters.writes_in_flight, k.max_writes)
+        } else {
+            (&self.counters.reads_in_flight, k.max_reads)
+        }
+    }
+
+    /// The admin routes, to merge into a fake's router.
+    pub fn admin_routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let faults = self.clone();
+        let get_faults = faults.clone();
+        let reset = faults.clone();
+        Router::new()
+            .route(
+                "/_fake/faults",
+                post(move |Json(config): Json<FaultConfig>| async move {
+                    faults.configure(&config);
+                    Json(faults.stats())
+                })
+                .get(move || async move { Json(get_faults.stats()) }),
+            )
+            .route(
+                "/_fake/reset",
+                post(move || async move {
+                    reset.reset();
+                    StatusCode::NO_CONTENT
+                }),
+            )
+            .route("/_fake/health", get(|| async { "ok" }))
+    }
+
+    /// The middleware that applies the knobs; add with
+    /// `axum::middleware::from_fn_with_state(faults.clone(), Faults::middleware)`.
+    pub async fn middleware(
+        State(faults): State<Faults>,
+        request: Request,
+        next: Next,
+    ) -> Response {
+        if request.uri().path().starts_with("/_fake/") {
+            return next.run(request).await;
+        }
+        faults.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let write = !matches!(*request.method(), Method::GET | Method::HEAD);
+        let (latency, drop) = match faults.admit(write) {
+            Ok(v) => v,
+            Err(fault) => return faults.refuse(fault),
+        };
+        let (gauge, max) = faults.in_flight(write);
+        let now = gauge.fetch_add(1, Ordering::SeqCst) + 1;
+        let _guard = Decrement(gauge);
+        if max > 0 && now > max {
+            return faults.refuse(Fault::RateLimited {
+                retry_after_secs: 1,
+                concurrency: true,
+            });
+        }
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let response = next.run(request).await;
+        if drop && response.status().is_success() {
+            faults.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return dropped_connection(response);
+        }
+        response
+    }
+
+    fn refuse(&self, fault: Fault) -> Response {
+        let counter = match fault {
+            Fault::RateLimited { .. } => &self.counters.rate_limited,
+            _ => &self.counters.injected,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        (self.render)(&fault)
+    }
+}
+
+struct Decrement<'a>(&'a AtomicUsize);
+
+impl Drop for Decrement<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The request was applied; the client sees its connection fail mid-answer.
+fn dropped_connection(applied: Response) -> Response {
+    let (parts, _) = applied.into_parts();
+    let failing = futures::stream::once(async {
+        Err::<axum::body::Bytes, _>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "fake dropped the connection after applying the request",
+        ))
+    });
+    let mut response = Response::from_parts(parts, Body::from_stream(failing));
+    // No length: the client must read the body, and the body fails.
+    response
+        .headers_mut()
+        .remove(axum::http::header::CONTENT_LENGTH);
+    response.into_response()
+}

@@ -1,0 +1,1 @@
+//! Provider "internal" (being written).

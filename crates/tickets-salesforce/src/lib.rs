@@ -1,0 +1,1 @@
+//! Provider "salesforce" (being written).

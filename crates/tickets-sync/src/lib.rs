@@ -1,0 +1,1 @@
+//! Provider "sync" (being written).
