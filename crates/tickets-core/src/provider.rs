@@ -10,7 +10,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
     Comment, HistoryEntry, NewComment, NewTicket, Page, Ticket, TicketId, TicketPatch, TicketQuery,
 };
-use crate::status::Status;
+use crate::status::{Priority, Status};
 use crate::workflow::Workflow;
 
 /// A shared, type-erased provider: what the registry builds and the hub holds.
@@ -55,8 +55,11 @@ pub struct Capabilities {
     pub optimistic_concurrency: bool,
     /// The description can be changed after creation (Bugzilla appends a comment instead).
     pub edit_description: bool,
-    /// Statuses that are stored and read back exactly; others map onto a neighbour.
+    /// Statuses that are stored and read back exactly; others map onto a neighbour with the
+    /// same openness (see [`Status::is_open`]).
     pub statuses: Vec<Status>,
+    /// Priorities that are stored and read back exactly; others map onto a neighbour.
+    pub priorities: Vec<Priority>,
     /// The largest page a list returns; larger requests are capped.
     pub max_page_size: u32,
     /// The finest time step the backend records (`updated_since` needs gaps at least this long).
@@ -83,6 +86,7 @@ impl Default for Capabilities {
             optimistic_concurrency: false,
             edit_description: true,
             statuses: Status::ALL.to_vec(),
+            priorities: Priority::ALL.to_vec(),
             max_page_size: 100,
             time_resolution: Duration::from_millis(1),
         }
