@@ -1,1 +1,179 @@
-fn main() {}
+//! `cargo xtask ci | bench [NAME] | fake VENDOR [--port N] | chaos sync`
+//!
+//! Plain std: xtask must build fast and never need a service to compile.
+
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  ci               fmt --check, clippy -D warnings, all tests, docs without warnings
+                   (the same as CI; PostgreSQL/MariaDB tests run when reachable)
+  bench [NAME]     run the benchmark of one provider (internal, asana, bugzilla,
+                   salesforce, sync) or of all of them, printing a table each
+  fake VENDOR      serve a fake asana|bugzilla|salesforce on 127.0.0.1 (prints its
+                   base URL and credentials as one JSON line); extra args go to it
+  chaos sync       kill and restart the sync worker at random points while it delivers,
+                   then check the remote equals the local store";
+
+const BENCHES: [&str; 5] = ["internal", "asana", "bugzilla", "salesforce", "sync"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("bench") => bench(args.get(1).map(String::as_str)),
+        Some("fake") => fake(&args[1..]),
+        Some("chaos") => chaos(args.get(1).map(String::as_str)),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("unknown or missing command\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(what: &str, mut cmd: Command) -> Result<(), String> {
+    eprintln!("xtask: {what}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
+fn reachable(addr: &str) -> bool {
+    addr.parse::<SocketAddr>()
+        .ok()
+        .and_then(|a| TcpStream::connect_timeout(&a, Duration::from_secs(1)).ok())
+        .is_some()
+}
+
+/// Points the dialect tests at the local services when they answer and nothing is set.
+fn database_env(cmd: &mut Command) {
+    for (var, addr, url) in [
+        (
+            "TICKETS_TEST_POSTGRES_URL",
+            "127.0.0.1:5432",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        ),
+        (
+            "TICKETS_TEST_MYSQL_URL",
+            "127.0.0.1:3306",
+            "mysql://root@127.0.0.1:3306/test",
+        ),
+    ] {
+        if std::env::var_os(var).is_some() {
+            continue;
+        }
+        if reachable(addr) {
+            cmd.env(var, url);
+        } else {
+            eprintln!("xtask: nothing answers on {addr}; tests that need {var} are skipped");
+        }
+    }
+}
+
+fn ci() -> Result<(), String> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    run("cargo fmt --all --check", fmt)?;
+
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(
+        "cargo clippy --workspace --all-targets --all-features -- -D warnings",
+        clippy,
+    )?;
+
+    let mut test = cargo();
+    test.args(["test", "--workspace", "--all-features"]);
+    database_env(&mut test);
+    run("cargo test --workspace --all-features", test)?;
+
+    let mut doc = cargo();
+    doc.args(["doc", "--workspace", "--no-deps", "--all-features"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    run("cargo doc --workspace --no-deps (warnings are errors)", doc)
+}
+
+fn bench(name: Option<&str>) -> Result<(), String> {
+    let names: Vec<&str> = match name {
+        None => BENCHES.to_vec(),
+        Some(n) if BENCHES.contains(&n) => vec![n],
+        Some(n) => {
+            return Err(format!(
+                "no benchmark named {n:?}; choose one of: {}",
+                BENCHES.join(", ")
+            ));
+        }
+    };
+    for name in names {
+        let package = format!("tickets-{name}");
+        let mut cmd = cargo();
+        cmd.args(["bench", "-p", &package, "--bench", name]);
+        database_env(&mut cmd);
+        run(&format!("benchmark {name}"), cmd)?;
+    }
+    Ok(())
+}
+
+fn fake(args: &[String]) -> Result<(), String> {
+    if args.is_empty() {
+        return Err("fake needs a vendor: asana, bugzilla or salesforce".into());
+    }
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "-q",
+        "-p",
+        "tickets-fakes",
+        "--bin",
+        "tickets-fake",
+        "--",
+    ])
+    .args(args);
+    run("tickets-fake", cmd)
+}
+
+fn chaos(target: Option<&str>) -> Result<(), String> {
+    match target {
+        Some("sync") => {
+            let mut cmd = cargo();
+            cmd.args([
+                "run",
+                "--release",
+                "-p",
+                "tickets-sync",
+                "--example",
+                "chaos",
+            ]);
+            run("sync chaos test", cmd)
+        }
+        _ => Err("chaos needs a target: sync".into()),
+    }
+}
