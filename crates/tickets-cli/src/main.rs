@@ -1,2 +1,59 @@
-//! `tickets` CLI (being written).
-fn main() {}
+//! `tickets`: every ticket operation from the shell, on any configured backend.
+//!
+//! Exit codes: 0 done, 1 other failure, 2 usage or configuration, 3 not found, 4 invalid input
+//! or refused transition (or a conflict), 5 remote unavailable, rate limited or timed out.
+
+mod cli;
+mod commands;
+mod output;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tickets: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stdout = io::stdout();
+    let mut printer = output::Printer::new(stdout.lock(), cli.json);
+    let result = runtime
+        .block_on(commands::run(&cli, &mut printer))
+        .and_then(|()| io::stdout().flush().map_err(commands::Failure::Io));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) if failure.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("tickets: {failure}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `TICKETS_LOG` (else `RUST_LOG`); nothing is logged when
+/// neither is set.
+fn init_logging() {
+    let Some(filter) = ["TICKETS_LOG", "RUST_LOG"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.trim().is_empty()))
+    else {
+        return;
+    };
+    match tracing_subscriber::EnvFilter::try_new(&filter) {
+        Ok(filter) => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(io::stderr)
+            .init(),
+        Err(e) => eprintln!("tickets: ignoring the log filter {filter:?}: {e}"),
+    }
+}
