@@ -1,0 +1,353 @@
+//! The `tickets` binary, run as a user would: in a temporary directory, with a config file (or
+//! none), checking stdout, stderr and exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+const MEMORY: &str = "provider = \"memory\"\n";
+
+/// Runs `tickets ARGS` in `dir` with no `TICKETS_*` or `RUST_LOG` from the test's environment,
+/// plus `env`.
+fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tickets"));
+    cmd.current_dir(dir).args(args);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("TICKETS_") || key == "RUST_LOG" {
+            cmd.env_remove(&*key);
+        }
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("the tickets binary runs")
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    run_env(dir, args, &[])
+}
+
+fn dir_with(config: &str) -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tickets.toml"), config).unwrap();
+    dir
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    assert!(out.status.success(), "failed: {}", stderr(out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+/// Asserts the exit code and that stderr is one `tickets: ...` line; returns that line.
+fn failed(out: &Output, code: i32) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert!(out.stdout.is_empty(), "nothing on stdout: {}", stdout(out));
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("tickets: "), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+    err
+}
+
+#[test]
+fn providers_are_listed_sorted_with_summaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = json(&run(dir.path(), &["providers", "--json"]));
+    let kinds: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"memory"), "{kinds:?}");
+    let mut sorted = kinds.clone();
+    sorted.sort_unstable();
+    assert_eq!(kinds, sorted);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|p| !p["summary"].as_str().unwrap().is_empty())
+    );
+
+    let out = run(dir.path(), &["providers"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.starts_with("KIND"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("memory ")), "{text}");
+}
+
+#[test]
+fn providers_work_even_with_a_broken_config() {
+    let dir = dir_with("default = [1, 2]\n");
+    assert!(run(dir.path(), &["providers"]).status.success());
+}
+
+#[test]
+fn create_prints_the_receipt_keys() {
+    let dir = dir_with(MEMORY);
+    let out = run(
+        dir.path(),
+        &[
+            "--json",
+            "create",
+            "--subject",
+            "Server down",
+            "--assignee",
+            "alice",
+            "--tag",
+            "ops",
+        ],
+    );
+    let t = json(&out);
+    assert!(!t["guid"].as_str().unwrap().is_empty());
+    assert_eq!(t["guid"], t["id"]);
+    assert_eq!(t["status"], "new");
+    assert_eq!(t["provider"], "memory");
+    assert_eq!(t["subject"], "Server down");
+    assert_eq!(t["assigned_to"], "alice");
+    assert_eq!(t["tags"], serde_json::json!(["ops"]));
+    assert!(
+        stderr(&out).is_empty(),
+        "quiet by default: {}",
+        stderr(&out)
+    );
+
+    let out = run(dir.path(), &["create", "--subject", "Printer jam"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains("subject:") && text.contains("Printer jam"),
+        "{text}"
+    );
+    assert!(text.contains("status:") && text.contains("new"), "{text}");
+}
+
+#[test]
+fn an_empty_list_is_an_empty_array() {
+    let dir = dir_with(MEMORY);
+    assert_eq!(
+        json(&run(dir.path(), &["list", "--json"])),
+        serde_json::json!([])
+    );
+    let out = run(dir.path(), &["list"]);
+    assert_eq!(stdout(&out), "no tickets\n");
+}
+
+#[test]
+fn unknown_ticket_exits_3() {
+    let dir = dir_with(MEMORY);
+    let err = failed(&run(dir.path(), &["get", "does-not-exist"]), 3);
+    assert!(err.contains("NotFound"), "{err}");
+    assert!(err.contains("does-not-exist"), "{err}");
+    failed(&run(dir.path(), &["comments", "does-not-exist"]), 3);
+    failed(&run(dir.path(), &["close", "does-not-exist"]), 3);
+}
+
+#[test]
+fn invalid_input_exits_4() {
+    let dir = dir_with(MEMORY);
+    let err = failed(&run(dir.path(), &["status", "some-id", "almost-done"]), 4);
+    assert!(err.contains("unknown status \"almost-done\""), "{err}");
+    assert!(
+        err.contains("in_progress"),
+        "names the statuses there are: {err}"
+    );
+    let err = failed(&run(dir.path(), &["create", "--subject", "   "]), 4);
+    assert!(err.contains("subject"), "{err}");
+    failed(
+        &run(
+            dir.path(),
+            &["create", "--subject", "x", "--priority", "urgentish"],
+        ),
+        4,
+    );
+    failed(
+        &run(dir.path(), &["list", "--updated-since", "last tuesday"]),
+        4,
+    );
+    failed(
+        &run(
+            dir.path(),
+            &["create", "--subject", "x", "--field", "novalue"],
+        ),
+        4,
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = dir_with(MEMORY);
+    assert_eq!(run(dir.path(), &[]).status.code(), Some(2));
+    assert_eq!(run(dir.path(), &["create"]).status.code(), Some(2));
+    assert_eq!(
+        run(dir.path(), &["get", "1", "--frobnicate"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(run(dir.path(), &["launch"]).status.code(), Some(2));
+    assert!(run(dir.path(), &["--help"]).status.success());
+}
+
+#[test]
+fn a_bad_config_names_the_key_and_its_source() {
+    let dir = dir_with("default = \"nope\"\n[backends.a]\nprovider = \"memory\"\n");
+    let err = failed(&run(dir.path(), &["list"]), 2);
+    assert!(err.contains("`default`"), "{err}");
+    assert!(err.contains("tickets.toml"), "{err}");
+    assert!(err.contains("\"nope\""), "{err}");
+
+    let dir = dir_with("[backends.a]\nurl = \"sqlite://x.db\"\n");
+    let err = failed(&run(dir.path(), &["list"]), 2);
+    assert!(err.contains("backends.a.provider"), "{err}");
+
+    let dir = dir_with("[backends.a]\nprovider = \"memory\"\n");
+    let out = run_env(dir.path(), &["list"], &[("TICKETS_DEFAULT", "ghost")]);
+    let err = failed(&out, 2);
+    assert!(err.contains("TICKETS_DEFAULT"), "{err}");
+
+    let dir = dir_with("provider = \"jira\"\n");
+    let err = failed(&run(dir.path(), &["list"]), 2);
+    assert!(
+        err.contains("\"jira\" is not registered") && err.contains("memory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_config_file_named_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("elsewhere.yaml"), "provider: memory\n").unwrap();
+    let t = json(&run(
+        dir.path(),
+        &[
+            "--config",
+            "elsewhere.yaml",
+            "create",
+            "--subject",
+            "From YAML",
+            "--json",
+        ],
+    ));
+    assert_eq!(t["provider"], "memory");
+
+    let err = failed(&run(dir.path(), &["--config", "missing.toml", "list"]), 2);
+    assert!(
+        err.contains("missing.toml") && err.contains("--config"),
+        "{err}"
+    );
+}
+
+#[test]
+fn configuration_from_the_environment_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_env(
+        dir.path(),
+        &["create", "--subject", "From env", "--json"],
+        &[("TICKETS_PROVIDER", "memory")],
+    );
+    assert_eq!(json(&out)["provider"], "memory");
+    assert!(!dir.path().join("tickets.db").exists());
+}
+
+const TWO_BACKENDS: &str = r#"
+default = "main"
+[backends.main]
+provider = "memory"
+[backends.spare]
+provider = "memory"
+[backends.tracker]
+provider = "asana"
+token = "s3cr3t-token"
+project = 1209000000000000
+"#;
+
+#[test]
+fn backends_lists_names_kinds_and_the_default() {
+    let dir = dir_with(TWO_BACKENDS);
+    let list = json(&run(dir.path(), &["backends", "--json"]));
+    assert_eq!(
+        list,
+        serde_json::json!([
+            {"name": "main", "kind": "memory", "default": true},
+            {"name": "spare", "kind": "memory", "default": false},
+            {"name": "tracker", "kind": "asana", "default": false},
+        ])
+    );
+    let list = json(&run(
+        dir.path(),
+        &["--backend", "spare", "backends", "--json"],
+    ));
+    assert_eq!(list[1]["default"], true);
+    assert_eq!(list[0]["default"], false);
+
+    let text = stdout(&run(dir.path(), &["backends"]));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("main") && l.ends_with("yes")),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_backend_exits_2_naming_the_configured_ones() {
+    let dir = dir_with(
+        "default = \"main\"\n[backends.main]\nprovider = \"memory\"\n[backends.spare]\nprovider = \"memory\"\n",
+    );
+    let err = failed(&run(dir.path(), &["--backend", "ghost", "list"]), 2);
+    assert!(err.contains("\"ghost\""), "{err}");
+    assert!(err.contains("main, spare"), "{err}");
+    failed(&run(dir.path(), &["--backend", "ghost", "backends"]), 2);
+
+    let t = json(&run(
+        dir.path(),
+        &["--backend", "spare", "create", "--subject", "x", "--json"],
+    ));
+    assert_eq!(t["provider"], "memory");
+}
+
+#[test]
+fn config_shows_the_effective_configuration_with_secrets_redacted() {
+    let dir = dir_with(TWO_BACKENDS);
+    let out = run_env(
+        dir.path(),
+        &["config"],
+        &[("TICKETS_BACKENDS__SPARE__PASSWORD", "hunter2")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        !text.contains("s3cr3t") && !text.contains("hunter2"),
+        "{text}"
+    );
+    assert!(text.contains("backends.tracker.token = \"***\""), "{text}");
+    assert!(text.contains("backends.spare.password = \"***\""), "{text}");
+    assert!(text.contains("default = \"main\""), "{text}");
+
+    let v = json(&run(dir.path(), &["config", "--json"]));
+    assert_eq!(v["backends"]["tracker"]["token"], "***");
+    assert_eq!(v["backends"]["main"]["provider"], "memory");
+
+    // Nothing configured: the embedded default is what runs.
+    let empty = tempfile::tempdir().unwrap();
+    let v = json(&run(empty.path(), &["config", "--json"]));
+    assert!(
+        v["provider"] == "internal" || v["provider"] == "memory",
+        "{v}"
+    );
+    assert!(
+        !empty.path().join("tickets.db").exists(),
+        "config opens no store"
+    );
+}
