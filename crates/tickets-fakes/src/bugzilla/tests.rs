@@ -1,0 +1,370 @@
+use serde_json::{Value, json};
+
+use super::{FakeBugzilla, FakeBugzillaOptions};
+
+struct T {
+    fake: FakeBugzilla,
+    http: reqwest::Client,
+}
+
+impl T {
+    async fn new(bmo: bool) -> Self {
+        let fake = FakeBugzilla::start_with(FakeBugzillaOptions {
+            bmo,
+            ..FakeBugzillaOptions::default()
+        })
+        .await
+        .unwrap();
+        Self {
+            fake,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.fake.base_url())
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = format!("{}{sep}api_key={}", self.url(path), self.fake.api_key());
+        self.send(self.http.get(url)).await
+    }
+
+    async fn post(&self, path: &str, mut body: Value) -> (u16, Value) {
+        body["api_key"] = json!(self.fake.api_key());
+        self.send(self.http.post(self.url(path)).json(&body)).await
+    }
+
+    async fn put(&self, path: &str, mut body: Value) -> (u16, Value) {
+        body["api_key"] = json!(self.fake.api_key());
+        self.send(self.http.put(self.url(path)).json(&body)).await
+    }
+
+    fn bug_body(&self, summary: &str) -> Value {
+        json!({
+            "product": self.fake.product(), "component": self.fake.component(),
+            "version": self.fake.version(), "summary": summary, "description": "first words",
+            "op_sys": "All", "platform": "All",
+        })
+    }
+
+    async fn create(&self, summary: &str) -> u64 {
+        let (status, body) = self.post("/bug", self.bug_body(summary)).await;
+        assert_eq!(status, 200, "{body}");
+        body["id"].as_u64().unwrap()
+    }
+}
+
+fn code(body: &Value) -> i64 {
+    assert_eq!(body["error"], true, "{body}");
+    assert!(body["documentation"].is_string());
+    body["code"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn create_answers_200_and_get_renders_the_bug() {
+    let t = T::new(false).await;
+    let id = t.create("Printer on fire").await;
+    let (status, body) = t.get(&format!("/bug/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["faults"], json!([]));
+    let bug = &body["bugs"][0];
+    assert_eq!(bug["summary"], "Printer on fire");
+    assert_eq!(bug["status"], "CONFIRMED");
+    assert_eq!(bug["resolution"], "");
+    assert_eq!(bug["priority"], "---");
+    assert_eq!(bug["alias"], json!([]));
+    assert_eq!(bug["dupe_of"], Value::Null);
+    assert_eq!(bug["assigned_to"], "nobody@example.com");
+    assert_eq!(bug["creator"], "admin@example.com");
+    let (_, missing) = t.get("/bug/999").await;
+    assert_eq!(code(&missing), 101);
+    let (s, bad) = t.get("/bug/no-such-alias").await;
+    assert_eq!((s, code(&bad)), (400, 100));
+}
+
+#[tokio::test]
+async fn create_validates_like_5x() {
+    let t = T::new(false).await;
+    let mut body = t.bug_body("x");
+    body.as_object_mut().unwrap().remove("op_sys");
+    let (s, b) = t.post("/bug", body).await;
+    assert_eq!((s, code(&b)), (400, 50));
+    let mut body = t.bug_body("x");
+    body["assigned_to"] = json!("ghost@example.com");
+    let (s, b) = t.post("/bug", body).await;
+    assert_eq!((s, code(&b)), (404, 51));
+    let mut body = t.bug_body("  ");
+    body["summary"] = json!(" ");
+    let (_, b) = t.post("/bug", body).await;
+    assert_eq!(code(&b), 107);
+    let mut body = t.bug_body("x");
+    body["product"] = json!("Nope");
+    let (s, b) = t.post("/bug", body).await;
+    assert_eq!((s, code(&b)), (401, 106));
+}
+
+#[tokio::test]
+async fn workflow_and_resolution_rules() {
+    let t = T::new(false).await;
+    let id = t.create("wf").await;
+    let path = format!("/bug/{id}");
+    let (s, b) = t
+        .put(&path, json!({"status": "VERIFIED", "resolution": "FIXED"}))
+        .await;
+    assert_eq!((s, code(&b)), (400, 123));
+    let (_, b) = t.put(&path, json!({"status": "RESOLVED"})).await;
+    assert_eq!(code(&b), 121);
+    let (_, b) = t.put(&path, json!({"resolution": "FIXED"})).await;
+    assert_eq!(code(&b), 122);
+    let (s, b) = t.put(&path, json!({"status": "REOPENED"})).await;
+    assert_eq!((s, code(&b)), (404, 51));
+    let (s, b) = t
+        .put(&path, json!({"status": "RESOLVED", "resolution": "FIXED"}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["bugs"][0]["changes"]["status"],
+        json!({"added": "RESOLVED", "removed": "CONFIRMED"})
+    );
+    let (_, b) = t
+        .put(&path, json!({"status": "CONFIRMED", "resolution": ""}))
+        .await;
+    assert_eq!(b["bugs"][0]["changes"]["resolution"]["removed"], "FIXED");
+    let (_, got) = t.get(&path).await;
+    assert_eq!(got["bugs"][0]["resolution"], "");
+    let (_, h) = t.get(&format!("{path}/history")).await;
+    let history = h["bugs"][0]["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0]["changes"][0]["field_name"], "status");
+    // Nothing changed: empty changes.
+    let (_, b) = t.put(&path, json!({"status": "CONFIRMED"})).await;
+    assert_eq!(b["bugs"][0]["changes"], json!({}));
+}
+
+#[tokio::test]
+async fn alias_is_unique_and_resolvable() {
+    let t = T::new(false).await;
+    let mut body = t.bug_body("aliased");
+    body["alias"] = json!(["tk-abc"]);
+    let (s, b) = t.post("/bug", body.clone()).await;
+    assert_eq!(s, 200);
+    let id = b["id"].as_u64().unwrap();
+    let (s, b) = t.post("/bug", body).await;
+    assert_eq!((s, code(&b)), (400, 103));
+    let (_, got) = t.get("/bug/tk-abc").await;
+    assert_eq!(got["bugs"][0]["id"], id);
+    let mut numeric = t.bug_body("n");
+    numeric["alias"] = json!(["12345"]);
+    assert_eq!(code(&t.post("/bug", numeric).await.1), 103);
+}
+
+#[tokio::test]
+async fn credentials_header_only_counts_on_bmo() {
+    let t = T::new(false).await;
+    let id = t.create("auth").await;
+    let header = ("X-BUGZILLA-API-KEY", t.fake.api_key().to_owned());
+    let (s, b) = t
+        .send(
+            t.http
+                .post(t.url("/bug"))
+                .header(header.0, &header.1)
+                .json(&t.bug_body("x")),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (401, 410));
+    // A read with only the header runs anonymously: no e-mail in user details.
+    let (s, b) = t
+        .send(
+            t.http
+                .get(t.url(&format!("/bug/{id}")))
+                .header(header.0, &header.1),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(b["bugs"][0]["creator_detail"].get("email").is_none());
+    let (s, b) = t.send(t.http.get(t.url("/bug/1?api_key=wrong"))).await;
+    assert_eq!((s, code(&b)), (400, 306));
+    let (s, b) = t.send(t.http.get(t.url("/whoami"))).await;
+    assert_eq!((s, code(&b)), (404, 32614));
+    assert_eq!(
+        b["message"],
+        "A REST API resource was not found for 'GET /whoami'."
+    );
+
+    let bmo = T::new(true).await;
+    let (s, b) = bmo
+        .send(
+            bmo.http
+                .post(bmo.url("/bug"))
+                .header("X-BUGZILLA-API-KEY", bmo.fake.api_key())
+                .json(&bmo.bug_body("x")),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = bmo
+        .send(
+            bmo.http
+                .get(bmo.url("/whoami"))
+                .header("X-BUGZILLA-API-KEY", bmo.fake.api_key()),
+        )
+        .await;
+    assert_eq!((s, b["name"].as_str()), (200, Some("admin@example.com")));
+}
+
+#[tokio::test]
+async fn malformed_json_and_unknown_routes() {
+    let t = T::new(false).await;
+    let (s, b) = t
+        .send(
+            t.http
+                .post(t.url("/bug"))
+                .header("content-type", "application/json")
+                .body("{not json"),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (400, 32000));
+    let (s, b) = t.send(t.http.delete(t.url("/bug/1"))).await;
+    assert_eq!((s, code(&b)), (404, 32614));
+    let (s, v) = t.send(t.http.get(t.url("/version"))).await;
+    assert_eq!((s, v["version"].as_str()), (200, Some("5.2")));
+    let (_, v) = t
+        .get(&format!("/valid_login?login={}", t.fake.admin_login()))
+        .await;
+    assert_eq!(v["result"], true);
+}
+
+#[tokio::test]
+async fn comments_201_and_keyed_by_bug_id_string() {
+    let t = T::new(false).await;
+    let id = t.create("c").await;
+    let (s, b) = t
+        .post(&format!("/bug/{id}/comment"), json!({"comment": "hello"}))
+        .await;
+    assert_eq!(s, 201);
+    assert!(b["id"].as_u64().is_some());
+    let (_, b) = t
+        .post(&format!("/bug/{id}/comment"), json!({"comment": "  "}))
+        .await;
+    assert_eq!(code(&b), 50);
+    let (_, list) = t.get(&format!("/bug/{id}/comment")).await;
+    let comments = list["bugs"][id.to_string()]["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 2);
+    assert_eq!(comments[0]["count"], 0);
+    assert_eq!(comments[0]["text"], "first words");
+    assert_eq!(comments[1]["text"], "hello");
+    assert_eq!(list["comments"], json!({}));
+}
+
+#[tokio::test]
+async fn search_filters_and_pages() {
+    let t = T::new(false).await;
+    for i in 0..5 {
+        t.create(&format!("search me {i}")).await;
+    }
+    let other = t.create("unrelated").await;
+    t.put(
+        &format!("/bug/{other}"),
+        json!({"status": "RESOLVED", "resolution": "FIXED"}),
+    )
+    .await;
+    let (_, b) = t
+        .get("/bug?summary=SEARCH+me&order=bug_id&limit=2&offset=2")
+        .await;
+    let ids: Vec<u64> = b["bugs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![3, 4]);
+    let (_, b) = t.get("/bug?product=TestProduct&resolution=---").await;
+    assert_eq!(b["bugs"].as_array().unwrap().len(), 5);
+    let (_, b) = t.get("/bug?product=Nope").await;
+    assert_eq!(b, json!({"bugs": []}));
+    let (_, b) = t.get("/bug?limit=5").await;
+    assert_eq!(code(&b), 1000);
+    let (_, b) = t.get("/bug?product=TestProduct&offset=2").await;
+    assert_eq!(code(&b), 50);
+    let (_, b) = t
+        .get("/bug?product=TestProduct&j_top=OR&f1=short_desc&o1=substring&v1=unrel&f2=longdesc&o2=substring&v2=nothing")
+        .await;
+    assert_eq!(b["bugs"].as_array().unwrap().len(), 1);
+    let (_, b) = t
+        .get("/bug?product=TestProduct&last_change_time=2999-01-01T00:00:00Z")
+        .await;
+    assert_eq!(b["bugs"], json!([]));
+}
+
+#[tokio::test]
+async fn soft_errors_answer_200_and_apply_nothing() {
+    let t = T::new(false).await;
+    let id = t.create("soft").await;
+    t.fake.soft_errors(1, 100_500);
+    let (s, b) = t
+        .put(&format!("/bug/{id}"), json!({"summary": "changed"}))
+        .await;
+    assert_eq!((s, code(&b)), (200, 100_500));
+    assert_eq!(t.fake.bug(id).unwrap()["summary"], "soft");
+    let (s, _) = t
+        .put(&format!("/bug/{id}"), json!({"summary": "changed"}))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(t.fake.bug(id).unwrap()["summary"], "changed");
+}
+
+#[tokio::test]
+async fn fields_expose_the_workflow_and_priorities() {
+    let t = T::new(false).await;
+    let (_, f) = t.get("/field/bug/bug_status").await;
+    let values = f["fields"][0]["values"].as_array().unwrap();
+    assert_eq!(values[0]["name"], Value::Null);
+    let confirmed = values.iter().find(|v| v["name"] == "CONFIRMED").unwrap();
+    let to: Vec<&str> = confirmed["can_change_to"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(to, vec!["IN_PROGRESS", "RESOLVED"]);
+    let (_, p) = t.get("/field/bug/priority").await;
+    let names: Vec<&str> = p["fields"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["Highest", "High", "Normal", "Low", "Lowest", "---"]
+    );
+    let (_, u) = t.get("/user/alice@example.com").await;
+    assert_eq!(u["users"][0]["name"], "alice@example.com");
+    let (_, p) = t.get("/product/TestProduct").await;
+    assert_eq!(
+        p["products"][0]["components"][0]["default_assigned_to"],
+        "nobody@example.com"
+    );
+}
+
+#[tokio::test]
+async fn seeded_info_line() {
+    let (server, info) = super::start_seeded(0).await.unwrap();
+    assert!(
+        info["base_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&server.url())
+    );
+    assert!(info["api_key"].as_str().is_some_and(|k| !k.is_empty()));
+    assert_eq!(info["product"], "TestProduct");
+    assert_eq!(info["component"], "TestComponent");
+    assert_eq!(info["version"], "unspecified");
+}
