@@ -1,0 +1,756 @@
+//! The SOQL subset the fake understands:
+//!
+//! ```text
+//! SELECT f1, f2 FROM Case|CaseComment|User|Group|CaseStatus
+//!   [WHERE cond] [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]
+//! cond := term (OR term)* ; term := factor (AND factor)* ;
+//! factor := NOT factor | '(' cond ')' | field op literal | field [NOT] IN (literal, ...)
+//!         | field [NOT] LIKE 'pattern'
+//! ```
+//! String literals take SOQL's escapes (`\' \" \\ \n \r \t \b \f \uXXXX`, and `\% \_` for a
+//! literal `%`/`_` in LIKE patterns). Text comparisons are case-insensitive, like Salesforce's.
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Map, Value};
+
+use super::SfError;
+use super::state::{Org, Ty, normalize_id, parse_datetime};
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Word(String),
+    Str(Vec<(char, bool)>),
+    Num(String),
+    Comma,
+    LParen,
+    RParen,
+    Op(&'static str),
+}
+
+/// A literal value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lit {
+    Str(String),
+    Pattern(Vec<(char, bool)>),
+    Num(f64),
+    Bool(bool),
+    Null,
+    DateTime(DateTime<Utc>),
+    Date(NaiveDate),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cond {
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
+    Not(Box<Cond>),
+    Cmp(String, &'static str, Lit),
+    In(String, Vec<Lit>, bool),
+    Like(String, Vec<(char, bool)>, bool),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderBy {
+    pub field: String,
+    pub asc: bool,
+    pub nulls_first: bool,
+}
+
+/// A parsed and schema-checked query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub object: &'static str,
+    pub fields: Vec<String>,
+    pub filter: Option<Cond>,
+    pub order: Vec<OrderBy>,
+    pub limit: Option<usize>,
+    pub offset: usize,
+}
+
+fn malformed(msg: impl Into<String>) -> SfError {
+    SfError::bad("MALFORMED_QUERY", msg, &[])
+}
+
+fn lex(q: &str) -> Result<Vec<Tok>, SfError> {
+    let chars: Vec<char> = q.chars().collect();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            c if c.is_whitespace() => i += 1,
+            ',' => {
+                out.push(Tok::Comma);
+                i += 1;
+            }
+            '(' => {
+                out.push(Tok::LParen);
+                i += 1;
+            }
+            ')' => {
+                out.push(Tok::RParen);
+                i += 1;
+            }
+            '=' => {
+                out.push(Tok::Op("="));
+                i += 1;
+            }
+            '!' if chars.get(i + 1) == Some(&'=') => {
+                out.push(Tok::Op("!="));
+                i += 2;
+            }
+            '<' | '>' => {
+                let two = chars.get(i + 1);
+                let op = match (c, two) {
+                    ('<', Some('=')) => "<=",
+                    ('>', Some('=')) => ">=",
+                    ('<', Some('>')) => "!=",
+                    ('<', _) => "<",
+                    _ => ">",
+                };
+                i += if op.len() == 2 { 2 } else { 1 };
+                out.push(Tok::Op(op));
+            }
+            '\'' => {
+                i += 1;
+                let mut s = Vec::new();
+                loop {
+                    let Some(&c) = chars.get(i) else {
+                        return Err(malformed(
+                            "unexpected end of query: unterminated string literal",
+                        ));
+                    };
+                    i += 1;
+                    match c {
+                        '\'' => break,
+                        '\\' => {
+                            let Some(&e) = chars.get(i) else {
+                                return Err(malformed("unterminated escape in string literal"));
+                            };
+                            i += 1;
+                            let ch = match e {
+                                '\'' | '"' | '\\' => e,
+                                'n' => '\n',
+                                'r' => '\r',
+                                't' => '\t',
+                                'b' => '\u{8}',
+                                'f' => '\u{c}',
+                                '%' | '_' => {
+                                    s.push((e, true));
+                                    continue;
+                                }
+                                'u' => {
+                                    let hex: String = chars.iter().skip(i).take(4).collect();
+                                    i += 4;
+                                    u32::from_str_radix(&hex, 16)
+                                        .ok()
+                                        .and_then(char::from_u32)
+                                        .ok_or_else(|| {
+                                            malformed(format!("Invalid unicode escape \\u{hex}"))
+                                        })?
+                                }
+                                other => {
+                                    return Err(malformed(format!(
+                                        "Invalid string literal. Illegal character sequence '\\{other}' in string literal."
+                                    )));
+                                }
+                            };
+                            s.push((ch, true));
+                        }
+                        c => s.push((c, false)),
+                    }
+                }
+                out.push(Tok::Str(s));
+            }
+            c if c.is_ascii_digit()
+                || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) =>
+            {
+                let start = i;
+                i += 1;
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric()
+                        || matches!(chars[i], ':' | '.' | '-' | '+'))
+                {
+                    i += 1;
+                }
+                out.push(Tok::Num(chars[start..i].iter().collect()));
+            }
+            c if c.is_alphabetic() || c == '_' => {
+                let start = i;
+                while i < chars.len()
+                    && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '.'))
+                {
+                    i += 1;
+                }
+                out.push(Tok::Word(chars[start..i].iter().collect()));
+            }
+            other => return Err(malformed(format!("unexpected token: '{other}'"))),
+        }
+    }
+    Ok(out)
+}
+
+struct Parser<'a> {
+    toks: Vec<Tok>,
+    pos: usize,
+    org: &'a Org,
+    object: &'static str,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos)
+    }
+
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+
+    fn keyword(&mut self, kw: &str) -> bool {
+        if matches!(self.peek(), Some(Tok::Word(w)) if w.eq_ignore_ascii_case(kw)) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect_keyword(&mut self, kw: &str) -> Result<(), SfError> {
+        if self.keyword(kw) {
+            Ok(())
+        } else {
+            Err(malformed(format!(
+                "expecting '{kw}', found '{}'",
+                self.describe()
+            )))
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self.peek() {
+            None => "EOF".into(),
+            Some(Tok::Word(w)) | Some(Tok::Num(w)) => w.clone(),
+            Some(Tok::Str(s)) => s.iter().map(|(c, _)| *c).collect(),
+            Some(t) => format!("{t:?}"),
+        }
+    }
+
+    fn field(&mut self, filtering: bool) -> Result<String, SfError> {
+        let Some(Tok::Word(name)) = self.next() else {
+            return Err(malformed(format!(
+                "expecting a field name, found '{}'",
+                self.describe()
+            )));
+        };
+        resolve_field(self.org, self.object, &name, filtering)
+    }
+
+    fn literal(&mut self) -> Result<Lit, SfError> {
+        match self.next() {
+            Some(Tok::Str(s)) => Ok(Lit::Pattern(s)),
+            Some(Tok::Num(n)) => {
+                if let Some(at) = parse_datetime(&n) {
+                    Ok(Lit::DateTime(at))
+                } else if let Ok(d) = NaiveDate::parse_from_str(&n, "%Y-%m-%d") {
+                    Ok(Lit::Date(d))
+                } else {
+                    n.parse()
+                        .map(Lit::Num)
+                        .map_err(|_| malformed(format!("invalid literal: {n}")))
+                }
+            }
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("true") => Ok(Lit::Bool(true)),
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("false") => Ok(Lit::Bool(false)),
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("null") => Ok(Lit::Null),
+            other => Err(malformed(format!("unexpected token in filter: {other:?}"))),
+        }
+    }
+
+    fn cond(&mut self) -> Result<Cond, SfError> {
+        let mut terms = vec![self.term()?];
+        while self.keyword("OR") {
+            terms.push(self.term()?);
+        }
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Cond::Or(terms)
+        })
+    }
+
+    fn term(&mut self) -> Result<Cond, SfError> {
+        let mut factors = vec![self.factor()?];
+        while self.keyword("AND") {
+            factors.push(self.factor()?);
+        }
+        Ok(if factors.len() == 1 {
+            factors.remove(0)
+        } else {
+            Cond::And(factors)
+        })
+    }
+
+    fn factor(&mut self) -> Result<Cond, SfError> {
+        if self.keyword("NOT") {
+            return Ok(Cond::Not(Box::new(self.factor()?)));
+        }
+        if self.peek() == Some(&Tok::LParen) {
+            self.pos += 1;
+            let c = self.cond()?;
+            if self.next() != Some(Tok::RParen) {
+                return Err(malformed("expecting ')'"));
+            }
+            return Ok(c);
+        }
+        let field = self.field(true)?;
+        let negated = self.keyword("NOT");
+        if self.keyword("IN") {
+            if self.next() != Some(Tok::LParen) {
+                return Err(malformed("expecting '(' after IN"));
+            }
+            let mut values = vec![self.typed(&field)?];
+            while self.peek() == Some(&Tok::Comma) {
+                self.pos += 1;
+                values.push(self.typed(&field)?);
+            }
+            if self.next() != Some(Tok::RParen) {
+                return Err(malformed("expecting ')' after IN list"));
+            }
+            return Ok(Cond::In(field, values, negated));
+        }
+        if self.keyword("LIKE") {
+            let Some(Tok::Str(p)) = self.next() else {
+                return Err(malformed("LIKE needs a string pattern"));
+            };
+            return Ok(Cond::Like(field, p, negated));
+        }
+        if negated {
+            return Err(malformed("expecting IN or LIKE after NOT"));
+        }
+        let Some(Tok::Op(op)) = self.next() else {
+            return Err(malformed(format!("expecting an operator after {field}")));
+        };
+        let value = self.typed(&field)?;
+        Ok(Cond::Cmp(field, op, value))
+    }
+
+    /// A literal checked against the field's type.
+    fn typed(&mut self, field: &str) -> Result<Lit, SfError> {
+        let lit = self.literal()?;
+        let ty = self
+            .org
+            .field(self.object, field)
+            .map(|f| f.ty)
+            .unwrap_or(Ty::Text(255));
+        let wrong = |kind: &str, quoted: bool| {
+            SfError::bad(
+                "INVALID_QUERY_FILTER_OPERATOR",
+                format!(
+                    "value of filter criterion for field '{field}' must be of type {kind} and should {}be enclosed in quotes",
+                    if quoted { "" } else { "not " }
+                ),
+                &[],
+            )
+        };
+        Ok(match (ty, lit) {
+            (_, Lit::Null) => Lit::Null,
+            (Ty::Bool, Lit::Bool(b)) => Lit::Bool(b),
+            (Ty::Bool, _) => return Err(wrong("boolean", false)),
+            (Ty::DateTime, Lit::DateTime(d)) => Lit::DateTime(d),
+            (Ty::DateTime, _) => return Err(wrong("dateTime", false)),
+            (Ty::Date, Lit::Date(d)) => Lit::Date(d),
+            (Ty::Date, _) => return Err(wrong("date", false)),
+            (Ty::Int, Lit::Num(n)) => Lit::Num(n),
+            (Ty::Int, _) => return Err(wrong("double", false)),
+            (Ty::Id | Ty::Reference, Lit::Pattern(p)) => {
+                let s: String = p.into_iter().map(|(c, _)| c).collect();
+                let id = normalize_id(&s).ok_or_else(|| {
+                    SfError::bad(
+                        "INVALID_QUERY_FILTER_OPERATOR",
+                        format!("invalid ID field: {s}"),
+                        &[],
+                    )
+                })?;
+                Lit::Str(id)
+            }
+            (_, Lit::Pattern(p)) => Lit::Str(p.into_iter().map(|(c, _)| c).collect()),
+            _ => return Err(wrong("string", true)),
+        })
+    }
+}
+
+fn resolve_field(org: &Org, object: &str, name: &str, filtering: bool) -> Result<String, SfError> {
+    let def = org.field(object, name).ok_or_else(|| {
+        SfError::bad(
+            "INVALID_FIELD",
+            format!(
+                "No such column '{name}' on entity '{object}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names."
+            ),
+            &[],
+        )
+    })?;
+    if filtering && !def.filterable() {
+        return Err(SfError::bad(
+            "INVALID_FIELD",
+            format!("field '{}' can not be filtered in a query call", def.name),
+            &[],
+        ));
+    }
+    Ok(def.name.clone())
+}
+
+/// Parses `soql` against the org's schema.
+pub fn parse(org: &Org, soql: &str) -> Result<Query, SfError> {
+    let toks = lex(soql)?;
+    // Find the object first so fields can be resolved.
+    let from = toks
+        .iter()
+        .position(|t| matches!(t, Tok::Word(w) if w.eq_ignore_ascii_case("FROM")))
+        .ok_or_else(|| malformed("unexpected token: missing FROM"))?;
+    let Some(Tok::Word(obj)) = toks.get(from + 1) else {
+        return Err(malformed("expecting an object after FROM"));
+    };
+    let object = org.object(obj).ok_or_else(|| {
+        SfError::bad(
+            "INVALID_TYPE",
+            format!("sObject type '{obj}' is not supported."),
+            &[],
+        )
+    })?;
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        org,
+        object,
+    };
+    p.expect_keyword("SELECT")?;
+    let mut fields = vec![p.field(false)?];
+    while p.peek() == Some(&Tok::Comma) {
+        p.pos += 1;
+        fields.push(p.field(false)?);
+    }
+    p.expect_keyword("FROM")?;
+    p.pos += 1;
+    let filter = if p.keyword("WHERE") {
+        Some(p.cond()?)
+    } else {
+        None
+    };
+    let mut order = Vec::new();
+    if p.keyword("ORDER") {
+        p.expect_keyword("BY")?;
+        loop {
+            let field = p.field(false)?;
+            let asc = !p.keyword("DESC");
+            if asc {
+                p.keyword("ASC");
+            }
+            let mut nulls_first = asc;
+            if p.keyword("NULLS") {
+                nulls_first = p.keyword("FIRST");
+                if !nulls_first {
+                    p.expect_keyword("LAST")?;
+                }
+            }
+            order.push(OrderBy {
+                field,
+                asc,
+                nulls_first,
+            });
+            if p.peek() == Some(&Tok::Comma) {
+                p.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+    let number = |p: &mut Parser<'_>, kw: &str| -> Result<Option<usize>, SfError> {
+        if !p.keyword(kw) {
+            return Ok(None);
+        }
+        match p.next() {
+            Some(Tok::Num(n)) => n
+                .parse()
+                .map(Some)
+                .map_err(|_| malformed(format!("invalid {kw}: {n}"))),
+            _ => Err(malformed(format!("expecting a number after {kw}"))),
+        }
+    };
+    let limit = number(&mut p, "LIMIT")?;
+    let offset = number(&mut p, "OFFSET")?.unwrap_or(0);
+    if p.pos < p.toks.len() {
+        return Err(malformed(format!("unexpected token: '{}'", p.describe())));
+    }
+    Ok(Query {
+        object,
+        fields,
+        filter,
+        order,
+        limit,
+        offset,
+    })
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// Compares a stored value with a literal; `None` when either side is null.
+fn compare(org: &Org, object: &str, field: &str, stored: &Value, lit: &Lit) -> Option<Ordering> {
+    if stored.is_null() || *lit == Lit::Null {
+        return None;
+    }
+    let ty = org.field(object, field).map(|f| f.ty)?;
+    match (ty, lit) {
+        (Ty::Id | Ty::Reference, Lit::Str(s)) => Some(stored.as_str()?.cmp(s.as_str())),
+        (_, Lit::Str(s)) => Some(text(stored)?.to_lowercase().cmp(&s.to_lowercase())),
+        (_, Lit::Bool(b)) => Some(stored.as_bool()?.cmp(b)),
+        (_, Lit::Num(n)) => stored.as_f64()?.partial_cmp(n),
+        (_, Lit::DateTime(d)) => Some(parse_datetime(stored.as_str()?)?.cmp(d)),
+        (_, Lit::Date(d)) => Some(
+            NaiveDate::parse_from_str(stored.as_str()?, "%Y-%m-%d")
+                .ok()?
+                .cmp(d),
+        ),
+        _ => None,
+    }
+}
+
+fn like(text: &[char], pattern: &[(char, bool)]) -> bool {
+    // Iterative wildcard match with backtracking on the last '%'.
+    let (mut t, mut p) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() {
+            let (pc, escaped) = pattern[p];
+            if !escaped && pc == '%' {
+                star = Some((p, t));
+                p += 1;
+                continue;
+            }
+            if (!escaped && pc == '_') || pc.to_lowercase().eq(text[t].to_lowercase()) {
+                t += 1;
+                p += 1;
+                continue;
+            }
+        }
+        match star {
+            Some((sp, st)) => {
+                p = sp + 1;
+                t = st + 1;
+                star = Some((sp, st + 1));
+            }
+            None => return false,
+        }
+    }
+    pattern[p..].iter().all(|&(c, e)| !e && c == '%')
+}
+
+/// True when `record` passes `cond`.
+pub fn matches(org: &Org, object: &str, record: &Map<String, Value>, cond: &Cond) -> bool {
+    let get = |f: &str| record.get(f).unwrap_or(&Value::Null);
+    match cond {
+        Cond::And(cs) => cs.iter().all(|c| matches(org, object, record, c)),
+        Cond::Or(cs) => cs.iter().any(|c| matches(org, object, record, c)),
+        Cond::Not(c) => !matches(org, object, record, c),
+        Cond::Cmp(f, op, Lit::Null) => {
+            let is_null = get(f).is_null();
+            match *op {
+                "=" => is_null,
+                "!=" => !is_null,
+                _ => false,
+            }
+        }
+        Cond::Cmp(f, op, lit) => match compare(org, object, f, get(f), lit) {
+            None => *op == "!=",
+            Some(o) => match *op {
+                "=" => o == Ordering::Equal,
+                "!=" => o != Ordering::Equal,
+                "<" => o == Ordering::Less,
+                "<=" => o != Ordering::Greater,
+                ">" => o == Ordering::Greater,
+                _ => o != Ordering::Less,
+            },
+        },
+        Cond::In(f, values, negated) => {
+            let hit = values
+                .iter()
+                .any(|v| compare(org, object, f, get(f), v) == Some(Ordering::Equal));
+            hit != *negated
+        }
+        Cond::Like(f, pattern, negated) => {
+            let hit = text(get(f)).is_some_and(|s| like(&s.chars().collect::<Vec<_>>(), pattern));
+            hit != *negated
+        }
+    }
+}
+
+/// Sorts rows by the query's ORDER BY (then by Id, so the order is stable).
+pub fn sort(org: &Org, q: &Query, rows: &mut [Map<String, Value>]) {
+    rows.sort_by(|a, b| {
+        for o in &q.order {
+            let (va, vb) = (
+                a.get(&o.field).unwrap_or(&Value::Null),
+                b.get(&o.field).unwrap_or(&Value::Null),
+            );
+            let ord = match (va.is_null(), vb.is_null()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => {
+                    if o.nulls_first {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    }
+                }
+                (false, true) => {
+                    if o.nulls_first {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    }
+                }
+                (false, false) => {
+                    let lit = match org.field(q.object, &o.field).map(|f| f.ty) {
+                        Some(Ty::DateTime) => {
+                            parse_datetime(vb.as_str().unwrap_or("")).map(Lit::DateTime)
+                        }
+                        Some(Ty::Bool) => vb.as_bool().map(Lit::Bool),
+                        Some(Ty::Int) => vb.as_f64().map(Lit::Num),
+                        Some(Ty::Date) => vb.as_str().map(|s| Lit::Str(s.to_owned())),
+                        _ => text(vb).map(Lit::Str),
+                    };
+                    let ord = lit
+                        .and_then(|l| compare(org, q.object, &o.field, va, &l))
+                        .unwrap_or(Ordering::Equal);
+                    if o.asc { ord } else { ord.reverse() }
+                }
+            };
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        }
+        let id =
+            |r: &Map<String, Value>| r.get("Id").and_then(Value::as_str).unwrap_or("").to_owned();
+        id(a).cmp(&id(b))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn org() -> Org {
+        Org::new()
+    }
+
+    #[test]
+    fn parses_escapes_and_keywords_inside_strings() {
+        let org = org();
+        let q = parse(
+            &org,
+            r"select Id, Subject from case where Subject = 'it\'s \\ AND OR \' LIMIT' and (Status IN ('New','Working') or IsClosed = true) order by CreatedDate desc nulls last, Id limit 5",
+        )
+        .unwrap();
+        assert_eq!(q.object, "Case");
+        assert_eq!(q.fields, ["Id", "Subject"]);
+        assert_eq!(q.limit, Some(5));
+        assert_eq!(
+            q.order[0],
+            OrderBy {
+                field: "CreatedDate".into(),
+                asc: false,
+                nulls_first: false
+            }
+        );
+        let Some(Cond::And(parts)) = &q.filter else {
+            panic!("{:?}", q.filter)
+        };
+        assert_eq!(
+            parts[0],
+            Cond::Cmp(
+                "Subject".into(),
+                "=",
+                Lit::Str(r"it's \ AND OR ' LIMIT".into())
+            )
+        );
+    }
+
+    #[test]
+    fn rejects_bad_queries() {
+        let org = org();
+        for (q, code) in [
+            ("SELECT Id FROM Case WHERE Subject = 'x", "MALFORMED_QUERY"),
+            ("SELECT Nope FROM Case", "INVALID_FIELD"),
+            (
+                "SELECT Id FROM Case WHERE Description = 'x'",
+                "INVALID_FIELD",
+            ),
+            ("SELECT Id FROM Nope", "INVALID_TYPE"),
+            (
+                "SELECT Id FROM Case WHERE Subject = 'a\\qb'",
+                "MALFORMED_QUERY",
+            ),
+            (
+                "SELECT Id FROM Case WHERE LastModifiedDate > '2024-01-01'",
+                "INVALID_QUERY_FILTER_OPERATOR",
+            ),
+            ("SELECT Id FROM Case LIMIT 5 extra", "MALFORMED_QUERY"),
+        ] {
+            let err = parse(&org, q).unwrap_err();
+            assert_eq!(err.errors[0].0, code, "{q}");
+        }
+    }
+
+    #[test]
+    fn like_handles_wildcards_and_escapes() {
+        let t: Vec<char> = "a;50%_off;b".chars().collect();
+        let lit = |s: &str| -> Vec<(char, bool)> {
+            let org = org();
+            let q = parse(
+                &org,
+                &format!("SELECT Id FROM Case WHERE Subject LIKE '{s}'"),
+            )
+            .unwrap();
+            match q.filter {
+                Some(Cond::Like(_, p, _)) => p,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(like(&t, &lit(r"%;50\%\_off;%")));
+        assert!(!like(&t, &lit(r"%;50\%\_offx;%")));
+        assert!(like(&t, &lit("A;%")));
+        assert!(like(&t, &lit("a;50%_OFF;_")));
+        assert!(!like(
+            &"a;50%xoff;b".chars().collect::<Vec<_>>(),
+            &lit(r"%50\%\_off%")
+        ));
+    }
+
+    #[test]
+    fn evaluates_filters() {
+        let org = org();
+        let rec = json!({"Id": "500Dn0000000001AAA", "Subject": "Printer on FIRE", "Status": "New",
+            "IsClosed": false, "LastModifiedDate": "2024-01-15T10:20:30.000+0000", "SuppliedEmail": null});
+        let rec = rec.as_object().unwrap();
+        let check = |w: &str| {
+            let q = parse(&org, &format!("SELECT Id FROM Case WHERE {w}")).unwrap();
+            matches(&org, "Case", rec, q.filter.as_ref().unwrap())
+        };
+        assert!(check("Subject = 'printer on fire'"));
+        assert!(check("Subject LIKE '%fire%' AND IsClosed = false"));
+        assert!(check("LastModifiedDate >= 2024-01-15T10:20:30.000Z"));
+        assert!(!check("LastModifiedDate > 2024-01-15T10:20:30Z"));
+        assert!(check("SuppliedEmail = null AND NOT Status = 'Closed'"));
+        assert!(check("Status NOT IN ('Closed') OR Subject = 'x'"));
+        assert!(!check("SuppliedEmail = 'x@y'"));
+    }
+}
