@@ -1,1 +1,40 @@
-//! Provider "internal" (being written).
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod client;
+mod config;
+mod convert;
+mod error;
+pub mod migrate;
+mod provider;
+mod query;
+pub mod testing;
+
+use std::sync::Arc;
+
+use tickets_core::{DynProvider, ProviderFactory};
+
+pub use client::Dialect;
+pub use config::{DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_URL, InternalConfig};
+pub use convert::KIND;
+pub use provider::InternalProvider;
+pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
+/// The `internal` provider's factory, registered through `inventory`.
+pub static FACTORY: ProviderFactory = ProviderFactory {
+    kind: KIND,
+    summary: "our own ticket store: SQLite file (default tickets.db), PostgreSQL or MySQL/MariaDB",
+    crate_name: env!("CARGO_PKG_NAME"),
+    build: |ctx| {
+        Box::pin(async move {
+            let config: InternalConfig = ctx.extract()?;
+            if let Err((key, problem)) = config.check() {
+                return Err(ctx.config_error(key, problem));
+            }
+            let provider = InternalProvider::open(config).await?;
+            Ok(Arc::new(provider) as DynProvider)
+        })
+    },
+};
+
+inventory::submit!(FACTORY);

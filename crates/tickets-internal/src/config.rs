@@ -1,0 +1,186 @@
+//! Config keys of the `internal` provider.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tickets_core::config::redact_url_password;
+use tickets_core::{Error, Result, Workflow};
+
+/// The database URL used when none is configured: `tickets.db` in the working directory.
+pub const DEFAULT_URL: &str = "sqlite://tickets.db";
+
+/// Connections per pool when `max_connections` is not set.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+
+/// How long a SQLite writer waits for a lock held by another process, when not set.
+pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// The `[backends.NAME]` section of an `internal` backend.
+///
+/// ```toml
+/// [backends.db]
+/// provider = "internal"
+/// url = "postgres://app:secret@db.example:5432/tickets"   # default: sqlite://tickets.db
+/// migrate = true                                         # apply embedded migrations on open
+/// max_connections = 10
+/// busy_timeout_ms = 5000                                 # SQLite only
+/// ```
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+pub struct InternalConfig {
+    /// `sqlite://PATH`, `sqlite::memory:`, `postgres://...` or `mysql://...`.
+    pub url: Option<String>,
+    /// Apply the embedded migrations when the store is opened.
+    pub migrate: bool,
+    /// Connections in the pool.
+    pub max_connections: Option<u32>,
+    /// SQLite: how long to wait for a lock held by another process before failing.
+    pub busy_timeout_ms: Option<u64>,
+    /// A custom status workflow.
+    pub workflow: Option<Workflow>,
+}
+
+impl Default for InternalConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            migrate: true,
+            max_connections: None,
+            busy_timeout_ms: None,
+            workflow: None,
+        }
+    }
+}
+
+impl fmt::Debug for InternalConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InternalConfig")
+            .field("url", &self.url.as_deref().map(redact_url_password))
+            .field("migrate", &self.migrate)
+            .field("max_connections", &self.max_connections)
+            .field("busy_timeout_ms", &self.busy_timeout_ms)
+            .field("workflow", &self.workflow)
+            .finish()
+    }
+}
+
+impl InternalConfig {
+    /// A config for this URL, everything else default.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: Some(url.into()),
+            ..Self::default()
+        }
+    }
+
+    /// The URL to open: the configured one or [`DEFAULT_URL`].
+    pub fn url(&self) -> &str {
+        self.url.as_deref().unwrap_or(DEFAULT_URL)
+    }
+
+    /// Sets whether migrations run on open.
+    pub fn migrate(mut self, migrate: bool) -> Self {
+        self.migrate = migrate;
+        self
+    }
+
+    /// Sets the pool size.
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = Some(n);
+        self
+    }
+
+    /// Sets the SQLite busy timeout.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout_ms = Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
+    /// Sets a custom workflow.
+    pub fn workflow(mut self, workflow: Workflow) -> Self {
+        self.workflow = Some(workflow);
+        self
+    }
+
+    /// Checks values that deserialized but cannot work. Returns `(key, problem)`.
+    pub(crate) fn check(&self) -> std::result::Result<(), (&'static str, String)> {
+        if self.max_connections == Some(0) {
+            return Err(("max_connections", "must be at least 1".into()));
+        }
+        if let Some(url) = &self.url {
+            if url.trim().is_empty() {
+                return Err((
+                    "url",
+                    "must not be empty; leave it unset for sqlite://tickets.db".into(),
+                ));
+            }
+            crate::client::Dialect::of_url(url).map_err(|e| ("url", e.message().to_owned()))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn busy_timeout_duration(&self) -> Duration {
+        Duration::from_millis(self.busy_timeout_ms.unwrap_or(DEFAULT_BUSY_TIMEOUT_MS))
+    }
+
+    pub(crate) fn checked(self) -> Result<Self> {
+        self.check()
+            .map_err(|(key, problem)| Error::config(format!("{key}: {problem}")))?;
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let c = InternalConfig::default();
+        assert_eq!(c.url(), DEFAULT_URL);
+        assert!(c.migrate);
+        assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn debug_hides_password() {
+        let c = InternalConfig::new("postgres://app:hunter2@db/t");
+        let s = format!("{c:?}");
+        assert!(!s.contains("hunter2"), "{s}");
+        assert!(s.contains("app:***@db"), "{s}");
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        assert_eq!(
+            InternalConfig::default()
+                .max_connections(0)
+                .check()
+                .unwrap_err()
+                .0,
+            "max_connections"
+        );
+        let err = InternalConfig::new("oracle://x").check().unwrap_err();
+        assert_eq!(err.0, "url");
+        assert!(err.1.contains("sqlite://"), "{}", err.1);
+    }
+
+    #[test]
+    fn deserializes_from_toml_keys() {
+        let c: InternalConfig = serde_json::from_value(serde_json::json!({
+            "provider": "internal",
+            "url": "sqlite://x.db",
+            "migrate": false,
+            "max_connections": 3,
+            "busy_timeout_ms": 100,
+            "workflow": {"reopen_to": "in_progress"}
+        }))
+        .unwrap();
+        assert_eq!(c.url(), "sqlite://x.db");
+        assert!(!c.migrate);
+        assert_eq!(c.max_connections, Some(3));
+        assert_eq!(c.busy_timeout_duration(), Duration::from_millis(100));
+        assert!(c.workflow.is_some());
+    }
+}

@@ -1,0 +1,543 @@
+//! The `internal` provider: the trait implemented on the SQL store.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tickets_core::{
+    Capabilities, Comment, Error, ErrorKind, HistoryAction, HistoryEntry, NewComment, NewTicket,
+    Page, Result, Status, Ticket, TicketId, TicketPatch, TicketProvider, TicketQuery, Workflow,
+    normalize_tags,
+};
+
+use crate::client::{Arg, Db, Dialect, Exec, Tx};
+use crate::config::InternalConfig;
+use crate::convert::{
+    KIND, comment_from_row, history_from_row, int_from_row, now, ticket_from_row, to_json,
+    version_of,
+};
+use crate::error::is_transient;
+use crate::query::{self, Statements};
+
+/// How often a transaction that lost a deadlock or serialization race is run again.
+const ATTEMPTS: u32 = 5;
+
+/// What a write transaction does at its end.
+pub(crate) enum Done<T> {
+    /// Keep what was written.
+    Commit(T),
+    /// Nothing needs keeping (an idempotent repeat, a no-op patch): roll back.
+    Discard(T),
+}
+
+/// Runs `$body` (an expression using `$ex: &mut Exec` and returning `Result<Done<T>>`) in a
+/// write transaction, again (up to [`ATTEMPTS`] times) when the database picked it as a
+/// deadlock or serialization victim. A macro rather than a closure-taking function: async
+/// closures borrowing their argument do not yet prove `Send` for `async_trait` futures.
+macro_rules! in_tx {
+    ($self:ident, |$ex:ident| $body:expr) => {{
+        let mut attempt = 1;
+        loop {
+            let result = match $self.db().begin().await {
+                Ok(mut tx) => {
+                    let result = {
+                        let mut exec = tx.exec();
+                        let $ex = &mut exec;
+                        $body.await
+                    };
+                    finish(tx, result).await
+                }
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+                    tracing::debug!(attempt, error = %e, "retrying a transaction");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+/// Commits or rolls back as the transaction's body decided.
+pub(crate) async fn finish<T>(tx: Tx, result: Result<Done<T>>) -> Result<T> {
+    match result {
+        Ok(Done::Commit(v)) => tx.commit().await.map(|()| v),
+        Ok(Done::Discard(v)) => tx.rollback().await.map(|()| v),
+        Err(e) => {
+            // Roll back now (not on drop) so the SQLite writer lock is free afterwards.
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+/// Tickets in SQLite, PostgreSQL or MySQL/MariaDB. Cheap to clone (clones share one pool).
+///
+/// ```no_run
+/// # async fn demo() -> tickets_core::Result<()> {
+/// use tickets_core::{NewTicket, TicketProvider};
+/// use tickets_internal::{InternalConfig, InternalProvider};
+/// let store = InternalProvider::open(InternalConfig::new("sqlite://tickets.db")).await?;
+/// let t = store.create(NewTicket::new("Printer on fire")).await?;
+/// assert_eq!(store.get(&t.id).await?.subject, "Printer on fire");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct InternalProvider {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    st: Statements,
+    workflow: Workflow,
+}
+
+impl fmt::Debug for InternalProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InternalProvider")
+            .field("dialect", &self.inner.db.dialect())
+            .field("location", &self.inner.db.location())
+            .finish()
+    }
+}
+
+impl InternalProvider {
+    /// Opens (and by default migrates) the store the config names.
+    pub async fn open(config: InternalConfig) -> Result<Self> {
+        let config = config.checked()?;
+        let db = Db::open(&config).await?;
+        let st = Statements::new(db.dialect());
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                st,
+                workflow: config.workflow.unwrap_or_default(),
+            }),
+        })
+    }
+
+    /// Opens the store at `url` with every other setting at its default.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::open(InternalConfig::new(url)).await
+    }
+
+    /// A fresh store in memory (SQLite), gone when the provider is dropped.
+    pub async fn in_memory() -> Result<Self> {
+        Self::connect("sqlite::memory:").await
+    }
+
+    /// Where the store is, for people: the absolute SQLite path, or the server URL with its
+    /// password replaced by `***`.
+    pub fn location(&self) -> &str {
+        self.inner.db.location()
+    }
+
+    /// The SQL dialect in use.
+    pub fn dialect(&self) -> Dialect {
+        self.inner.db.dialect()
+    }
+
+    /// Applies pending migrations (what `migrate = true` does on open).
+    pub async fn migrate(&self) -> Result<()> {
+        self.inner.db.migrate().await
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.inner.db.ping().await
+    }
+
+    /// Closes the pool; later calls fail with `Unavailable`.
+    pub async fn close(&self) {
+        self.inner.db.close().await;
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    async fn create_in(
+        &self,
+        ex: &mut Exec<'_>,
+        new: &NewTicket,
+        tags: &[String],
+    ) -> Result<Done<Ticket>> {
+        let st = &self.inner.st;
+        if let Some(key) = &new.idempotency_key
+            && let Some(t) = ex
+                .fetch_optional(&st.ticket_by_key, &[key.as_str().into()], ticket_from_row)
+                .await?
+        {
+            return Ok(Done::Discard(t));
+        }
+        let at = now();
+        let id = TicketId::new(uuid::Uuid::now_v7().to_string());
+        let mut t = Ticket::new(id.clone(), KIND, new.subject.clone(), at);
+        t.description = new.description.clone();
+        t.status = new.status;
+        t.priority = new.priority;
+        t.kind = new.kind.clone();
+        t.assignee = new.assignee.clone();
+        t.requester = new.requester.clone();
+        t.watchers = new.watchers.clone();
+        t.tags = tags.to_vec();
+        t.due = new.due;
+        t.custom_fields = new.custom_fields.clone();
+        t.version = Some("1".into());
+        let args = [
+            Arg::from(id.as_str()),
+            t.subject.as_str().into(),
+            t.description.as_str().into(),
+            t.status.as_str().into(),
+            t.priority.as_str().into(),
+            t.kind.clone().into(),
+            t.assignee.clone().into(),
+            t.requester.clone().into(),
+            to_json(&t.watchers).into(),
+            to_json(&t.tags).into(),
+            Arg::Date(t.due),
+            to_json(&t.custom_fields).into(),
+            new.idempotency_key.clone().into(),
+            at.into(),
+            at.into(),
+            Arg::Int(1),
+        ];
+        let number = ex.insert_returning_key(&st.insert_ticket, &args).await?;
+        t.number = Some(number.to_string());
+        self.insert_tags(ex, &id, tags).await?;
+        self.insert_history(ex, &id, &[HistoryEntry::new(HistoryAction::Created, at)])
+            .await?;
+        Ok(Done::Commit(t))
+    }
+
+    async fn update_in(
+        &self,
+        ex: &mut Exec<'_>,
+        id: &TicketId,
+        patch: &TicketPatch,
+    ) -> Result<Done<Ticket>> {
+        let st = &self.inner.st;
+        let current = ex
+            .fetch_optional(
+                &st.ticket_by_id_for_update,
+                &[id.as_str().into()],
+                ticket_from_row,
+            )
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        if let Some(expected) = &patch.expected_version
+            && current.version.as_ref() != Some(expected)
+        {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!(
+                    "ticket changed since version {expected} (now {}); re-read it and try again",
+                    current.version.as_deref().unwrap_or("?")
+                ),
+            ));
+        }
+        if let Some(to) = patch.status.as_set() {
+            self.inner.workflow.check(current.status, *to)?;
+        }
+        let mut next = current.clone();
+        let changes = patch.clone().apply(&mut next);
+        if changes.is_empty() {
+            return Ok(Done::Discard(current));
+        }
+        let at = later_than(now(), current.updated_at);
+        let version = version_of(&current);
+        next.updated_at = at;
+        next.version = Some((version + 1).to_string());
+        let args = [
+            Arg::from(next.subject.as_str()),
+            next.description.as_str().into(),
+            next.status.as_str().into(),
+            next.priority.as_str().into(),
+            next.kind.clone().into(),
+            next.assignee.clone().into(),
+            next.requester.clone().into(),
+            to_json(&next.watchers).into(),
+            to_json(&next.tags).into(),
+            Arg::Date(next.due),
+            to_json(&next.custom_fields).into(),
+            at.into(),
+            Arg::Int(version + 1),
+            id.as_str().into(),
+            Arg::Int(version),
+        ];
+        if ex.execute(&st.update_ticket, &args).await? == 0 {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                "ticket changed while it was being updated; re-read it and try again",
+            ));
+        }
+        if changes.iter().any(|c| c.field == "tags") {
+            ex.execute(&st.delete_tags, &[id.as_str().into()]).await?;
+            self.insert_tags(ex, id, &next.tags).await?;
+        }
+        let entries: Vec<HistoryEntry> = changes
+            .into_iter()
+            .map(|c| HistoryEntry::change(c.field, c.old, c.new, at))
+            .collect();
+        self.insert_history(ex, id, &entries).await?;
+        Ok(Done::Commit(next))
+    }
+
+    async fn comment_in(
+        &self,
+        ex: &mut Exec<'_>,
+        id: &TicketId,
+        new: &NewComment,
+    ) -> Result<Done<Comment>> {
+        let st = &self.inner.st;
+        let at = now();
+        // Touch the ticket first: it proves the ticket exists and takes its row lock before the
+        // comment row's foreign key does, so concurrent commenters queue instead of deadlocking.
+        if ex
+            .execute(&st.touch_ticket, &[at.into(), id.as_str().into()])
+            .await?
+            == 0
+        {
+            return Err(not_found(id));
+        }
+        if let Some(key) = &new.idempotency_key
+            && let Some(c) = ex
+                .fetch_optional(
+                    &st.comment_by_key,
+                    &[id.as_str().into(), key.as_str().into()],
+                    comment_from_row,
+                )
+                .await?
+        {
+            return Ok(Done::Discard(c));
+        }
+        let mut comment = Comment::new(
+            uuid::Uuid::now_v7().to_string(),
+            id.clone(),
+            new.body.clone(),
+            at,
+        );
+        comment.author = new.author.clone();
+        comment.public = new.public;
+        let args = [
+            Arg::from(comment.id.as_str()),
+            id.as_str().into(),
+            comment.author.clone().into(),
+            comment.body.as_str().into(),
+            Arg::Bool(comment.public),
+            new.idempotency_key.clone().into(),
+            at.into(),
+        ];
+        ex.execute(&st.insert_comment, &args).await?;
+        let mut entry = HistoryEntry::new(HistoryAction::CommentAdded, at);
+        entry.actor = comment.author.clone();
+        self.insert_history(ex, id, &[entry]).await?;
+        Ok(Done::Commit(comment))
+    }
+
+    async fn insert_tags(&self, ex: &mut Exec<'_>, id: &TicketId, tags: &[String]) -> Result<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let sql = query::insert_tags(self.dialect(), tags.len());
+        let args: Vec<Arg> = tags
+            .iter()
+            .flat_map(|t| [Arg::from(id.as_str()), Arg::from(t.as_str())])
+            .collect();
+        ex.execute(&sql, &args).await.map(drop)
+    }
+
+    async fn insert_history(
+        &self,
+        ex: &mut Exec<'_>,
+        id: &TicketId,
+        entries: &[HistoryEntry],
+    ) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let sql = query::insert_history(self.dialect(), entries.len());
+        let mut args = Vec::with_capacity(entries.len() * 7);
+        for e in entries {
+            args.extend([
+                Arg::from(id.as_str()),
+                e.action.as_str().into(),
+                e.field.clone().into(),
+                e.old_value.clone().into(),
+                e.new_value.clone().into(),
+                e.actor.clone().into(),
+                e.at.into(),
+            ]);
+        }
+        ex.execute(&sql, &args).await.map(drop)
+    }
+
+    /// `NotFound` unless the ticket exists.
+    async fn ensure_exists(&self, ex: &mut Exec<'_>, id: &TicketId) -> Result<()> {
+        ex.fetch_optional(
+            &self.inner.st.ticket_exists,
+            &[id.as_str().into()],
+            int_from_row,
+        )
+        .await?
+        .map(drop)
+        .ok_or_else(|| not_found(id))
+    }
+}
+
+fn not_found(id: &TicketId) -> Error {
+    Error::not_found(format!("ticket {id}"))
+}
+
+/// `now`, or a microsecond after `previous` if the clock has not moved past it, so a ticket's
+/// `updated_at` strictly increases with each change.
+fn later_than(now: DateTime<Utc>, previous: DateTime<Utc>) -> DateTime<Utc> {
+    if now > previous {
+        now
+    } else {
+        previous + chrono::Duration::microseconds(1)
+    }
+}
+
+/// 10, 20, 40, 80 ms plus up to 10 ms of jitter.
+fn backoff(attempt: u32) -> Duration {
+    let jitter = u64::from(Utc::now().timestamp_subsec_nanos() % 10);
+    Duration::from_millis((5 << attempt) + jitter)
+}
+
+#[async_trait]
+impl TicketProvider for InternalProvider {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::full();
+        caps.max_page_size = query::MAX_PAGE_SIZE;
+        caps
+    }
+
+    fn workflow(&self) -> &Workflow {
+        &self.inner.workflow
+    }
+
+    async fn create(&self, new: NewTicket) -> Result<Ticket> {
+        new.validate()?;
+        let tags = normalize_tags(new.tags.iter().cloned());
+        let result = in_tx!(self, |ex| self.create_in(ex, &new, &tags));
+        match (result, &new.idempotency_key) {
+            // Two creates with one key raced; the loser returns the winner's ticket.
+            (Err(e), Some(key)) if e.kind() == ErrorKind::AlreadyExists => {
+                let mut conn = self.inner.db.conn().await?;
+                conn.exec()
+                    .fetch_optional(
+                        &self.inner.st.ticket_by_key,
+                        &[key.as_str().into()],
+                        ticket_from_row,
+                    )
+                    .await?
+                    .ok_or(e)
+            }
+            (result, _) => result,
+        }
+    }
+
+    async fn get(&self, id: &TicketId) -> Result<Ticket> {
+        let mut conn = self.inner.db.conn().await?;
+        conn.exec()
+            .fetch_optional(
+                &self.inner.st.ticket_by_id,
+                &[id.as_str().into()],
+                ticket_from_row,
+            )
+            .await?
+            .ok_or_else(|| not_found(id))
+    }
+
+    async fn update(&self, id: &TicketId, patch: TicketPatch) -> Result<Ticket> {
+        patch.validate()?;
+        let result: Result<Ticket> = in_tx!(self, |ex| self.update_in(ex, id, &patch));
+        result.map_err(|e| e.with_context("ticket", id))
+    }
+
+    async fn change_status(&self, id: &TicketId, to: Status) -> Result<Ticket> {
+        // The workflow check runs inside the update's transaction, on the locked row.
+        self.update(id, TicketPatch::new().status(to)).await
+    }
+
+    async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {
+        new.validate()?;
+        let result = in_tx!(self, |ex| self.comment_in(ex, id, &new));
+        match (result, &new.idempotency_key) {
+            (Err(e), Some(key)) if e.kind() == ErrorKind::AlreadyExists => {
+                let mut conn = self.inner.db.conn().await?;
+                conn.exec()
+                    .fetch_optional(
+                        &self.inner.st.comment_by_key,
+                        &[id.as_str().into(), key.as_str().into()],
+                        comment_from_row,
+                    )
+                    .await?
+                    .ok_or(e)
+            }
+            (result, _) => result,
+        }
+        .map_err(|e| e.with_context("ticket", id))
+    }
+
+    async fn comments(&self, id: &TicketId) -> Result<Vec<Comment>> {
+        let mut conn = self.inner.db.conn().await?;
+        let mut ex = conn.exec();
+        let comments = ex
+            .fetch_all(
+                &self.inner.st.comments,
+                &[id.as_str().into()],
+                comment_from_row,
+            )
+            .await?;
+        if comments.is_empty() {
+            self.ensure_exists(&mut ex, id).await?;
+        }
+        Ok(comments)
+    }
+
+    async fn list(&self, query: &TicketQuery) -> Result<Page<Ticket>> {
+        query.validate()?;
+        let (sql, args, size) = query::list(self.dialect(), query)?;
+        let mut conn = self.inner.db.conn().await?;
+        let mut items = conn.exec().fetch_all(&sql, &args, ticket_from_row).await?;
+        let next = if items.len() > size {
+            items.truncate(size);
+            items
+                .last()
+                .and_then(|t| t.number.as_deref())
+                .and_then(|n| n.parse().ok())
+                .map(query::next_cursor)
+        } else {
+            None
+        };
+        Ok(Page::new(items, next))
+    }
+
+    async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {
+        let mut conn = self.inner.db.conn().await?;
+        let mut ex = conn.exec();
+        let entries = ex
+            .fetch_all(
+                &self.inner.st.history,
+                &[id.as_str().into()],
+                history_from_row,
+            )
+            .await?;
+        if entries.is_empty() {
+            self.ensure_exists(&mut ex, id).await?;
+        }
+        Ok(entries)
+    }
+}
