@@ -351,3 +351,94 @@ fn config_shows_the_effective_configuration_with_secrets_redacted() {
         "config opens no store"
     );
 }
+
+#[test]
+fn with_nothing_configured_tickets_live_in_a_local_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &["create", "--subject", "Server down", "--json"],
+    );
+    let created = json(&out);
+    assert_eq!(created["provider"], "internal");
+    assert_eq!(created["status"], "new");
+    assert_eq!(
+        stderr(&out),
+        "tickets: created local store ./tickets.db\n",
+        "first use says where the store is"
+    );
+    assert!(dir.path().join("tickets.db").is_file());
+    let id = created["guid"].as_str().unwrap();
+
+    // A second process finds the ticket, and says nothing more about the store.
+    let out = run(dir.path(), &["get", id, "--json"]);
+    let got = json(&out);
+    assert_eq!(got["guid"], id);
+    assert_eq!(got["subject"], "Server down");
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+
+    let c = json(&run(
+        dir.path(),
+        &["comment", id, "Rebooted", "--author", "alice", "--json"],
+    ));
+    assert!(c["comment_guid"].is_string());
+    let a = json(&run(dir.path(), &["assign", id, "bob", "--json"]));
+    assert_eq!(a["assigned_to"], "bob");
+    assert_eq!(
+        json(&run(dir.path(), &["resolve", id, "--json"]))["status"],
+        "resolved"
+    );
+    let closed = json(&run(dir.path(), &["close", id, "--json"]));
+    assert_eq!(closed["status"], "closed");
+    let err = failed(&run(dir.path(), &["escalate", id]), 4);
+    assert!(err.contains("InvalidTransition"), "{err}");
+    assert_eq!(
+        json(&run(dir.path(), &["reopen", id, "--json"]))["status"],
+        "new"
+    );
+
+    let comments = json(&run(dir.path(), &["comments", id, "--json"]));
+    assert_eq!(comments[0]["body"], "Rebooted");
+    assert_eq!(comments[0]["author"], "alice");
+    let history = json(&run(dir.path(), &["history", id, "--json"]));
+    assert!(history.as_array().unwrap().len() >= 4, "{history}");
+
+    let list = json(&run(dir.path(), &["list", "--json"]));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let backends = json(&run(dir.path(), &["backends", "--json"]));
+    assert_eq!(
+        backends,
+        serde_json::json!([{"name": "default", "kind": "internal", "default": true}])
+    );
+    failed(
+        &run(dir.path(), &["get", "01a2022e-0000-7000-8000-000000000000"]),
+        3,
+    );
+}
+
+#[test]
+fn list_follows_every_page_of_the_local_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        let out = run(
+            dir.path(),
+            &["create", "--subject", &format!("t{i}"), "--tag", "batch"],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let all = json(&run(dir.path(), &["list", "--tag", "batch", "--json"]));
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    let some = json(&run(dir.path(), &["list", "--limit", "2", "--json"]));
+    assert_eq!(some.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn read_only_commands_create_no_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["providers"][..], &["backends"], &["config"]] {
+        assert!(run(dir.path(), args).status.success(), "{args:?}");
+    }
+    assert!(!dir.path().join("tickets.db").exists());
+    let v = json(&run(dir.path(), &["config", "--json"]));
+    assert_eq!(v["provider"], "internal");
+}

@@ -36,3 +36,29 @@ fn every_factory_has_a_summary_and_names_its_crate() {
         );
     }
 }
+
+#[cfg(feature = "internal")]
+#[test]
+fn internal_is_registered() {
+    assert!(kinds().contains(&"internal"), "{:?}", kinds());
+}
+
+#[cfg(feature = "internal")]
+#[tokio::test]
+async fn with_nothing_configured_the_hub_runs_on_internal() {
+    let registry = tickets::Registry::discover().unwrap();
+    let dir = std::env::temp_dir().join(format!("tickets-facade-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    // The fallback backend reads its keys from the (otherwise empty) top level.
+    let figment = tickets::figment::Figment::from(
+        tickets::figment::providers::Serialized::default("url", &url),
+    );
+    let config = tickets::Config::from_figment(figment).unwrap();
+    assert!(config.is_empty());
+    let hub = tickets::Tickets::from_config_with(config, registry)
+        .await
+        .unwrap();
+    assert_eq!(hub.default_backend().unwrap().kind(), "internal");
+    std::fs::remove_dir_all(&dir).ok();
+}
