@@ -1,1 +1,34 @@
-//! Provider "asana" (being written).
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod cache;
+mod client;
+mod config;
+mod convert;
+mod error;
+mod provider;
+mod types;
+
+use std::sync::Arc;
+
+use tickets_core::{DynProvider, ProviderFactory};
+
+pub use client::Client;
+pub use config::{AsanaConfig, DEFAULT_BASE_URL};
+pub use convert::KIND;
+pub use provider::AsanaProvider;
+
+/// The `asana` provider's factory, registered through `inventory`.
+pub static FACTORY: ProviderFactory = ProviderFactory {
+    kind: KIND,
+    summary: "Asana tasks in one project: sections for status, tags (or an enum field) for priority",
+    crate_name: env!("CARGO_PKG_NAME"),
+    build: |ctx| {
+        Box::pin(async move {
+            let config = AsanaConfig::from_context(&ctx)?;
+            Ok(Arc::new(AsanaProvider::new(config)?) as DynProvider)
+        })
+    },
+};
+
+inventory::submit!(FACTORY);

@@ -1,0 +1,298 @@
+//! Sections, tags, custom fields, the workspace and the token's user, looked up once and
+//! cached; a miss refreshes the list once and then (with `create_missing`) creates the object.
+//! Creation is serialized so concurrent creates never make two sections or tags of one name.
+
+use std::collections::HashMap;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tickets_core::{Error, ErrorKind, Result};
+use tokio::sync::{Mutex, OnceCell, RwLock};
+
+use crate::client::{Call, Client, Repeat};
+use crate::types::{EnumOptionRecord, FieldDef, FieldSetting, Named, ProjectRecord, UserRef};
+
+#[derive(Debug)]
+pub(crate) struct Cache {
+    project: String,
+    workspace: OnceCell<String>,
+    me: OnceCell<UserRef>,
+    /// Lower-cased section name -> gid.
+    sections: RwLock<HashMap<String, String>>,
+    /// Tag name -> gid (the oldest tag when names repeat).
+    tags: RwLock<HashMap<String, String>>,
+    /// Lower-cased field name -> definition, for fields on the project.
+    fields: RwLock<Option<HashMap<String, FieldDef>>>,
+    create: Mutex<()>,
+    create_missing: bool,
+}
+
+impl Cache {
+    pub fn new(project: String, workspace: Option<String>, create_missing: bool) -> Self {
+        Self {
+            project,
+            workspace: workspace
+                .map(|w| OnceCell::new_with(Some(w)))
+                .unwrap_or_default(),
+            me: OnceCell::new(),
+            sections: RwLock::default(),
+            tags: RwLock::default(),
+            fields: RwLock::default(),
+            create: Mutex::new(()),
+            create_missing,
+        }
+    }
+
+    /// The workspace gid (configured, or the project's).
+    pub async fn workspace(&self, c: &Client) -> Result<&str> {
+        self.workspace
+            .get_or_try_init(|| async {
+                let path = format!("/projects/{}", self.project);
+                let env = c
+                    .send::<ProjectRecord>(&Call::get(&path).query("opt_fields", "workspace"))
+                    .await
+                    .map_err(|e| project_error(e, &self.project))?;
+                Ok::<_, Error>(env.data.workspace.gid)
+            })
+            .await
+            .map(String::as_str)
+    }
+
+    /// The token's user.
+    pub async fn me(&self, c: &Client) -> Result<&UserRef> {
+        self.me
+            .get_or_try_init(|| async {
+                let call = Call::get("/users/me").query("opt_fields", "name,email");
+                Ok::<_, Error>(c.send::<UserRef>(&call).await?.data)
+            })
+            .await
+    }
+
+    fn missing(&self, what: &str, name: &str) -> Error {
+        Error::config(format!(
+            "{what} {name:?} does not exist in Asana project {} and create_missing is off; \
+             create it in Asana or turn create_missing on",
+            self.project
+        ))
+    }
+
+    /// The gid of the project's section `name`, created if missing.
+    pub async fn section(&self, c: &Client, name: &str) -> Result<String> {
+        let key = name.to_lowercase();
+        if let Some(g) = self.sections.read().await.get(&key) {
+            return Ok(g.clone());
+        }
+        let _guard = self.create.lock().await;
+        if let Some(g) = self.sections.read().await.get(&key) {
+            return Ok(g.clone());
+        }
+        let path = format!("/projects/{}/sections", self.project);
+        let list: Vec<Named> = c
+            .all(Call::get(&path).query("opt_fields", "name"))
+            .await
+            .map_err(|e| project_error(e, &self.project))?;
+        let mut map = self.sections.write().await;
+        for s in list {
+            if let Some(n) = s.name {
+                map.entry(n.to_lowercase()).or_insert(s.gid);
+            }
+        }
+        if let Some(g) = map.get(&key) {
+            return Ok(g.clone());
+        }
+        if !self.create_missing {
+            return Err(self.missing("section", name));
+        }
+        let call = Call::write(Method::POST, &path, &json!({"name": name}), Repeat::Once);
+        let created: Named = c.send(&call).await?.data;
+        map.insert(key, created.gid.clone());
+        Ok(created.gid)
+    }
+
+    async fn refresh_tags(&self, c: &Client) -> Result<()> {
+        let path = format!("/workspaces/{}/tags", self.workspace(c).await?);
+        let list: Vec<Named> = c.all(Call::get(&path).query("opt_fields", "name")).await?;
+        let mut map = self.tags.write().await;
+        for t in list {
+            if let Some(n) = t.name {
+                map.entry(n).or_insert(t.gid);
+            }
+        }
+        Ok(())
+    }
+
+    /// The gid of tag `name`, if it exists.
+    pub async fn find_tag(&self, c: &Client, name: &str) -> Result<Option<String>> {
+        if let Some(g) = self.tags.read().await.get(name) {
+            return Ok(Some(g.clone()));
+        }
+        let _guard = self.create.lock().await;
+        if let Some(g) = self.tags.read().await.get(name) {
+            return Ok(Some(g.clone()));
+        }
+        self.refresh_tags(c).await?;
+        Ok(self.tags.read().await.get(name).cloned())
+    }
+
+    /// The gid of tag `name`, created if missing.
+    pub async fn tag(&self, c: &Client, name: &str) -> Result<String> {
+        if let Some(g) = self.tags.read().await.get(name) {
+            return Ok(g.clone());
+        }
+        let _guard = self.create.lock().await;
+        if let Some(g) = self.tags.read().await.get(name) {
+            return Ok(g.clone());
+        }
+        self.refresh_tags(c).await?;
+        if let Some(g) = self.tags.read().await.get(name) {
+            return Ok(g.clone());
+        }
+        if !self.create_missing {
+            return Err(self.missing("tag", name));
+        }
+        let body = json!({"name": name, "workspace": self.workspace(c).await?});
+        let created: Named = c
+            .send(&Call::write(Method::POST, "/tags", &body, Repeat::Once))
+            .await?
+            .data;
+        self.tags
+            .write()
+            .await
+            .insert(name.to_owned(), created.gid.clone());
+        Ok(created.gid)
+    }
+
+    async fn refresh_fields(&self, c: &Client) -> Result<()> {
+        let path = format!("/projects/{}/custom_field_settings", self.project);
+        let call = Call::get(&path).query(
+            "opt_fields",
+            "custom_field.name,custom_field.resource_subtype,custom_field.type,\
+             custom_field.enum_options.name,custom_field.enum_options.enabled",
+        );
+        let list: Vec<FieldSetting> = c.all(call).await?;
+        let map = list
+            .into_iter()
+            .map(|s| (s.custom_field.name.to_lowercase(), s.custom_field))
+            .collect();
+        *self.fields.write().await = Some(map);
+        Ok(())
+    }
+
+    async fn cached_field(&self, name: &str) -> Option<FieldDef> {
+        self.fields
+            .read()
+            .await
+            .as_ref()?
+            .get(&name.to_lowercase())
+            .cloned()
+    }
+
+    /// The project's custom field `name`. Missing ones are created (number fields for numeric
+    /// `sample`s, enum fields for `options`, text otherwise) and added to the project.
+    pub async fn field(
+        &self,
+        c: &Client,
+        name: &str,
+        sample: &Value,
+        options: &[&str],
+    ) -> Result<FieldDef> {
+        if let Some(f) = self.cached_field(name).await {
+            return Ok(f);
+        }
+        let _guard = self.create.lock().await;
+        if let Some(f) = self.cached_field(name).await {
+            return Ok(f);
+        }
+        self.refresh_fields(c).await?;
+        if let Some(f) = self.cached_field(name).await {
+            return Ok(f);
+        }
+        if !self.create_missing {
+            return Err(Error::invalid_input(format!(
+                "custom field {name:?} is not on Asana project {}; add it there or turn \
+                 create_missing on",
+                self.project
+            )));
+        }
+        let subtype = if !options.is_empty() {
+            "enum"
+        } else if sample.is_number() {
+            "number"
+        } else {
+            "text"
+        };
+        let mut body = json!({
+            "workspace": self.workspace(c).await?, "name": name, "resource_subtype": subtype,
+        });
+        if subtype == "enum" {
+            body["enum_options"] = options.iter().map(|o| json!({"name": o})).collect();
+        }
+        if subtype == "number" {
+            body["precision"] = json!(if sample.is_i64() || sample.is_u64() {
+                0
+            } else {
+                2
+            });
+        }
+        let call = Call::write(Method::POST, "/custom_fields", &body, Repeat::Once).query(
+            "opt_fields",
+            "name,resource_subtype,type,enum_options.name,enum_options.enabled",
+        );
+        let field: FieldDef = c.send(&call).await?.data;
+        let path = format!("/projects/{}/addCustomFieldSetting", self.project);
+        let add = json!({"custom_field": field.gid});
+        c.send::<Value>(&Call::write(Method::POST, &path, &add, Repeat::Safe))
+            .await?;
+        if let Some(map) = self.fields.write().await.as_mut() {
+            map.insert(name.to_lowercase(), field.clone());
+        }
+        Ok(field)
+    }
+
+    /// The gid of enum option `option` of `field`, created if missing.
+    pub async fn option(&self, c: &Client, field: &FieldDef, option: &str) -> Result<String> {
+        let find = |f: &FieldDef| {
+            f.enum_options
+                .iter()
+                .find(|o| o.enabled && o.name.eq_ignore_ascii_case(option))
+                .map(|o| o.gid.clone())
+        };
+        if let Some(g) = find(field) {
+            return Ok(g);
+        }
+        let _guard = self.create.lock().await;
+        if let Some(g) = self.cached_field(&field.name).await.as_ref().and_then(find) {
+            return Ok(g);
+        }
+        if !self.create_missing {
+            return Err(Error::invalid_input(format!(
+                "{option:?} is not an option of custom field {:?}",
+                field.name
+            )));
+        }
+        let path = format!("/custom_fields/{}/enum_options", field.gid);
+        let call = Call::write(Method::POST, &path, &json!({"name": option}), Repeat::Once);
+        let created: EnumOptionRecord = c.send(&call).await?.data;
+        if let Some(f) = self
+            .fields
+            .write()
+            .await
+            .as_mut()
+            .and_then(|m| m.get_mut(&field.name.to_lowercase()))
+        {
+            f.enum_options.push(created.clone());
+        }
+        Ok(created.gid)
+    }
+}
+
+/// A 404 on the project itself is a configuration problem, not a missing ticket.
+pub(crate) fn project_error(e: Error, project: &str) -> Error {
+    if e.kind() == ErrorKind::NotFound {
+        Error::config(format!(
+            "Asana project {project} does not exist or the token cannot see it; check `project`"
+        ))
+    } else {
+        e
+    }
+}

@@ -1,0 +1,345 @@
+//! The config keys of an `asana` backend.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use tickets_core::config::opt_string_or_number;
+use tickets_core::{BuildContext, Priority, Result, Status, Workflow};
+
+/// The real API.
+pub const DEFAULT_BASE_URL: &str = "https://app.asana.com/api/1.0";
+
+/// Keys of an `asana` backend section. See the crate README for the table with defaults.
+#[derive(Clone, Deserialize)]
+pub struct AsanaConfig {
+    /// A personal access token or OAuth access token.
+    pub token: SecretString,
+    /// The workspace gid; read from the project when left out.
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    pub workspace: Option<String>,
+    /// The project gid that holds the tickets.
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    pub project: Option<String>,
+    /// The seed's name for `project`.
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    pub asana_project: Option<String>,
+    /// The API base, `https://app.asana.com/api/1.0` unless set (the fake's URL in tests).
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    /// Section name per status (`in_progress = "Doing"`); unnamed statuses use their label.
+    #[serde(default)]
+    pub sections: BTreeMap<String, String>,
+    /// Tag name per priority (`critical = "P1"`); unnamed priorities use their label.
+    #[serde(default)]
+    pub priority_tags: BTreeMap<String, String>,
+    /// Keep the priority in this enum custom field (options named like the priority tags)
+    /// instead of in tags.
+    #[serde(default)]
+    pub priority_field: Option<String>,
+    /// Create missing sections, tags, custom fields and enum options (default true).
+    #[serde(default = "yes")]
+    pub create_missing: bool,
+    /// Tasks per list request (1..=100, default 50).
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+    /// Time-out of one HTTP request, in seconds (default 30).
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// Reads in flight at once (default 50, Asana's limit).
+    #[serde(default = "default_reads")]
+    pub max_concurrent_reads: usize,
+    /// Writes in flight at once (default 15, Asana's limit).
+    #[serde(default = "default_writes")]
+    pub max_concurrent_writes: usize,
+    /// Retries of a failed request (default 3).
+    #[serde(default = "default_retries")]
+    pub max_retries: u32,
+    /// Longest `Retry-After` waited for, in seconds (default 60); longer ones are returned.
+    #[serde(default = "default_max_wait")]
+    pub max_retry_after_secs: u64,
+    /// The allowed status moves.
+    #[serde(default)]
+    pub workflow: Workflow,
+}
+
+fn default_base_url() -> String {
+    DEFAULT_BASE_URL.to_owned()
+}
+fn yes() -> bool {
+    true
+}
+fn default_page_size() -> u32 {
+    50
+}
+fn default_timeout() -> u64 {
+    30
+}
+fn default_reads() -> usize {
+    50
+}
+fn default_writes() -> usize {
+    15
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_max_wait() -> u64 {
+    60
+}
+
+impl fmt::Debug for AsanaConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsanaConfig")
+            .field("token", &"[redacted]")
+            .field("workspace", &self.workspace)
+            .field("project", &self.project())
+            .field("base_url", &self.base_url)
+            .field("sections", &self.sections)
+            .field("priority_tags", &self.priority_tags)
+            .field("priority_field", &self.priority_field)
+            .field("create_missing", &self.create_missing)
+            .field("page_size", &self.page_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AsanaConfig {
+    /// A config for `project` with `token` and every other key at its default.
+    pub fn new(token: impl Into<String>, project: impl Into<String>) -> Self {
+        Self {
+            token: SecretString::from(token.into()),
+            workspace: None,
+            project: Some(project.into()),
+            asana_project: None,
+            base_url: default_base_url(),
+            sections: BTreeMap::new(),
+            priority_tags: BTreeMap::new(),
+            priority_field: None,
+            create_missing: true,
+            page_size: default_page_size(),
+            timeout_secs: default_timeout(),
+            max_concurrent_reads: default_reads(),
+            max_concurrent_writes: default_writes(),
+            max_retries: default_retries(),
+            max_retry_after_secs: default_max_wait(),
+            workflow: Workflow::default(),
+        }
+    }
+
+    /// Sets the API base URL.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Sets the workspace gid.
+    pub fn workspace(mut self, gid: impl Into<String>) -> Self {
+        self.workspace = Some(gid.into());
+        self
+    }
+
+    /// The project gid (`project`, else `asana_project`).
+    pub fn project(&self) -> Option<&str> {
+        self.project.as_deref().or(self.asana_project.as_deref())
+    }
+
+    /// The request time-out.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+
+    /// Checks the values; `bad(key, problem)` builds the error (naming where the key came from).
+    pub(crate) fn check(&self, bad: impl Fn(&str, String) -> tickets_core::Error) -> Result<Maps> {
+        let project = self.project().ok_or_else(|| {
+            bad(
+                "project",
+                "is required: the gid of the Asana project that holds the tickets".into(),
+            )
+        })?;
+        if !is_gid(project) {
+            return Err(bad(
+                "project",
+                format!("{project:?} is not an Asana gid (digits only)"),
+            ));
+        }
+        if let Some(w) = &self.workspace
+            && !is_gid(w)
+        {
+            return Err(bad(
+                "workspace",
+                format!("{w:?} is not an Asana gid (digits only)"),
+            ));
+        }
+        match url::Url::parse(&self.base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            Ok(_) | Err(_) => {
+                return Err(bad(
+                    "base_url",
+                    format!("{:?} is not an http(s) URL", self.base_url),
+                ));
+            }
+        }
+        if !(1..=100).contains(&self.page_size) {
+            return Err(bad(
+                "page_size",
+                format!(
+                    "{} is outside 1..=100 (Asana's limit range)",
+                    self.page_size
+                ),
+            ));
+        }
+        if self.timeout_secs == 0 {
+            return Err(bad("timeout_secs", "must be at least 1".into()));
+        }
+        if self.max_concurrent_reads == 0 || self.max_concurrent_writes == 0 {
+            return Err(bad(
+                "max_concurrent_reads",
+                "concurrency limits must be at least 1".into(),
+            ));
+        }
+        let mut sections = BTreeMap::new();
+        for s in Status::ALL {
+            sections.insert(s, s.label().to_owned());
+        }
+        for (k, v) in &self.sections {
+            let status: Status = k
+                .parse()
+                .map_err(|e: tickets_core::Error| bad("sections", e.message().to_owned()))?;
+            if v.trim().is_empty() {
+                return Err(bad(
+                    "sections",
+                    format!("the section name for {status} is empty"),
+                ));
+            }
+            sections.insert(status, v.trim().to_owned());
+        }
+        let mut priorities = BTreeMap::new();
+        for p in Priority::ALL {
+            priorities.insert(p, p.label().to_owned());
+        }
+        for (k, v) in &self.priority_tags {
+            let p: Priority = k
+                .parse()
+                .map_err(|e: tickets_core::Error| bad("priority_tags", e.message().to_owned()))?;
+            if v.trim().is_empty() {
+                return Err(bad(
+                    "priority_tags",
+                    format!("the tag name for {p} is empty"),
+                ));
+            }
+            priorities.insert(p, v.trim().to_owned());
+        }
+        let names: std::collections::HashSet<String> =
+            sections.values().map(|s| s.to_lowercase()).collect();
+        if names.len() != sections.len() {
+            return Err(bad(
+                "sections",
+                "two statuses share a section name; each status needs its own section".into(),
+            ));
+        }
+        let names: std::collections::HashSet<String> =
+            priorities.values().map(|s| s.to_lowercase()).collect();
+        if names.len() != priorities.len() {
+            return Err(bad(
+                "priority_tags",
+                "two priorities share a tag name".into(),
+            ));
+        }
+        Ok(Maps {
+            sections,
+            priorities,
+        })
+    }
+
+    /// Reads and checks the config of a backend section.
+    pub fn from_context(ctx: &BuildContext) -> Result<Self> {
+        let config: Self = ctx.extract()?;
+        config.check(|k, p| ctx.config_error(k, p))?;
+        Ok(config)
+    }
+}
+
+/// The status and priority name maps, defaults filled in.
+#[derive(Debug, Clone)]
+pub(crate) struct Maps {
+    pub sections: BTreeMap<Status, String>,
+    pub priorities: BTreeMap<Priority, String>,
+}
+
+pub(crate) fn is_gid(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 40 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad(k: &str, p: String) -> tickets_core::Error {
+        tickets_core::Error::config(format!("{k}: {p}"))
+    }
+
+    #[test]
+    fn defaults_follow_the_seed() {
+        let c = AsanaConfig::new("t", "1209");
+        let maps = c.check(bad).unwrap();
+        assert_eq!(maps.sections[&Status::InProgress], "In Progress");
+        assert_eq!(maps.sections[&Status::Cancelled], "Cancelled");
+        assert_eq!(maps.priorities[&Priority::Critical], "Critical");
+        assert_eq!(c.base_url, DEFAULT_BASE_URL);
+        assert_eq!((c.max_concurrent_reads, c.max_concurrent_writes), (50, 15));
+        assert!(c.create_missing);
+    }
+
+    #[test]
+    fn numbers_and_the_seed_key_are_accepted() {
+        let c: AsanaConfig = serde_json::from_value(serde_json::json!({
+            "token": "secret", "asana_project": 1209000000000001u64, "workspace": 42,
+            "sections": {"IN_PROGRESS": "Doing"}, "priority_tags": {"p1": "Sev1"}
+        }))
+        .unwrap();
+        assert_eq!(c.project(), Some("1209000000000001"));
+        assert_eq!(c.workspace.as_deref(), Some("42"));
+        let maps = c.check(bad).unwrap();
+        assert_eq!(maps.sections[&Status::InProgress], "Doing");
+        assert_eq!(maps.priorities[&Priority::Critical], "Sev1");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let mut c = AsanaConfig::new("t", "abc");
+        assert!(c.check(bad).unwrap_err().to_string().contains("project"));
+        c.project = Some("1".into());
+        c.page_size = 101;
+        assert!(c.check(bad).unwrap_err().to_string().contains("page_size"));
+        c.page_size = 10;
+        c.base_url = "ftp://x".into();
+        assert!(c.check(bad).unwrap_err().to_string().contains("base_url"));
+        c.base_url = DEFAULT_BASE_URL.into();
+        c.sections.insert("doing".into(), "X".into());
+        assert!(c.check(bad).unwrap_err().to_string().contains("sections"));
+        c.sections.clear();
+        c.sections.insert("new".into(), "Closed".into());
+        assert!(c.check(bad).unwrap_err().to_string().contains("share"));
+        let none = AsanaConfig {
+            project: None,
+            ..AsanaConfig::new("t", "1")
+        };
+        assert!(
+            none.check(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("required")
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_token() {
+        let c = AsanaConfig::new("super-secret-token", "1");
+        let d = format!("{c:?}");
+        assert!(!d.contains("super-secret-token"), "{d}");
+        assert!(d.contains("redacted"));
+    }
+}

@@ -1,0 +1,697 @@
+//! The `asana` provider: tickets as tasks of one Asana project.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{Duration as TimeDelta, Utc};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tickets_core::{
+    Capabilities, Comment, Cursor, Error, ErrorKind, HistoryEntry, NewComment, NewTicket, Page,
+    Patch, Priority, Result, Status, Ticket, TicketId, TicketPatch, TicketProvider, TicketQuery,
+    Workflow,
+};
+
+use crate::cache::{Cache, project_error};
+use crate::client::{Call, Client, Repeat};
+use crate::config::{AsanaConfig, is_gid};
+use crate::convert::{KIND, Mapping, comment, comment_text, split_marker, with_marker};
+use crate::types::{
+    MembershipWrite, STORY_FIELDS, StoryRecord, TASK_FIELDS, TaskRecord, TaskWrite,
+};
+
+/// Tickets as Asana tasks. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AsanaProvider {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    client: Client,
+    cache: Cache,
+    map: Mapping,
+    page_size: u32,
+    max_retries: u32,
+    workflow: Workflow,
+    /// Idempotency key -> task gid, for keys used by this process.
+    keys: Mutex<HashMap<String, String>>,
+    /// One lock per idempotency key in use, so racing creates with one key send one request.
+    key_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Tasks and stories this process created, never claimed twice by a recovery lookup.
+    claimed: Mutex<HashSet<String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// An Asana gid is digits; anything else cannot name a task.
+fn task_gid(id: &TicketId) -> Result<&str> {
+    if is_gid(id.as_str()) {
+        Ok(id.as_str())
+    } else {
+        Err(Error::not_found(format!(
+            "ticket {id} (Asana task ids are numeric gids)"
+        )))
+    }
+}
+
+impl AsanaProvider {
+    /// A provider for `config` (checked; no request is made until the first call).
+    pub fn new(config: AsanaConfig) -> Result<Self> {
+        let maps = config.check(|k, p| Error::config(format!("{k}: {p}")))?;
+        let client = Client::new(&config)?;
+        Self::with_client(config, client, maps)
+    }
+
+    pub(crate) fn with_client(
+        config: AsanaConfig,
+        client: Client,
+        maps: crate::config::Maps,
+    ) -> Result<Self> {
+        let project = config
+            .project()
+            .ok_or_else(|| Error::config("project: is required"))?
+            .to_owned();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                cache: Cache::new(
+                    project.clone(),
+                    config.workspace.clone(),
+                    config.create_missing,
+                ),
+                map: Mapping {
+                    project,
+                    maps,
+                    priority_field: config.priority_field.clone(),
+                },
+                page_size: config.page_size,
+                max_retries: config.max_retries,
+                workflow: config.workflow.clone(),
+                keys: Mutex::default(),
+                key_locks: Mutex::default(),
+                claimed: Mutex::default(),
+            }),
+        })
+    }
+
+    fn c(&self) -> &Client {
+        &self.inner.client
+    }
+
+    async fn record(&self, gid: &str) -> Result<TaskRecord> {
+        let path = format!("/tasks/{gid}");
+        let call = Call::get(&path).query("opt_fields", TASK_FIELDS);
+        let task: TaskRecord = self
+            .c()
+            .send(&call)
+            .await
+            .map_err(|e| not_found(e, gid))?
+            .data;
+        if !self.inner.map.in_project(&task) {
+            return Err(Error::not_found(format!(
+                "ticket {gid} (the Asana task is not in project {})",
+                self.inner.map.project
+            )));
+        }
+        Ok(task)
+    }
+
+    /// Tag gids for a ticket's tags (created if missing), plus its priority tag.
+    async fn tag_gids(&self, tags: &[String], priority: Option<Priority>) -> Result<Vec<String>> {
+        let mut names: Vec<&str> = tags.iter().map(String::as_str).collect();
+        let map = &self.inner.map;
+        for n in &names {
+            if map.is_priority_tag(n) {
+                return Err(Error::invalid_input(format!(
+                    "tag {n:?} is reserved for the priority; set the priority instead"
+                )));
+            }
+        }
+        if let Some(p) = priority.filter(|_| map.priority_field.is_none()) {
+            names.push(map.priority_name(p));
+        }
+        let mut out = Vec::with_capacity(names.len());
+        for n in names {
+            out.push(self.inner.cache.tag(self.c(), n).await?);
+        }
+        Ok(out)
+    }
+
+    /// `{"field gid": value}` for named custom field values (and the priority field).
+    async fn field_values(
+        &self,
+        fields: &BTreeMap<String, Patch<Value>>,
+        priority: Option<Priority>,
+    ) -> Result<BTreeMap<String, Value>> {
+        let (c, cache, map) = (self.c(), &self.inner.cache, &self.inner.map);
+        let mut out = BTreeMap::new();
+        for (name, patch) in fields {
+            if map
+                .priority_field
+                .as_deref()
+                .is_some_and(|p| p.eq_ignore_ascii_case(name))
+            {
+                return Err(Error::invalid_input(format!(
+                    "custom field {name:?} holds the priority; set the priority instead"
+                )));
+            }
+            let value = match patch {
+                Patch::Keep => continue,
+                Patch::Clear => Value::Null,
+                Patch::Set(v) => v.clone(),
+            };
+            let field = cache.field(c, name, &value, &[]).await?;
+            let wire = match (field.subtype(), &value) {
+                (_, Value::Null) => Value::Null,
+                ("number", Value::Number(_)) => value,
+                ("number", Value::String(s)) => s
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .ok_or_else(|| {
+                        Error::invalid_input(format!(
+                            "custom field {name:?} takes a number, not {s:?}"
+                        ))
+                    })?,
+                ("enum", Value::String(s)) => json!(cache.option(c, &field, s).await?),
+                ("text", Value::String(_)) => value,
+                ("text", other) => Value::String(other.to_string()),
+                (t, other) => {
+                    return Err(Error::invalid_input(format!(
+                        "custom field {name:?} is an Asana {t} field; {other} does not fit it"
+                    )));
+                }
+            };
+            out.insert(field.gid.clone(), wire);
+        }
+        if let (Some(p), Some(field)) = (priority, map.priority_field.as_deref()) {
+            let names: Vec<&str> = Priority::ALL
+                .iter()
+                .map(|p| map.priority_name(*p))
+                .collect();
+            let def = cache.field(c, field, &Value::Null, &names).await?;
+            let option = cache.option(c, &def, map.priority_name(p)).await?;
+            out.insert(def.gid, json!(option));
+        }
+        Ok(out)
+    }
+
+    fn unsupported_fields(requester: bool, kind: bool, watchers: bool) -> Result<()> {
+        for (set, what) in [
+            (requester, "requester"),
+            (kind, "kind"),
+            (watchers, "watchers"),
+        ] {
+            if set {
+                return Err(Error::unsupported(format!(
+                    "Asana tasks have no {what}; leave it unset for the asana provider"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// After a create failed in a way that may have been applied: the task it made, if any
+    /// (same name and notes, made by the token's user since `since`, not claimed yet).
+    async fn find_created(
+        &self,
+        name: &str,
+        notes: &str,
+        since: chrono::DateTime<Utc>,
+    ) -> Result<Option<TaskRecord>> {
+        let me = self.inner.cache.me(self.c()).await?.gid.clone();
+        let call = Call::get("/tasks")
+            .query("project", self.inner.map.project.clone())
+            .query(
+                "modified_since",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            )
+            .query("opt_fields", TASK_FIELDS);
+        let tasks: Vec<TaskRecord> = self.c().all(call).await?;
+        let claimed = lock(&self.inner.claimed);
+        Ok(tasks.into_iter().find(|t| {
+            t.name == name
+                && t.notes == notes
+                && t.created_at >= since
+                && t.created_by.as_ref().is_some_and(|u| u.gid == me)
+                && !claimed.contains(&t.gid)
+        }))
+    }
+
+    /// The task carrying the idempotency marker `key` in the project, if any.
+    async fn find_by_key(&self, key: &str) -> Result<Option<TaskRecord>> {
+        let cached = lock(&self.inner.keys).get(key).cloned();
+        if let Some(gid) = cached {
+            match self.record(&gid).await {
+                Ok(t) => return Ok(Some(t)),
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    lock(&self.inner.keys).remove(key);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let call = Call::get("/tasks")
+            .query("project", self.inner.map.project.clone())
+            .query("opt_fields", TASK_FIELDS);
+        let tasks: Vec<TaskRecord> = self
+            .c()
+            .all(call)
+            .await
+            .map_err(|e| project_error(e, &self.inner.map.project))?;
+        Ok(tasks
+            .into_iter()
+            .find(|t| split_marker(&t.notes).1 == Some(key)))
+    }
+
+    async fn create_inner(&self, new: NewTicket) -> Result<Ticket> {
+        let key = new.idempotency_key.clone();
+        if let Some(k) = &key
+            && let Some(task) = self.find_by_key(k).await?
+        {
+            lock(&self.inner.keys).insert(k.clone(), task.gid.clone());
+            return Ok(self.inner.map.ticket(task));
+        }
+        let map = &self.inner.map;
+        let section = self
+            .inner
+            .cache
+            .section(self.c(), map.section_of(new.status))
+            .await?;
+        let fields: BTreeMap<String, Patch<Value>> = new
+            .custom_fields
+            .iter()
+            .map(|(k, v)| (k.clone(), Patch::Set(v.clone())))
+            .collect();
+        let notes = with_marker(&new.description, key.as_deref());
+        let body = TaskWrite {
+            name: Some(new.subject.clone()),
+            notes: Some(notes.clone()),
+            assignee: new.assignee.clone().map(Some),
+            due_on: new.due.map(Some),
+            completed: (!new.status.is_open()).then_some(true),
+            custom_fields: Some(self.field_values(&fields, Some(new.priority)).await?),
+            memberships: Some(vec![MembershipWrite {
+                project: map.project.clone(),
+                section,
+            }]),
+            tags: Some(self.tag_gids(&new.tags, Some(new.priority)).await?),
+            ..TaskWrite::default()
+        };
+        let since = Utc::now() - TimeDelta::seconds(2);
+        let call = Call::write(Method::POST, "/tasks", &body, Repeat::Once)
+            .query("opt_fields", TASK_FIELDS);
+        let mut attempts = 0;
+        let task = loop {
+            match self.c().send::<TaskRecord>(&call).await {
+                Ok(env) => break env.data,
+                Err(e) if e.is_retryable() && attempts < self.inner.max_retries => {
+                    attempts += 1;
+                    let found = match &key {
+                        Some(k) => self.find_by_key(k).await?,
+                        None => self.find_created(&new.subject, &notes, since).await?,
+                    };
+                    if let Some(task) = found {
+                        tracing::debug!(task = %task.gid, "create was applied before it failed; not sending it again");
+                        break task;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempts)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        lock(&self.inner.claimed).insert(task.gid.clone());
+        if let Some(k) = key {
+            lock(&self.inner.keys).insert(k, task.gid.clone());
+        }
+        Ok(map.ticket(task))
+    }
+
+    async fn stories(&self, gid: &str) -> Result<Vec<StoryRecord>> {
+        let path = format!("/tasks/{gid}/stories");
+        self.c()
+            .all(Call::get(&path).query("opt_fields", STORY_FIELDS))
+            .await
+            .map_err(|e| not_found(e, gid))
+    }
+
+    /// The tag/section source and Asana offset of a cursor.
+    fn parse_cursor(cursor: &Cursor) -> Result<&str> {
+        let bad = || {
+            Error::invalid_input(format!(
+                "cursor {:?} was not issued by the asana provider",
+                cursor.as_str()
+            ))
+        };
+        let offset = cursor.as_str().strip_prefix("a1.").ok_or_else(bad)?;
+        let ok = !offset.is_empty()
+            && offset
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_=.".contains(&b));
+        if ok { Ok(offset) } else { Err(bad()) }
+    }
+}
+
+fn not_found(e: Error, gid: &str) -> Error {
+    if e.kind() == ErrorKind::NotFound {
+        Error::not_found(format!("ticket {gid}"))
+    } else {
+        e
+    }
+}
+
+#[async_trait]
+impl TicketProvider for AsanaProvider {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut c = Capabilities::default();
+        c.history = true;
+        c.comment_author = true;
+        c.private_comments = false;
+        c.idempotent_create = true;
+        c.idempotent_comment = false;
+        c.custom_fields = true;
+        c.text_search = true;
+        c.updated_since = true;
+        c.due = true;
+        c.watchers = false;
+        c.requester = false;
+        c.kind = false;
+        c.tags = true;
+        c.number = false;
+        c.optimistic_concurrency = false;
+        c.edit_description = true;
+        c.max_page_size = 100;
+        c.time_resolution = std::time::Duration::from_millis(1);
+        c
+    }
+
+    fn workflow(&self) -> &Workflow {
+        &self.inner.workflow
+    }
+
+    async fn create(&self, new: NewTicket) -> Result<Ticket> {
+        new.validate()?;
+        Self::unsupported_fields(
+            new.requester.is_some(),
+            new.kind.is_some(),
+            !new.watchers.is_empty(),
+        )?;
+        if let Some(a) = &new.assignee
+            && a.trim().is_empty()
+        {
+            return Err(Error::invalid_input("assignee must not be blank"));
+        }
+        match new.idempotency_key.clone() {
+            None => self.create_inner(new).await,
+            Some(key) => {
+                let gate = lock(&self.inner.key_locks)
+                    .entry(key.clone())
+                    .or_default()
+                    .clone();
+                let result = {
+                    let _held = gate.lock().await;
+                    self.create_inner(new).await
+                };
+                let mut locks = lock(&self.inner.key_locks);
+                if locks.get(&key).is_some_and(|g| Arc::strong_count(g) <= 2) {
+                    locks.remove(&key);
+                }
+                result
+            }
+        }
+    }
+
+    async fn get(&self, id: &TicketId) -> Result<Ticket> {
+        let gid = task_gid(id)?;
+        Ok(self.inner.map.ticket(self.record(gid).await?))
+    }
+
+    async fn update(&self, id: &TicketId, patch: TicketPatch) -> Result<Ticket> {
+        patch.validate()?;
+        let gid = task_gid(id)?;
+        Self::unsupported_fields(
+            patch.requester.as_set().is_some(),
+            patch.kind.as_set().is_some(),
+            patch.watchers.as_set().is_some_and(|w| !w.is_empty()),
+        )?;
+        let current = self.record(gid).await?;
+        let map = &self.inner.map;
+        let now = map.ticket(current.clone());
+        if let Some(expected) = &patch.expected_version
+            && now.version.as_ref() != Some(expected)
+        {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!(
+                    "ticket changed since version {expected} (now {}); re-read it and try again",
+                    now.version.as_deref().unwrap_or("?")
+                ),
+            ));
+        }
+        if let Some(to) = patch.status.as_set() {
+            self.inner.workflow.check(now.status, *to)?;
+        }
+        let mut body = TaskWrite::default();
+        if let Patch::Set(s) = &patch.subject {
+            body.name = Some(s.clone());
+        }
+        if let Some(d) = patch.description.clone().into_option() {
+            let key = split_marker(&current.notes).1;
+            body.notes = Some(with_marker(&d.unwrap_or_default(), key));
+        }
+        body.assignee = patch.assignee.clone().into_option();
+        body.due_on = patch.due.into_option();
+        let status = patch
+            .status
+            .clone()
+            .into_option()
+            .map(|s| s.unwrap_or(Status::New));
+        if let Some(to) = status
+            && to.is_open() == current.completed
+        {
+            body.completed = Some(!to.is_open());
+        }
+        let priority = patch
+            .priority
+            .clone()
+            .into_option()
+            .map(Option::unwrap_or_default);
+        let fields = self
+            .field_values(
+                &patch.custom_fields,
+                priority.filter(|p| *p != now.priority),
+            )
+            .await?;
+        if !fields.is_empty() {
+            body.custom_fields = Some(fields);
+        }
+        let path = format!("/tasks/{gid}");
+        let mut record = current.clone();
+        if !body.is_empty() {
+            let call = Call::write(Method::PUT, &path, &body, Repeat::Safe)
+                .query("opt_fields", TASK_FIELDS);
+            record = self
+                .c()
+                .send::<TaskRecord>(&call)
+                .await
+                .map_err(|e| not_found(e, gid))?
+                .data;
+        }
+        let mut more = false;
+        if let Some(to) = status
+            && (to != now.status || map.status(&record) != to)
+        {
+            let section = self
+                .inner
+                .cache
+                .section(self.c(), map.section_of(to))
+                .await?;
+            let sp = format!("/sections/{section}/addTask");
+            self.c()
+                .send::<Value>(&Call::write(
+                    Method::POST,
+                    &sp,
+                    &json!({"task": gid}),
+                    Repeat::Safe,
+                ))
+                .await?;
+            more = true;
+        }
+        let tag_path = |op: &str| format!("/tasks/{gid}/{op}");
+        let mut remove: Vec<String> = Vec::new();
+        let mut add: Vec<String> = Vec::new();
+        if let Some(p) = priority.filter(|p| *p != now.priority && map.priority_field.is_none()) {
+            remove.extend(
+                current
+                    .tags
+                    .iter()
+                    .filter(|t| t.name.as_deref().is_some_and(|n| map.is_priority_tag(n)))
+                    .map(|t| t.gid.clone()),
+            );
+            add.extend(self.tag_gids(&[], Some(p)).await?);
+        }
+        if let Some(tags) = patch.tags.clone().into_option() {
+            let want = tickets_core::normalize_tags(tags.unwrap_or_default());
+            for t in &current.tags {
+                let name = t.name.as_deref().unwrap_or_default();
+                if !map.is_priority_tag(name) && !want.iter().any(|w| w == name) {
+                    remove.push(t.gid.clone());
+                }
+            }
+            let new: Vec<String> = want.into_iter().filter(|w| !now.tags.contains(w)).collect();
+            add.extend(self.tag_gids(&new, None).await?);
+        }
+        for (op, gids) in [("removeTag", &remove), ("addTag", &add)] {
+            for tag in gids {
+                let p = tag_path(op);
+                self.c()
+                    .send::<Value>(&Call::write(
+                        Method::POST,
+                        &p,
+                        &json!({"tag": tag}),
+                        Repeat::Safe,
+                    ))
+                    .await?;
+                more = true;
+            }
+        }
+        if more {
+            record = self.record(gid).await?;
+        }
+        Ok(map.ticket(record))
+    }
+
+    async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {
+        new.validate()?;
+        let gid = task_gid(id)?;
+        if !new.public {
+            return Err(Error::unsupported(
+                "Asana comments are visible to everyone who can see the task; private comments \
+                 are not supported",
+            ));
+        }
+        if let Some(a) = &new.author
+            && (a.trim().is_empty() || a.contains(']') || a.contains('\n'))
+        {
+            return Err(Error::invalid_input(
+                "comment author must not be blank or contain ']' or a line break",
+            ));
+        }
+        self.record(gid).await?;
+        let text = comment_text(new.author.as_deref(), &new.body);
+        let path = format!("/tasks/{gid}/stories");
+        let call = Call::write(Method::POST, &path, &json!({"text": text}), Repeat::Once)
+            .query("opt_fields", STORY_FIELDS);
+        let me = self.inner.cache.me(self.c()).await?.gid.clone();
+        let since = Utc::now() - TimeDelta::seconds(2);
+        let mut attempts = 0;
+        let story = loop {
+            match self.c().send::<StoryRecord>(&call).await {
+                Ok(env) => break env.data,
+                Err(e) if e.is_retryable() && attempts < self.inner.max_retries => {
+                    attempts += 1;
+                    let stories = self.stories(gid).await?;
+                    let found = {
+                        let claimed = lock(&self.inner.claimed);
+                        stories.into_iter().find(|s| {
+                            s.resource_subtype == "comment_added"
+                                && s.text == text
+                                && s.created_at >= since
+                                && s.created_by.as_ref().is_some_and(|u| u.gid == me)
+                                && !claimed.contains(&s.gid)
+                        })
+                    };
+                    if let Some(s) = found {
+                        break s;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempts)).await;
+                }
+                Err(e) => return Err(not_found(e, gid)),
+            }
+        };
+        lock(&self.inner.claimed).insert(story.gid.clone());
+        Ok(comment(id, &story, Some(&me)))
+    }
+
+    async fn comments(&self, id: &TicketId) -> Result<Vec<Comment>> {
+        let gid = task_gid(id)?;
+        self.record(gid).await?;
+        let stories = self.stories(gid).await?;
+        let me = self.inner.cache.me(self.c()).await?.gid.clone();
+        Ok(stories
+            .iter()
+            .filter(|s| s.resource_subtype == "comment_added")
+            .map(|s| comment(id, s, Some(&me)))
+            .collect())
+    }
+
+    async fn list(&self, query: &TicketQuery) -> Result<Page<Ticket>> {
+        query.validate()?;
+        let offset = query.cursor.as_ref().map(Self::parse_cursor).transpose()?;
+        let size = query
+            .page_size
+            .unwrap_or(self.inner.page_size)
+            .clamp(1, 100);
+        let map = &self.inner.map;
+        // Server side: one tag (Asana lists a tag's tasks), completion, modified time.
+        let mut call = match query.tags.first() {
+            Some(tag) => match self.inner.cache.find_tag(self.c(), tag).await? {
+                Some(gid) => Call::get("/tasks").query("tag", gid),
+                None => return Ok(Page::new(Vec::new(), None)),
+            },
+            None => Call::get("/tasks").query("project", map.project.clone()),
+        }
+        .query("limit", size.to_string())
+        .query("opt_fields", TASK_FIELDS);
+        if !query.status.is_empty() && query.status.iter().all(|s| s.is_open()) {
+            call = call.query("completed_since", "now");
+        }
+        if let Some(since) = query.updated_since {
+            call = call.query(
+                "modified_since",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            );
+        }
+        if let Some(o) = offset {
+            call = call.query("offset", o);
+        }
+        let env = self.c().send::<Vec<TaskRecord>>(&call).await.map_err(|e| {
+            if e.kind() == ErrorKind::InvalidInput && offset.is_some() {
+                Error::invalid_input(format!(
+                    "the cursor was refused by Asana (expired?): {}",
+                    e.message()
+                ))
+            } else {
+                project_error(e, &map.project)
+            }
+        })?;
+        // Client side: project membership (for tag lists), then every filter of the query.
+        let items = env
+            .data
+            .into_iter()
+            .filter(|t| map.in_project(t))
+            .map(|t| map.ticket(t))
+            .filter(|t| query.matches(t))
+            .collect();
+        let next = env
+            .next_page
+            .map(|n| Cursor::new(format!("a1.{}", n.offset)));
+        Ok(Page::new(items, next))
+    }
+
+    async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {
+        let gid = task_gid(id)?;
+        let task = self.record(gid).await?;
+        let stories = self.stories(gid).await?;
+        Ok(self.inner.map.history(&task, &stories))
+    }
+}

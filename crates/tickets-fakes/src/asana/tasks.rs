@@ -1,0 +1,628 @@
+//! Task endpoints: create, read, update, delete, the task lists, tags on tasks, search.
+
+use std::collections::HashMap;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use chrono::NaiveDate;
+use serde_json::{Map, Value, json};
+
+use super::App;
+use super::state::{State as Data, Task, strip_html};
+use super::wire::{
+    ApiError, Caller, check_gid, created, ok, opt_fields, page, parse_body, parse_time, shape,
+};
+
+type Q = Query<HashMap<String, String>>;
+type Res = Result<Response, ApiError>;
+
+fn str_of<'a>(d: &'a Map<String, Value>, k: &str) -> Result<Option<&'a str>, ApiError> {
+    match d.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::bad(format!("{k}: Value is not a string"))),
+    }
+}
+
+fn gid_list(d: &Map<String, Value>, k: &str) -> Result<Vec<String>, ApiError> {
+    match d.get(k) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                _ => Err(ApiError::bad(format!("{k}: Value is not a string"))),
+            })
+            .collect(),
+        Some(Value::String(s)) => Ok(s.split(',').map(|p| p.trim().to_owned()).collect()),
+        Some(_) => Err(ApiError::bad(format!("{k}: Value is not an array"))),
+    }
+}
+
+fn user_gid(s: &Data, me: &str, field: &str, key: &str) -> Result<String, ApiError> {
+    s.find_user(me, key)
+        .map(|u| u.gid.clone())
+        .ok_or_else(|| ApiError::bad(format!("{field}: Not a recognized ID: {key}")))
+}
+
+fn check_due(d: &Map<String, Value>) -> Result<(), ApiError> {
+    if let Some(on) = str_of(d, "due_on")? {
+        NaiveDate::parse_from_str(on, "%Y-%m-%d")
+            .map_err(|_| ApiError::bad(format!("due_on: Invalid date: {on}")))?;
+    }
+    if let Some(at) = str_of(d, "due_at")? {
+        parse_time("due_at", at)?;
+    }
+    if str_of(d, "due_on")?.is_some() && str_of(d, "due_at")?.is_some() {
+        return Err(ApiError::bad(
+            "You may only provide one of due_on or due_at!",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks custom field values against the task's projects and returns them typed.
+fn field_values(
+    s: &Data,
+    projects: &[String],
+    d: &Map<String, Value>,
+) -> Result<Vec<(String, Value)>, ApiError> {
+    let Some(cf) = d.get("custom_fields") else {
+        return Ok(Vec::new());
+    };
+    let Some(cf) = cf.as_object() else {
+        return Err(ApiError::bad("custom_fields: Value is not an object"));
+    };
+    let mut out = Vec::new();
+    for (gid, value) in cf {
+        let field = s
+            .fields
+            .get(gid)
+            .ok_or_else(|| ApiError::bad(format!("custom_fields: Unknown object: {gid}")))?;
+        if !s.workspace_premium(&field.workspace) {
+            return Err(ApiError::premium("Custom fields"));
+        }
+        let attached = projects.iter().any(|p| {
+            s.projects
+                .get(p)
+                .is_some_and(|p| p.settings.iter().any(|(_, f)| f == gid))
+        });
+        if !attached {
+            return Err(ApiError::bad(format!(
+                "Custom field with ID {gid} is not on given object"
+            )));
+        }
+        let typed = match (field.subtype.as_str(), value) {
+            (_, Value::Null) => Value::Null,
+            ("text", Value::String(_)) => value.clone(),
+            ("number", Value::Number(_)) => value.clone(),
+            ("number", Value::String(n)) => n
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .ok_or_else(|| ApiError::bad(format!("custom_fields: {gid}: Not a number")))?,
+            ("enum", Value::String(o)) => {
+                if !field.options.iter().any(|x| &x.gid == o && x.enabled) {
+                    return Err(ApiError::bad(format!(
+                        "enum_value: {o} is not a valid enum option of custom field {gid}"
+                    )));
+                }
+                value.clone()
+            }
+            (t, _) => {
+                return Err(ApiError::bad(format!(
+                    "custom_fields: {gid}: value of the wrong type for a {t} field"
+                )));
+            }
+        };
+        out.push((gid.clone(), typed));
+    }
+    Ok(out)
+}
+
+fn create_task(s: &mut Data, me: &str, d: &Map<String, Value>) -> Result<String, ApiError> {
+    let mut memberships: Vec<(String, Option<String>)> = Vec::new();
+    for p in gid_list(d, "projects")? {
+        check_gid("projects", &p)?;
+        memberships.push((p, None));
+    }
+    if let Some(ms) = d.get("memberships") {
+        let ms = ms
+            .as_array()
+            .ok_or_else(|| ApiError::bad("memberships: Value is not an array"))?;
+        for m in ms {
+            let project = m
+                .get("project")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::missing("memberships.project"))?;
+            let section = m.get("section").and_then(Value::as_str).map(str::to_owned);
+            if let Some(sec) = &section {
+                match s.sections.get(sec) {
+                    Some(x) if x.project == project => {}
+                    Some(_) => {
+                        return Err(ApiError::bad(format!(
+                            "memberships: section {sec} is not in project {project}"
+                        )));
+                    }
+                    None => return Err(ApiError::unknown("section", sec)),
+                }
+            }
+            memberships.retain(|(p, _)| p != project);
+            memberships.push((project.to_owned(), section));
+        }
+    }
+    let mut workspace = str_of(d, "workspace")?.map(str::to_owned);
+    for (p, _) in &memberships {
+        let project = s
+            .projects
+            .get(p)
+            .ok_or_else(|| ApiError::unknown("project", p))?;
+        match &workspace {
+            Some(w) if *w != project.workspace => {
+                return Err(ApiError::bad(
+                    "workspace: The project is not in the given workspace",
+                ));
+            }
+            _ => workspace = Some(project.workspace.clone()),
+        }
+    }
+    let workspace = workspace.ok_or_else(|| ApiError::missing("workspace"))?;
+    if !s.workspaces.contains_key(&workspace) {
+        return Err(ApiError::unknown("workspace", &workspace));
+    }
+    check_due(d)?;
+    let assignee = match str_of(d, "assignee")? {
+        Some(a) => Some(user_gid(s, me, "assignee", a)?),
+        None => None,
+    };
+    let mut tags = Vec::new();
+    for t in gid_list(d, "tags")? {
+        if !s.tags.contains_key(&t) {
+            return Err(ApiError::bad(format!("tags: Not a recognized ID: {t}")));
+        }
+        tags.push(t);
+    }
+    let mut followers = Vec::new();
+    for f in gid_list(d, "followers")? {
+        followers.push(user_gid(s, me, "followers", &f)?);
+    }
+    let projects: Vec<String> = memberships.iter().map(|(p, _)| p.clone()).collect();
+    let values = field_values(s, &projects, d)?;
+    let notes = match (str_of(d, "notes")?, str_of(d, "html_notes")?) {
+        (Some(n), _) => n.to_owned(),
+        (None, Some(h)) => strip_html(h),
+        _ => String::new(),
+    };
+    let completed = d.get("completed").and_then(Value::as_bool).unwrap_or(false);
+    let gid = s.gid();
+    let now = s.now();
+    let task = Task {
+        gid: gid.clone(),
+        name: str_of(d, "name")?.unwrap_or("").to_owned(),
+        notes,
+        completed,
+        completed_at: completed.then_some(now),
+        completed_by: completed.then(|| me.to_owned()),
+        created_at: now,
+        created_by: me.to_owned(),
+        modified_at: now,
+        due_on: str_of(d, "due_on")?.map(str::to_owned),
+        due_at: str_of(d, "due_at")?.map(str::to_owned),
+        assignee,
+        workspace,
+        memberships,
+        tags,
+        followers,
+        values: values.into_iter().filter(|(_, v)| !v.is_null()).collect(),
+        stories: Vec::new(),
+        external: d.get("external").cloned().filter(|e| !e.is_null()),
+        resource_subtype: str_of(d, "resource_subtype")?
+            .unwrap_or("default_task")
+            .to_owned(),
+    };
+    s.tasks.insert(gid.clone(), task);
+    let resource = s.compact_task(&gid);
+    s.event(&gid, me, "added", resource, Value::Null, None);
+    Ok(gid)
+}
+
+const CREATE_ONLY: [&str; 5] = ["projects", "memberships", "tags", "followers", "workspace"];
+
+fn update_task(s: &mut Data, me: &str, gid: &str, d: &Map<String, Value>) -> Result<(), ApiError> {
+    for k in CREATE_ONLY {
+        if d.contains_key(k) {
+            return Err(ApiError::bad(format!(
+                "{k}: Cannot write this property after creation; use the add/remove endpoints"
+            )));
+        }
+    }
+    let t = s.task(gid)?.clone();
+    check_due(d)?;
+    let projects: Vec<String> = t.memberships.iter().map(|(p, _)| p.clone()).collect();
+    let values = field_values(s, &projects, d)?;
+    let assignee = match d.get("assignee") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => Some(Some(user_gid(
+            s,
+            me,
+            "assignee",
+            str_of(d, "assignee")?.unwrap_or_default(),
+        )?)),
+    };
+    let mut next = t.clone();
+    let mut stories: Vec<(&str, String, Map<String, Value>)> = Vec::new();
+    let extra = |pairs: Vec<(&str, Value)>| -> Map<String, Value> {
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    };
+    if let Some(name) = str_of(d, "name")?
+        && name != t.name
+    {
+        next.name = name.to_owned();
+        stories.push((
+            "name_changed",
+            format!("changed the name to \"{name}\""),
+            extra(vec![("old_name", json!(t.name)), ("new_name", json!(name))]),
+        ));
+    }
+    let notes = match (str_of(d, "notes")?, str_of(d, "html_notes")?) {
+        (Some(n), _) => Some(n.to_owned()),
+        (None, Some(h)) => Some(strip_html(h)),
+        _ => d.contains_key("notes").then(String::new),
+    };
+    if let Some(notes) = notes
+        && notes != t.notes
+    {
+        next.notes = notes;
+        stories.push((
+            "notes_changed",
+            "changed the description".into(),
+            Map::new(),
+        ));
+    }
+    if let Some(c) = d.get("completed").and_then(Value::as_bool)
+        && c != t.completed
+    {
+        next.completed = c;
+        if c {
+            next.completed_at = Some(s.now());
+            next.completed_by = Some(me.to_owned());
+            stories.push((
+                "marked_complete",
+                "marked this task complete".into(),
+                Map::new(),
+            ));
+        } else {
+            next.completed_at = None;
+            next.completed_by = None;
+            stories.push(("marked_incomplete", "marked incomplete".into(), Map::new()));
+        }
+    }
+    if let Some(a) = assignee
+        && a != t.assignee
+    {
+        next.assignee = a.clone();
+        match a {
+            Some(u) => {
+                let name = s.users.get(&u).map(|u| u.name.clone()).unwrap_or_default();
+                stories.push((
+                    "assigned",
+                    format!("assigned to {name}"),
+                    extra(vec![("assignee", s.compact_user(&u))]),
+                ));
+            }
+            None => stories.push(("unassigned", "unassigned this task".into(), Map::new())),
+        }
+    }
+    if d.contains_key("due_on") || d.contains_key("due_at") {
+        next.due_on = str_of(d, "due_on")?.map(str::to_owned);
+        next.due_at = str_of(d, "due_at")?.map(str::to_owned);
+        if next.due_on != t.due_on || next.due_at != t.due_at {
+            let dates =
+                |t: &Task| json!({"start_on": null, "due_on": t.due_on, "due_at": t.due_at});
+            let text = match &next.due_on {
+                Some(on) => format!("changed the due date to {on}"),
+                None => "removed the due date".into(),
+            };
+            stories.push((
+                "due_date_changed",
+                text,
+                extra(vec![("old_dates", dates(&t)), ("new_dates", dates(&next))]),
+            ));
+        }
+    }
+    for (field, value) in values {
+        let old = t.values.get(&field).cloned().unwrap_or(Value::Null);
+        if old == value {
+            continue;
+        }
+        if value.is_null() {
+            next.values.remove(&field);
+        } else {
+            next.values.insert(field.clone(), value.clone());
+        }
+        let f = &s.fields[&field];
+        let mut x = extra(vec![(
+            "custom_field",
+            super::wire::compact(&s.field_json(&field)),
+        )]);
+        let subtype = match f.subtype.as_str() {
+            "text" => {
+                x.insert("old_text_value".into(), old);
+                x.insert("new_text_value".into(), value);
+                "text_custom_field_changed"
+            }
+            "number" => {
+                x.insert("old_number_value".into(), old);
+                x.insert("new_number_value".into(), value);
+                "number_custom_field_changed"
+            }
+            _ => {
+                let opt = |v: &Value| {
+                    v.as_str()
+                        .and_then(|g| f.options.iter().find(|o| o.gid == g))
+                        .map_or(Value::Null, Data::option_json)
+                };
+                x.insert("old_enum_value".into(), opt(&old));
+                x.insert("new_enum_value".into(), opt(&value));
+                "enum_custom_field_changed"
+            }
+        };
+        stories.push((subtype, format!("changed {}", f.name), x));
+    }
+    for k in ["resource_subtype", "external"] {
+        if let Some(v) = d.get(k) {
+            match k {
+                "resource_subtype" => {
+                    next.resource_subtype = v.as_str().unwrap_or("default_task").to_owned();
+                }
+                _ => next.external = Some(v.clone()).filter(|e| !e.is_null()),
+            }
+        }
+    }
+    let changed = stories.len();
+    if changed > 0 || next.resource_subtype != t.resource_subtype || next.external != t.external {
+        next.modified_at = s.now();
+    }
+    s.tasks.insert(gid.to_owned(), next);
+    for (subtype, text, x) in stories {
+        s.add_story(gid, me, subtype, text, x);
+    }
+    if changed > 0 {
+        let resource = s.compact_task(gid);
+        s.event(gid, me, "changed", resource, Value::Null, None);
+    }
+    Ok(())
+}
+
+pub(crate) async fn create(
+    State(app): State<App>,
+    Extension(Caller(me)): Extension<Caller>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Res {
+    let body = parse_body(&headers, &body)?;
+    let mut s = app.lock();
+    let gid = create_task(&mut s, &me, &body.data)?;
+    let v = s.task_json(&s.tasks[&gid]);
+    let fields = opt_fields(&q, Some(&body));
+    let location = format!("{}/tasks/{gid}", super::wire::base(&headers));
+    Ok(created(shape(&v, fields.as_deref(), false), location))
+}
+
+pub(crate) async fn get(State(app): State<App>, Path(gid): Path<String>, Query(q): Q) -> Res {
+    check_gid("task", &gid)?;
+    let s = app.lock();
+    let v = s.task_json(s.task(&gid)?);
+    Ok(ok(shape(&v, opt_fields(&q, None).as_deref(), false)))
+}
+
+pub(crate) async fn update(
+    State(app): State<App>,
+    Extension(Caller(me)): Extension<Caller>,
+    Path(gid): Path<String>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Res {
+    check_gid("task", &gid)?;
+    let body = parse_body(&headers, &body)?;
+    let mut s = app.lock();
+    update_task(&mut s, &me, &gid, &body.data)?;
+    let v = s.task_json(s.task(&gid)?);
+    Ok(ok(shape(&v, opt_fields(&q, Some(&body)).as_deref(), false)))
+}
+
+pub(crate) async fn delete(
+    State(app): State<App>,
+    Extension(Caller(me)): Extension<Caller>,
+    Path(gid): Path<String>,
+) -> Res {
+    check_gid("task", &gid)?;
+    let mut s = app.lock();
+    let resource = s.compact_task(&gid);
+    s.task(&gid)?;
+    s.event(&gid, &me, "deleted", resource, Value::Null, None);
+    s.tasks.remove(&gid);
+    Ok(ok(json!({})))
+}
+
+/// Renders the tasks passing `keep` and the `completed_since`/`modified_since` filters.
+fn list(
+    s: &Data,
+    q: &HashMap<String, String>,
+    path: &str,
+    headers: &HeaderMap,
+    keep: impl Fn(&Task) -> bool,
+) -> Res {
+    let completed_since = match q.get("completed_since").map(String::as_str) {
+        None => None,
+        Some("now") => Some(None),
+        Some(t) => Some(Some(parse_time("completed_since", t)?)),
+    };
+    let modified_since = match q.get("modified_since") {
+        Some(t) => Some(parse_time("modified_since", t)?),
+        None => None,
+    };
+    let fields = opt_fields(q, None);
+    let items = s
+        .tasks
+        .values()
+        .filter(|t| keep(t))
+        .filter(|t| match completed_since {
+            None => true,
+            Some(None) => !t.completed,
+            Some(Some(since)) => !t.completed || t.completed_at.is_some_and(|c| c >= since),
+        })
+        .filter(|t| modified_since.is_none_or(|m| t.modified_at >= m))
+        .map(|t| {
+            (
+                t.gid.clone(),
+                shape(&s.task_json(t), fields.as_deref(), true),
+            )
+        })
+        .collect();
+    page(items, q, path, headers)
+}
+
+fn in_project(t: &Task, p: &str) -> bool {
+    t.memberships.iter().any(|(x, _)| x == p)
+}
+
+pub(crate) async fn list_tasks(
+    State(app): State<App>,
+    Extension(Caller(me)): Extension<Caller>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Res {
+    let s = app.lock();
+    let get = |k: &str| q.get(k).cloned();
+    match (
+        get("project"),
+        get("tag"),
+        get("section"),
+        get("assignee"),
+        get("workspace"),
+    ) {
+        (Some(p), None, None, _, _) => {
+            s.projects
+                .get(&p)
+                .ok_or_else(|| ApiError::unknown("project", &p))?;
+            let a = get("assignee")
+                .map(|a| user_gid(&s, &me, "assignee", &a))
+                .transpose()?;
+            list(&s, &q, "/tasks", &headers, |t| {
+                in_project(t, &p) && a.as_ref().is_none_or(|a| t.assignee.as_ref() == Some(a))
+            })
+        }
+        (None, Some(tag), None, _, _) => {
+            s.tags
+                .get(&tag)
+                .ok_or_else(|| ApiError::unknown("tag", &tag))?;
+            list(&s, &q, "/tasks", &headers, |t| t.tags.contains(&tag))
+        }
+        (None, None, Some(sec), _, _) => list(&s, &q, "/tasks", &headers, |t| {
+            t.memberships.iter().any(|(_, x)| x.as_ref() == Some(&sec))
+        }),
+        (None, None, None, Some(a), Some(w)) => {
+            let a = user_gid(&s, &me, "assignee", &a)?;
+            list(&s, &q, "/tasks", &headers, |t| {
+                t.workspace == w && t.assignee.as_ref() == Some(&a)
+            })
+        }
+        _ => Err(ApiError::bad(
+            "Must specify exactly one of project, tag, section, user task list, or assignee + workspace",
+        )),
+    }
+}
+
+pub(crate) async fn project_tasks(
+    State(app): State<App>,
+    Path(p): Path<String>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Res {
+    check_gid("project", &p)?;
+    let s = app.lock();
+    s.projects
+        .get(&p)
+        .ok_or_else(|| ApiError::unknown("project", &p))?;
+    list(&s, &q, &format!("/projects/{p}/tasks"), &headers, |t| {
+        in_project(t, &p)
+    })
+}
+
+pub(crate) async fn section_tasks(
+    State(app): State<App>,
+    Path(sec): Path<String>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Res {
+    let s = app.lock();
+    s.sections
+        .get(&sec)
+        .ok_or_else(|| ApiError::unknown("section", &sec))?;
+    list(&s, &q, &format!("/sections/{sec}/tasks"), &headers, |t| {
+        t.memberships.iter().any(|(_, x)| x.as_ref() == Some(&sec))
+    })
+}
+
+pub(crate) async fn tag_tasks(
+    State(app): State<App>,
+    Path(tag): Path<String>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Res {
+    let s = app.lock();
+    s.tags
+        .get(&tag)
+        .ok_or_else(|| ApiError::unknown("tag", &tag))?;
+    list(&s, &q, &format!("/tags/{tag}/tasks"), &headers, |t| {
+        t.tags.contains(&tag)
+    })
+}
+
+/// `POST /tasks/{gid}/addTag` and `removeTag`.
+pub(crate) async fn tag_op(
+    State(app): State<App>,
+    Extension(Caller(me)): Extension<Caller>,
+    Path((gid, op)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Res {
+    check_gid("task", &gid)?;
+    let body = parse_body(&headers, &body)?;
+    let tag = str_of(&body.data, "tag")?
+        .ok_or_else(|| ApiError::missing("tag"))?
+        .to_owned();
+    let mut s = app.lock();
+    s.task(&gid)?;
+    let tag_name = s
+        .tags
+        .get(&tag)
+        .map(|t| t.name.clone())
+        .ok_or_else(|| ApiError::bad(format!("tag: Not a recognized ID: {tag}")))?;
+    let tag_json = super::wire::compact(&s.tag_json(&tag));
+    let t = s.task_mut(&gid)?;
+    let (subtype, text) = match op.as_str() {
+        "addTag" if !t.tags.contains(&tag) => {
+            t.tags.push(tag);
+            ("added_to_tag", format!("added to {tag_name}"))
+        }
+        "removeTag" if t.tags.contains(&tag) => {
+            t.tags.retain(|x| *x != tag);
+            ("removed_from_tag", format!("removed from {tag_name}"))
+        }
+        "addTag" | "removeTag" => return Ok(ok(json!({}))),
+        _ => return Err(ApiError::new(404, "No matching route for request")),
+    };
+    let extra = [("tag".to_owned(), tag_json)].into_iter().collect();
+    s.add_story(&gid, &me, subtype, text, extra);
+    Ok(ok(json!({})))
+}
