@@ -1,1 +1,41 @@
-//! Provider "bugzilla" (being written).
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod client;
+pub mod config;
+mod convert;
+mod error;
+mod meta;
+mod provider;
+mod search;
+
+use std::sync::Arc;
+
+use tickets_core::{DynProvider, ProviderFactory};
+
+pub use client::Client;
+pub use config::{ApiKeyIn, BugzillaConfig, StatusTarget};
+pub use convert::alias_for_key;
+pub use error::kind_for_code;
+pub use provider::BugzillaProvider;
+
+/// The kind name.
+pub const KIND: &str = "bugzilla";
+
+/// The `bugzilla` provider's factory.
+pub static FACTORY: ProviderFactory = ProviderFactory {
+    kind: KIND,
+    summary: "Bugzilla 5.x (and bugzilla.mozilla.org) bugs over REST",
+    crate_name: env!("CARGO_PKG_NAME"),
+    build: |ctx| {
+        Box::pin(async move {
+            let config: BugzillaConfig = ctx.extract()?;
+            config
+                .check()
+                .map_err(|(key, problem)| ctx.config_error(key, problem))?;
+            Ok(Arc::new(BugzillaProvider::new(config)?) as DynProvider)
+        })
+    },
+};
+
+tickets_core::inventory::submit!(FACTORY);

@@ -79,6 +79,7 @@ pub struct App {
     db: Mutex<Db>,
     opts: FakeBugzillaOptions,
     soft: Mutex<VecDeque<i64>>,
+    soft_rate: Mutex<(f64, i64, fastrand::Rng)>,
 }
 
 impl App {
@@ -114,6 +115,7 @@ impl FakeBugzilla {
             db: Mutex::new(db),
             opts,
             soft: Mutex::new(VecDeque::new()),
+            soft_rate: Mutex::new((0.0, 100_500, fastrand::Rng::with_seed(0xb2))),
         });
         let faults = Faults::new(error::render_fault);
         let router = router(app.clone(), &faults);
@@ -187,6 +189,14 @@ impl FakeBugzilla {
         let mut q = self.app.soft();
         q.clear();
         q.extend(std::iter::repeat_n(code, count));
+    }
+
+    /// Answers a share (0..1) of writes with HTTP 200 and `{"error":true,"code":<code>}`
+    /// without applying them; 0 turns it off.
+    pub fn soft_error_rate(&self, rate: f64, code: i64) {
+        let mut r = self.app.soft_rate.lock().unwrap_or_else(|p| p.into_inner());
+        r.0 = rate.clamp(0.0, 1.0);
+        r.1 = code;
     }
 
     /// How many bugs exist.
@@ -328,7 +338,13 @@ async fn no_resource(State(app): State<Arc<App>>, method: Method, uri: Uri) -> R
 async fn soft_error(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let write = matches!(*request.method(), Method::POST | Method::PUT);
     if write && !request.uri().path().starts_with("/_fake/") {
-        let code = app.soft().pop_front();
+        let mut code = app.soft().pop_front();
+        if code.is_none() {
+            let mut r = app.soft_rate.lock().unwrap_or_else(|p| p.into_inner());
+            if r.0 > 0.0 && r.2.f64() < r.0 {
+                code = Some(r.1);
+            }
+        }
         if let Some(code) = code {
             let message = if code == 100_500 {
                 "DBD::Pg::db do failed: ERROR:  could not serialize access due to concurrent update"

@@ -1,0 +1,282 @@
+//! Config keys of the `bugzilla` provider (see the crate README for the table).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use tickets_core::{Priority, Status, Workflow};
+
+/// Where the API key travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyIn {
+    /// `api_key` in the query string of GETs and in the JSON body of POST/PUT: what upstream
+    /// Bugzilla 5.0/5.2 understands (it ignores the header).
+    #[default]
+    QueryOrBody,
+    /// The `X-BUGZILLA-API-KEY` header: bugzilla.mozilla.org and Bugzilla master (Harmony).
+    Header,
+}
+
+/// Where one canonical status lives in Bugzilla.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StatusTarget {
+    /// The Bugzilla `status` (`CONFIRMED`, `RESOLVED`, ...).
+    pub status: String,
+    /// The `resolution` for closed statuses (`FIXED`, `WONTFIX`, ...); empty for open ones.
+    #[serde(default)]
+    pub resolution: String,
+    /// A whiteboard token (`[triaged]`) that tells statuses sharing one Bugzilla status apart.
+    #[serde(default)]
+    pub marker: Option<String>,
+}
+
+impl StatusTarget {
+    fn new(status: &str, resolution: &str, marker: Option<&str>) -> Self {
+        Self {
+            status: status.into(),
+            resolution: resolution.into(),
+            marker: marker.map(Into::into),
+        }
+    }
+}
+
+/// The default status map (see the README).
+pub fn default_status_map() -> BTreeMap<Status, StatusTarget> {
+    BTreeMap::from([
+        (Status::New, StatusTarget::new("CONFIRMED", "", None)),
+        (
+            Status::Triaged,
+            StatusTarget::new("CONFIRMED", "", Some("[triaged]")),
+        ),
+        (
+            Status::InProgress,
+            StatusTarget::new("IN_PROGRESS", "", None),
+        ),
+        (
+            Status::OnHold,
+            StatusTarget::new("CONFIRMED", "", Some("[on-hold]")),
+        ),
+        (
+            Status::Escalated,
+            StatusTarget::new("IN_PROGRESS", "", Some("[escalated]")),
+        ),
+        (
+            Status::Resolved,
+            StatusTarget::new("RESOLVED", "FIXED", None),
+        ),
+        (Status::Closed, StatusTarget::new("VERIFIED", "FIXED", None)),
+        (
+            Status::Cancelled,
+            StatusTarget::new("RESOLVED", "WONTFIX", None),
+        ),
+    ])
+}
+
+fn default_version() -> String {
+    "unspecified".into()
+}
+
+fn default_all() -> String {
+    "All".into()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_timeout() -> u64 {
+    30
+}
+
+/// The `[backends.<name>]` section of a `bugzilla` backend.
+#[derive(Clone, Deserialize)]
+pub struct BugzillaConfig {
+    /// The REST root, e.g. `https://bugzilla.example.com/rest` (`/rest` is added when missing).
+    pub base_url: String,
+    /// The API key (Preferences > API Keys). Secret.
+    pub api_key: SecretString,
+    /// `query_or_body` (default, Bugzilla 5.x) or `header` (bugzilla.mozilla.org, master).
+    #[serde(default)]
+    pub api_key_in: ApiKeyIn,
+    /// The API user's login, so comments written as that user carry no author line.
+    #[serde(default)]
+    pub login: Option<String>,
+    /// Product new bugs go to, and the only product listed.
+    #[serde(deserialize_with = "tickets_core::config::string_or_number")]
+    pub product: String,
+    /// Component new bugs go to, and the only component listed.
+    #[serde(deserialize_with = "tickets_core::config::string_or_number")]
+    pub component: String,
+    /// Version new bugs get.
+    #[serde(
+        default = "default_version",
+        deserialize_with = "tickets_core::config::string_or_number"
+    )]
+    pub version: String,
+    /// `op_sys` of new bugs (required by installs without a default).
+    #[serde(default = "default_all")]
+    pub op_sys: String,
+    /// `platform` of new bugs (required by installs without a default).
+    #[serde(default = "default_all")]
+    pub platform: String,
+    /// `severity` of new bugs; unset leaves the server's default.
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// Overrides of the status map, by canonical status (`resolved = { status = "RESOLVED",
+    /// resolution = "FIXED" }`); unnamed statuses keep their defaults.
+    #[serde(default)]
+    pub status_map: BTreeMap<Status, StatusTarget>,
+    /// Bugzilla priority per canonical priority; unset means discovered from
+    /// `/rest/field/bug/priority` by order.
+    #[serde(default)]
+    pub priority_map: BTreeMap<Priority, String>,
+    /// Escalating also sets the highest priority (unless the same update sets one).
+    #[serde(default = "default_true")]
+    pub escalate_priority: bool,
+    /// The login that means "nobody"; default: the component's default assignee.
+    #[serde(default)]
+    pub unassigned: Option<String>,
+    /// Per-request timeout in seconds.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// The allowed status moves (the core default unless set).
+    #[serde(default)]
+    pub workflow: Workflow,
+}
+
+impl fmt::Debug for BugzillaConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BugzillaConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"***")
+            .field("api_key_in", &self.api_key_in)
+            .field("login", &self.login)
+            .field("product", &self.product)
+            .field("component", &self.component)
+            .field("version", &self.version)
+            .field("status_map", &self.status_map)
+            .field("priority_map", &self.priority_map)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BugzillaConfig {
+    /// A config for `base_url` with `api_key`, filing into product/component.
+    pub fn new(
+        base_url: impl Into<String>,
+        api_key: impl Into<String>,
+        product: impl Into<String>,
+        component: impl Into<String>,
+    ) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_key: SecretString::from(api_key.into()),
+            api_key_in: ApiKeyIn::default(),
+            login: None,
+            product: product.into(),
+            component: component.into(),
+            version: default_version(),
+            op_sys: default_all(),
+            platform: default_all(),
+            severity: None,
+            status_map: BTreeMap::new(),
+            priority_map: BTreeMap::new(),
+            escalate_priority: true,
+            unassigned: None,
+            timeout_secs: default_timeout(),
+            workflow: Workflow::default(),
+        }
+    }
+
+    /// The status map with the overrides applied.
+    pub fn effective_status_map(&self) -> BTreeMap<Status, StatusTarget> {
+        let mut map = default_status_map();
+        map.extend(self.status_map.clone());
+        map
+    }
+
+    /// Problems a config can have before anything is sent: `(key, problem)`.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        let url = url::Url::parse(self.base_url.trim())
+            .map_err(|e| ("base_url", format!("not a URL ({e})")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(("base_url", "must be an http or https URL".into()));
+        }
+        if secrecy::ExposeSecret::expose_secret(&self.api_key)
+            .trim()
+            .is_empty()
+        {
+            return Err(("api_key", "must not be empty".into()));
+        }
+        for (key, value) in [("product", &self.product), ("component", &self.component)] {
+            if value.trim().is_empty() {
+                return Err((key, "must not be empty".into()));
+            }
+        }
+        let map = self.effective_status_map();
+        for (status, target) in &map {
+            if target.status.trim().is_empty() {
+                return Err((
+                    "status_map",
+                    format!("{status} has an empty Bugzilla status"),
+                ));
+            }
+            if !status.is_open() && target.resolution.is_empty() {
+                return Err((
+                    "status_map",
+                    format!("{status} is a closed status and needs a resolution"),
+                ));
+            }
+            if let Some(m) = &target.marker
+                && (m.trim().is_empty() || m.contains(char::is_whitespace))
+            {
+                return Err((
+                    "status_map",
+                    format!("marker of {status} must be one word like [triaged]"),
+                ));
+            }
+        }
+        if self.timeout_secs == 0 {
+            return Err(("timeout_secs", "must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_key() {
+        let c = BugzillaConfig::new("http://x/rest", "very-secret-key", "P", "C");
+        let text = format!("{c:?}");
+        assert!(!text.contains("very-secret-key"), "{text}");
+        assert!(text.contains("***"));
+    }
+
+    #[test]
+    fn check_names_the_bad_key() {
+        let mut c = BugzillaConfig::new("ftp://x", "k", "P", "C");
+        assert_eq!(c.check().unwrap_err().0, "base_url");
+        c.base_url = "http://x/rest".into();
+        c.product = " ".into();
+        assert_eq!(c.check().unwrap_err().0, "product");
+        c.product = "P".into();
+        c.status_map
+            .insert(Status::Closed, StatusTarget::new("VERIFIED", "", None));
+        assert_eq!(c.check().unwrap_err().0, "status_map");
+    }
+
+    #[test]
+    fn overrides_keep_other_defaults() {
+        let mut c = BugzillaConfig::new("http://x/rest", "k", "P", "C");
+        c.status_map
+            .insert(Status::New, StatusTarget::new("UNCONFIRMED", "", None));
+        let map = c.effective_status_map();
+        assert_eq!(map[&Status::New].status, "UNCONFIRMED");
+        assert_eq!(map[&Status::Cancelled].resolution, "WONTFIX");
+    }
+}

@@ -1,0 +1,561 @@
+//! The `bugzilla` provider: tickets as bugs of one product/component.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{SubsecRound, Utc};
+use futures::{StreamExt, TryStreamExt};
+use serde_json::{Map, Value, json};
+use tickets_core::{
+    Capabilities, Comment, Cursor, Error, ErrorKind, HistoryAction, HistoryEntry, NewComment,
+    NewTicket, Page, Patch, Priority, Result, Status, Ticket, TicketId, TicketPatch,
+    TicketProvider, TicketQuery, Workflow,
+};
+use tokio::sync::OnceCell;
+
+use crate::KIND;
+use crate::client::{Client, segment};
+use crate::config::BugzillaConfig;
+use crate::convert::{
+    self, Bug, Mapping, StatusMap, Whiteboard, alias_for_key, check_tag, comment_text,
+};
+use crate::meta::{self, Meta};
+
+const DEFAULT_PAGE_SIZE: u32 = 50;
+const MAX_PAGE_SIZE: u32 = 200;
+/// Descriptions fetched at once while listing.
+const DESCRIPTION_FETCHES: usize = 8;
+
+/// Tickets as Bugzilla bugs.
+#[derive(Debug)]
+pub struct BugzillaProvider {
+    client: Client,
+    cfg: BugzillaConfig,
+    statuses: StatusMap,
+    meta: OnceCell<Meta>,
+}
+
+impl BugzillaProvider {
+    /// A provider for `cfg`; nothing is sent until the first call.
+    pub fn new(cfg: BugzillaConfig) -> Result<Self> {
+        cfg.check()
+            .map_err(|(key, problem)| Error::config(format!("{key}: {problem}")))?;
+        let client = Client::new(
+            &cfg.base_url,
+            cfg.api_key.clone(),
+            cfg.api_key_in,
+            Duration::from_secs(cfg.timeout_secs),
+        )?;
+        Ok(Self {
+            client,
+            statuses: StatusMap::new(cfg.effective_status_map()),
+            cfg,
+            meta: OnceCell::new(),
+        })
+    }
+
+    /// The HTTP client (for callers needing raw calls).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn meta(&self) -> Result<&Meta> {
+        self.meta
+            .get_or_try_init(|| meta::discover(&self.client, &self.cfg))
+            .await
+    }
+
+    fn mapping<'a>(&'a self, meta: &'a Meta) -> Mapping<'a> {
+        let root = self
+            .client
+            .base()
+            .trim_end_matches("/rest.cgi")
+            .trim_end_matches("/rest");
+        Mapping {
+            kind: KIND,
+            statuses: &self.statuses,
+            priorities: &meta.priorities,
+            unassigned: &meta.unassigned,
+            show_url: format!("{root}/show_bug.cgi?id="),
+        }
+    }
+
+    fn priority_value(&self, meta: &Meta, p: Priority) -> Result<String> {
+        meta.priorities.to_bz(p).map(str::to_owned).ok_or_else(|| {
+            Error::config(format!(
+                "no Bugzilla priority for {p}: the server lists none; set priority_map"
+            ))
+        })
+    }
+
+    async fn bug(&self, id: &str) -> Result<Bug> {
+        let answer = self
+            .client
+            .get(&format!("/bug/{}", segment(id)), &[])
+            .await?;
+        convert::first_bug(&answer)
+    }
+
+    async fn bz_comments(&self, id: &str) -> Result<Vec<convert::BzComment>> {
+        let answer = self
+            .client
+            .get(&format!("/bug/{}/comment", segment(id)), &[])
+            .await?;
+        convert::comments_of(&answer)
+    }
+
+    async fn description(&self, id: u64) -> Result<String> {
+        let comments = self.bz_comments(&id.to_string()).await?;
+        Ok(comments
+            .iter()
+            .find(|c| c.count == 0)
+            .map(|c| c.text.clone())
+            .unwrap_or_default())
+    }
+
+    async fn ticket(&self, bug: &Bug) -> Result<Ticket> {
+        let meta = self.meta().await?;
+        let description = self.description(bug.id).await?;
+        Ok(convert::to_ticket(bug, description, &self.mapping(meta)))
+    }
+
+    async fn fetch(&self, id: &str) -> Result<Ticket> {
+        let meta = self.meta().await?;
+        let path = segment(id);
+        let (bug_path, comments_path) = (format!("/bug/{path}"), format!("/bug/{path}/comment"));
+        let (bug, comments) = futures::try_join!(
+            self.client.get(&bug_path, &[]),
+            self.client.get(&comments_path, &[]),
+        )?;
+        let bug = convert::first_bug(&bug)?;
+        let description = convert::comments_of(&comments)?
+            .into_iter()
+            .find(|c| c.count == 0)
+            .map(|c| c.text)
+            .unwrap_or_default();
+        Ok(convert::to_ticket(&bug, description, &self.mapping(meta)))
+    }
+
+    /// The whiteboard for these tags and the marker of `status` (other free text kept).
+    fn whiteboard(&self, current: &str, tags: Option<&[String]>, status: Status) -> String {
+        let markers = self.statuses.marker_tokens();
+        let mut wb = Whiteboard::parse(current);
+        let tags: Vec<String> = match tags {
+            Some(t) => tickets_core::normalize_tags(t.iter().cloned()),
+            None => wb
+                .tokens
+                .iter()
+                .filter(|t| !markers.contains(t))
+                .cloned()
+                .collect(),
+        };
+        wb.tokens = tags;
+        if status.is_open()
+            && let Some(m) = &self.statuses.target(status).marker
+        {
+            wb.tokens.push(
+                m.trim()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned(),
+            );
+        }
+        wb.render()
+    }
+
+    /// Moves `bug` through intermediate statuses until one more step reaches `target`; returns
+    /// the status and resolution the final update must send.
+    async fn walk_to(&self, meta: &Meta, bug: &Bug, to: Status) -> Result<Map<String, Value>> {
+        let target = self.statuses.target(to);
+        let mut out = Map::new();
+        let path = meta
+            .transitions
+            .path(&bug.status, &target.status)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidTransition,
+                    format!(
+                        "Bugzilla's workflow has no path from {} to {} (for {to}); allowed from {}: {}",
+                        bug.status,
+                        target.status,
+                        bug.status,
+                        meta.transitions
+                            .next
+                            .get(&bug.status)
+                            .map(|v| v.join(", "))
+                            .unwrap_or_default()
+                    ),
+                )
+            })?;
+        let id = bug.id.to_string();
+        if let Some((last, steps)) = path.split_last() {
+            for step in steps {
+                let resolution = if convert::guess_open(step) {
+                    String::new()
+                } else if target.resolution.is_empty() {
+                    "FIXED".to_owned()
+                } else {
+                    target.resolution.clone()
+                };
+                self.client
+                    .put(
+                        &format!("/bug/{}", segment(&id)),
+                        json!({"status": step, "resolution": resolution}),
+                    )
+                    .await?;
+            }
+            out.insert("status".into(), json!(last));
+        }
+        // Reopening clears the resolution; closing (or re-closing) sets the target's.
+        let resolution = if convert::guess_open(&target.status) {
+            String::new()
+        } else {
+            target.resolution.clone()
+        };
+        if path.last().is_some() || resolution != bug.resolution {
+            out.insert("resolution".into(), json!(resolution));
+        }
+        Ok(out)
+    }
+}
+
+fn check_new(new: &NewTicket) -> Result<()> {
+    new.validate()?;
+    for t in &new.tags {
+        check_tag(t)?;
+    }
+    if new.kind.is_some() {
+        return Err(Error::unsupported(
+            "Bugzilla 5.x has no ticket kind; leave kind unset",
+        ));
+    }
+    if !new.custom_fields.is_empty() {
+        return Err(Error::unsupported(
+            "custom fields are not supported by the bugzilla provider yet",
+        ));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl TicketProvider for BugzillaProvider {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut c = Capabilities::default();
+        c.history = true;
+        c.comment_author = true;
+        c.private_comments = true;
+        c.idempotent_create = true;
+        c.idempotent_comment = false;
+        c.custom_fields = false;
+        c.text_search = true;
+        c.updated_since = true;
+        c.due = true;
+        c.watchers = true;
+        c.requester = false;
+        c.kind = false;
+        c.tags = true;
+        c.number = true;
+        c.optimistic_concurrency = false;
+        c.edit_description = false;
+        c.statuses = Status::ALL.to_vec();
+        if let Some(meta) = self.meta.get() {
+            c.priorities = meta.priorities.exact();
+        }
+        c.max_page_size = MAX_PAGE_SIZE;
+        c.time_resolution = Duration::from_secs(1);
+        c
+    }
+
+    fn workflow(&self) -> &Workflow {
+        &self.cfg.workflow
+    }
+
+    async fn create(&self, new: NewTicket) -> Result<Ticket> {
+        check_new(&new)?;
+        let meta = self.meta().await?;
+        // Bugzilla files bugs in an open status only; closed ones are moved there afterwards.
+        let initial = if new.status.is_open() {
+            new.status
+        } else {
+            Status::New
+        };
+        let target = self.statuses.target(initial);
+        let mut body = json!({
+            "product": self.cfg.product,
+            "component": self.cfg.component,
+            "version": self.cfg.version,
+            "op_sys": self.cfg.op_sys,
+            "platform": self.cfg.platform,
+            "summary": new.subject.trim(),
+            "description": new.description,
+            "priority": self.priority_value(meta, new.priority)?,
+            "status": target.status,
+        });
+        let wb = self.whiteboard("", Some(&new.tags), initial);
+        if !wb.is_empty() {
+            body["whiteboard"] = json!(wb);
+        }
+        if let Some(sev) = &self.cfg.severity {
+            body["severity"] = json!(sev);
+        }
+        if let Some(a) = new.assignee.as_deref().filter(|a| !a.trim().is_empty()) {
+            body["assigned_to"] = json!(a.trim());
+        }
+        if !new.watchers.is_empty() {
+            body["cc"] = json!(new.watchers);
+        }
+        if let Some(due) = new.due {
+            body["deadline"] = json!(due.to_string());
+        }
+        let alias = new.idempotency_key.as_deref().map(alias_for_key);
+        if let Some(alias) = &alias {
+            body["alias"] = json!([alias]);
+        }
+        let id = match self.client.post("/bug", body).await {
+            Ok(answer) => answer
+                .get("id")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| Error::unexpected("bug create answer without an id"))?
+                .to_string(),
+            Err(e)
+                if alias.is_some()
+                    && e.context().iter().any(|(k, v)| *k == "code" && v == "103") =>
+            {
+                // The alias exists: this key already made a bug (an earlier try or a racing one).
+                let alias = alias.as_deref().unwrap_or_default();
+                match self.bug(alias).await {
+                    Ok(bug) if bug.alias.iter().any(|a| a == alias) => {
+                        return self.ticket(&bug).await;
+                    }
+                    _ => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        if new.status != initial {
+            let mut patch = TicketPatch::new().status(new.status);
+            patch.expected_version = None;
+            return self.update(&TicketId::new(id), patch).await;
+        }
+        self.fetch(&id).await
+    }
+
+    async fn get(&self, id: &TicketId) -> Result<Ticket> {
+        self.fetch(id.as_str())
+            .await
+            .map_err(|e| e.with_context("ticket", id))
+    }
+
+    async fn update(&self, id: &TicketId, patch: TicketPatch) -> Result<Ticket> {
+        patch.validate()?;
+        if let Patch::Set(tags) = &patch.tags {
+            for t in tags {
+                check_tag(t)?;
+            }
+        }
+        if !patch.requester.is_keep() {
+            return Err(Error::unsupported(
+                "Bugzilla records who filed a bug; the requester cannot be changed",
+            ));
+        }
+        if !patch.kind.is_keep() || patch.custom_fields.values().any(|p| !p.is_keep()) {
+            return Err(Error::unsupported(
+                "the bugzilla provider stores no kind and no custom fields",
+            ));
+        }
+        let meta = self.meta().await?;
+        let bug = self
+            .bug(id.as_str())
+            .await
+            .map_err(|e| e.with_context("ticket", id))?;
+        let mapping = self.mapping(meta);
+        let current = convert::to_ticket(&bug, String::new(), &mapping);
+        if let Some(expected) = &patch.expected_version
+            && current.version.as_ref() != Some(expected)
+        {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!(
+                    "bug changed since version {expected} (now {}); re-read it and try again",
+                    current.version.as_deref().unwrap_or("?")
+                ),
+            )
+            .with_context("ticket", id));
+        }
+        let mut body = Map::new();
+        if let Patch::Set(s) = &patch.subject
+            && s.trim() != bug.summary
+        {
+            body.insert("summary".into(), json!(s.trim()));
+        }
+        let mut status = current.status;
+        if let Patch::Set(to) = patch.status
+            && to != current.status
+        {
+            self.workflow()
+                .check(current.status, to)
+                .map_err(|e| e.with_context("ticket", id))?;
+            let moves = self
+                .walk_to(meta, &bug, to)
+                .await
+                .map_err(|e| e.with_context("ticket", id))?;
+            body.extend(moves);
+            status = to;
+            if to == Status::Escalated && self.cfg.escalate_priority && patch.priority.is_keep() {
+                body.insert(
+                    "priority".into(),
+                    json!(self.priority_value(meta, Priority::Critical)?),
+                );
+            }
+        }
+        if let Some(p) = patch.priority.into_option() {
+            let value = self.priority_value(meta, p.unwrap_or_default())?;
+            if value != bug.priority {
+                body.insert("priority".into(), json!(value));
+            }
+        }
+        match &patch.assignee {
+            Patch::Set(a) if !a.trim().eq_ignore_ascii_case(&bug.assigned_to) => {
+                body.insert("assigned_to".into(), json!(a.trim()));
+            }
+            Patch::Clear if current.assignee.is_some() => {
+                body.insert("reset_assigned_to".into(), json!(true));
+            }
+            _ => {}
+        }
+        if let Some(w) = patch.watchers.into_option() {
+            let want: BTreeSet<String> = w.unwrap_or_default().into_iter().collect();
+            let have: BTreeSet<String> = bug.cc.iter().cloned().collect();
+            let add: Vec<&String> = want.difference(&have).collect();
+            let remove: Vec<&String> = have.difference(&want).collect();
+            if !add.is_empty() || !remove.is_empty() {
+                body.insert("cc".into(), json!({"add": add, "remove": remove}));
+            }
+        }
+        if let Some(d) = patch.due.into_option() {
+            let d = d.map(|d| d.to_string());
+            if d != bug.deadline {
+                body.insert("deadline".into(), json!(d.unwrap_or_default()));
+            }
+        }
+        let tags = patch.tags.into_option().map(Option::unwrap_or_default);
+        let wb = self.whiteboard(&bug.whiteboard, tags.as_deref(), status);
+        if wb != bug.whiteboard {
+            body.insert("whiteboard".into(), json!(wb));
+        }
+        if let Some(d) = patch.description.into_option() {
+            // Bugzilla cannot edit comment 0: the new text goes in as a comment.
+            let text = match d {
+                Some(d) if !d.trim().is_empty() => format!("Description updated:\n\n{d}"),
+                _ => "Description cleared.".to_owned(),
+            };
+            body.insert("comment".into(), json!({"body": text}));
+        }
+        if !body.is_empty() {
+            self.client
+                .put(
+                    &format!("/bug/{}", segment(id.as_str())),
+                    Value::Object(body),
+                )
+                .await
+                .map_err(|e| e.with_context("ticket", id))?;
+        }
+        self.get(id).await
+    }
+
+    async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {
+        new.validate()?;
+        let meta = self.meta().await?;
+        let text = comment_text(new.author.as_deref(), meta.login.as_deref(), &new.body);
+        let answer = self
+            .client
+            .post(
+                &format!("/bug/{}/comment", segment(id.as_str())),
+                json!({"comment": text, "is_private": !new.public}),
+            )
+            .await
+            .map_err(|e| e.with_context("ticket", id))?;
+        let cid = answer
+            .get("id")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Error::unexpected("comment answer without an id"))?;
+        let mut c = Comment::new(
+            cid.to_string(),
+            id.clone(),
+            new.body,
+            Utc::now().trunc_subsecs(0),
+        );
+        c.author = new.author.or_else(|| meta.login.clone());
+        c.public = new.public;
+        Ok(c)
+    }
+
+    async fn comments(&self, id: &TicketId) -> Result<Vec<Comment>> {
+        let list = self
+            .bz_comments(id.as_str())
+            .await
+            .map_err(|e| e.with_context("ticket", id))?;
+        Ok(list
+            .iter()
+            .filter(|c| c.count > 0)
+            .map(|c| convert::to_comment(c, id))
+            .collect())
+    }
+
+    async fn list(&self, query: &TicketQuery) -> Result<Page<Ticket>> {
+        query.validate()?;
+        let offset: u64 = match &query.cursor {
+            None => 0,
+            Some(c) => c.as_str().parse().map_err(|_| {
+                Error::invalid_input(format!(
+                    "cursor {c:?} was not issued by the bugzilla provider"
+                ))
+            })?,
+        };
+        let size = query
+            .page_size
+            .unwrap_or(DEFAULT_PAGE_SIZE)
+            .min(MAX_PAGE_SIZE);
+        let meta = self.meta().await?;
+        let params = crate::search::params(&self.cfg, &self.statuses, query, size, offset);
+        let answer = self.client.get("/bug", &params).await?;
+        let bugs = convert::bugs(&answer)?;
+        let full = bugs.len() as u32 >= size;
+        let mapping = self.mapping(meta);
+        let tickets: Vec<Ticket> = futures::stream::iter(bugs)
+            .map(|bug| {
+                let mapping = &mapping;
+                async move {
+                    let d = self.description(bug.id).await?;
+                    Ok::<_, Error>(convert::to_ticket(&bug, d, mapping))
+                }
+            })
+            .buffered(DESCRIPTION_FETCHES)
+            .try_collect()
+            .await?;
+        let items = tickets
+            .into_iter()
+            .filter(|t| crate::search::client_side_match(query, t))
+            .collect();
+        let next = full.then(|| Cursor::new((offset + u64::from(size)).to_string()));
+        Ok(Page::new(items, next))
+    }
+
+    async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {
+        let meta = self.meta().await?;
+        let history_path = format!("/bug/{}/history", segment(id.as_str()));
+        let (bug, answer) =
+            futures::try_join!(self.bug(id.as_str()), self.client.get(&history_path, &[]),)
+                .map_err(|e| e.with_context("ticket", id))?;
+        let mut out = vec![
+            HistoryEntry::new(HistoryAction::Created, bug.creation_time).actor(bug.creator.clone()),
+        ];
+        out.extend(crate::search::history_entries(&answer, meta)?);
+        Ok(out)
+    }
+}

@@ -1,0 +1,160 @@
+//! List queries -> Bugzilla search parameters (what runs server-side), the client-side rest,
+//! and `history` answers -> history entries.
+//!
+//! Server-side: product and component (always), `status` (the Bugzilla statuses the wanted
+//! canonical ones live in), `assigned_to`, `creator` (requester), the first tag (`whiteboard`
+//! substring `[tag]`), `text` (boolean chart: summary or any comment contains it),
+//! `last_change_time` (at or after, whole seconds), `order=bug_id`, `limit`/`offset`.
+//! Client-side, on each page: the exact canonical status (markers, resolutions), further tags,
+//! and `text` against subject and description only.
+
+use serde_json::Value;
+use tickets_core::{HistoryEntry, Result, Ticket, TicketQuery};
+
+use crate::config::BugzillaConfig;
+use crate::convert::StatusMap;
+use crate::meta::Meta;
+
+/// The query string of one page.
+pub fn params(
+    cfg: &BugzillaConfig,
+    statuses: &StatusMap,
+    q: &TicketQuery,
+    limit: u32,
+    offset: u64,
+) -> Vec<(&'static str, String)> {
+    let mut p: Vec<(&'static str, String)> = vec![
+        ("product", cfg.product.clone()),
+        ("component", cfg.component.clone()),
+    ];
+    let mut bz_statuses: Vec<String> = q
+        .status
+        .iter()
+        .map(|s| statuses.target(*s).status.clone())
+        .collect();
+    bz_statuses.sort();
+    bz_statuses.dedup();
+    p.extend(bz_statuses.into_iter().map(|s| ("status", s)));
+    if let Some(a) = &q.assignee {
+        p.push(("assigned_to", a.clone()));
+    }
+    if let Some(r) = &q.requester {
+        p.push(("creator", r.clone()));
+    }
+    if let Some(tag) = q.tags.first() {
+        p.push(("whiteboard", format!("[{}]", tag.trim())));
+    }
+    if let Some(text) = &q.text {
+        p.extend([
+            ("j_top", "OR".to_owned()),
+            ("f1", "short_desc".to_owned()),
+            ("o1", "substring".to_owned()),
+            ("v1", text.clone()),
+            ("f2", "longdesc".to_owned()),
+            ("o2", "substring".to_owned()),
+            ("v2", text.clone()),
+        ]);
+    }
+    if let Some(since) = q.updated_since {
+        p.push((
+            "last_change_time",
+            since.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ));
+    }
+    p.push(("order", "bug_id".into()));
+    p.push(("limit", limit.to_string()));
+    p.push(("offset", offset.to_string()));
+    p
+}
+
+/// The filters Bugzilla cannot apply exactly. `updated_since` is left to the server on purpose:
+/// it keeps whole seconds, so a finer check here would drop bugs changed in that second.
+pub fn client_side_match(q: &TicketQuery, t: &Ticket) -> bool {
+    if !q.status.is_empty() && !q.status.contains(&t.status) {
+        return false;
+    }
+    if let Some(a) = &q.assignee
+        && !t
+            .assignee
+            .as_deref()
+            .is_some_and(|x| x.eq_ignore_ascii_case(a))
+    {
+        return false;
+    }
+    if !q
+        .tags
+        .iter()
+        .all(|tag| t.tags.iter().any(|x| x == tag.trim()))
+    {
+        return false;
+    }
+    if let Some(text) = &q.text {
+        let needle = text.to_lowercase();
+        if !t.subject.to_lowercase().contains(&needle)
+            && !t.description.to_lowercase().contains(&needle)
+        {
+            return false;
+        }
+    }
+    true
+}
+
+/// History changes -> entries, with Bugzilla field names turned into model ones where there is
+/// one (`assigned_to` -> `assignee`, `cc` -> `watchers`, `summary` -> `subject`, ...).
+pub fn history_entries(answer: &Value, meta: &Meta) -> Result<Vec<HistoryEntry>> {
+    let mut out = Vec::new();
+    let history = answer
+        .pointer("/bugs/0/history")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for h in history {
+        let at = h
+            .get("when")
+            .and_then(Value::as_str)
+            .and_then(|w| chrono::DateTime::parse_from_rfc3339(w).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default();
+        let who = h.get("who").and_then(Value::as_str).map(str::to_owned);
+        for c in h
+            .get("changes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let field = c.get("field_name").and_then(Value::as_str).unwrap_or("");
+            let text = |k: &str| {
+                c.get(k)
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+            };
+            let (mut old, mut new) = (text("removed"), text("added"));
+            let name = match field {
+                "assigned_to" => {
+                    let nobody =
+                        |v: Option<String>| v.filter(|x| !x.eq_ignore_ascii_case(&meta.unassigned));
+                    old = nobody(old);
+                    new = nobody(new);
+                    "assignee"
+                }
+                "cc" => "watchers",
+                "summary" | "short_desc" => "subject",
+                "deadline" => "due",
+                "bug_status" => "status",
+                "priority" => {
+                    old = old.map(|v| meta.priorities.from_bz(&v).to_string());
+                    new = new.map(|v| meta.priorities.from_bz(&v).to_string());
+                    "priority"
+                }
+                other => other,
+            };
+            let mut e = HistoryEntry::change(name, old, new, at);
+            if let Some(w) = &who {
+                e = e.actor(w.clone());
+            }
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
