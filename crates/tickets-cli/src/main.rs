@@ -1,7 +1,4 @@
-//! `tickets`: every ticket operation from the shell, on any configured backend.
-//!
-//! Exit codes: 0 done, 1 other failure, 2 usage or configuration, 3 not found, 4 invalid input
-//! or refused transition (or a conflict), 5 remote unavailable, rate limited or timed out.
+#![doc = include_str!("../README.md")]
 
 mod cli;
 mod commands;

@@ -147,19 +147,23 @@ pub async fn on_backend<W: Write>(
         Command::Reopen(IdArg { id }) => ticket::shortcut(tickets, Shortcut::Reopen, id, out).await,
         Command::History(IdArg { id }) => ticket::history(tickets, id, out).await,
         Command::Providers => info::providers(tickets.registry(), out),
-        Command::Backends | Command::Config => match tickets.config() {
-            Some(config) if matches!(command, Command::Config) => {
-                info::config(config, tickets.registry(), out)
-            }
-            Some(config) => info::backends(
-                config,
+        Command::Config => info::config(hub_config(tickets)?, tickets.registry(), out),
+        Command::Backends => {
+            let chosen = tickets.default_name();
+            info::backends(
+                hub_config(tickets)?,
                 tickets.registry(),
-                tickets.default_name().as_deref(),
+                chosen.as_deref(),
                 out,
-            ),
-            None => Err(Error::config("this hub was not built from a configuration").into()),
-        },
+            )
+        }
     }
+}
+
+fn hub_config(tickets: &Tickets) -> Result<&Config, Error> {
+    tickets
+        .config()
+        .ok_or_else(|| Error::config("this hub was not built from a configuration"))
 }
 
 /// Notices the embedded store being created by this command, to say where it is, once.

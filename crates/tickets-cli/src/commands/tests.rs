@@ -392,3 +392,34 @@ fn failures_print_on_one_line() {
     let f = Failure::from(tickets::Error::config("line one\n  line two\n"));
     assert_eq!(f.to_string(), "Config: line one line two");
 }
+
+#[tokio::test]
+async fn info_commands_on_a_hub_built_from_config() {
+    use tickets::figment::Figment;
+    use tickets::figment::providers::{Format, Toml};
+    let figment = Figment::from(Toml::string(
+        "default = \"a\"\n[backends.a]\nprovider = \"memory\"\n\
+         [backends.b]\nprovider = \"memory\"\napi_token = \"hush\"\n",
+    ));
+    let t = Tickets::from_config(tickets::Config::from_figment(figment).unwrap())
+        .await
+        .unwrap();
+    t.use_backend("b").unwrap();
+    assert_eq!(
+        json(&t, &["backends"]).await,
+        serde_json::json!([
+            {"name": "a", "kind": "memory", "default": false},
+            {"name": "b", "kind": "memory", "default": true},
+        ])
+    );
+    let config = json(&t, &["config"]).await;
+    assert_eq!(config["backends"]["b"]["api_token"], "***");
+    let kinds = json(&t, &["providers"]).await;
+    assert!(
+        kinds
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["kind"] == "memory")
+    );
+}
