@@ -56,7 +56,10 @@ impl Transitions {
         let mut prev: HashMap<&str, &str> = HashMap::new();
         let mut queue = VecDeque::from([from]);
         while let Some(at) = queue.pop_front() {
-            for next in self.next.get(at).into_iter().flatten() {
+            // On ties, avoid passing through UNCONFIRMED (it would un-confirm the bug).
+            let mut nexts: Vec<&String> = self.next.get(at).into_iter().flatten().collect();
+            nexts.sort_by_key(|s| *s == "UNCONFIRMED");
+            for next in nexts {
                 if next == from || prev.contains_key(next.as_str()) {
                     continue;
                 }

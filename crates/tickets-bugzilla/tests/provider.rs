@@ -1,0 +1,276 @@
+//! Bugzilla-specific behaviour against the fake: what the shared suite does not check.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tickets_bugzilla::{ApiKeyIn, BugzillaConfig, BugzillaProvider};
+use tickets_core::figment::providers::Format;
+use tickets_core::layers::{self, RetryPolicy};
+use tickets_core::{
+    DynProvider, ErrorKind, HistoryAction, NewComment, NewTicket, Status, TicketId, TicketPatch,
+    TicketProvider,
+};
+use tickets_fakes::bugzilla::FakeBugzilla;
+
+fn config(fake: &FakeBugzilla) -> BugzillaConfig {
+    let mut cfg = BugzillaConfig::new(
+        fake.base_url(),
+        fake.api_key(),
+        fake.product(),
+        fake.component(),
+    );
+    cfg.version = fake.version().to_owned();
+    cfg.login = Some(fake.admin_login().to_owned());
+    cfg
+}
+
+async fn setup() -> (FakeBugzilla, BugzillaProvider) {
+    let fake = FakeBugzilla::start().await.unwrap();
+    let p = BugzillaProvider::new(config(&fake)).unwrap();
+    (fake, p)
+}
+
+fn bug_id(id: &TicketId) -> u64 {
+    id.as_str().parse().unwrap()
+}
+
+#[tokio::test]
+async fn status_changes_walk_the_workflow_and_reopen_clears_the_resolution() {
+    let (fake, p) = setup().await;
+    let t = p.create(NewTicket::new("walk")).await.unwrap();
+    assert_eq!(fake.bug(bug_id(&t.id)).unwrap()["status"], "CONFIRMED");
+    // CONFIRMED -> VERIFIED needs RESOLVED in between.
+    let closed = p.close(&t.id).await.unwrap();
+    assert_eq!(closed.status, Status::Closed);
+    let bug = fake.bug(bug_id(&t.id)).unwrap();
+    assert_eq!(
+        (bug["status"].as_str(), bug["resolution"].as_str()),
+        (Some("VERIFIED"), Some("FIXED"))
+    );
+    let reopened = p.reopen(&t.id).await.unwrap();
+    assert_eq!(reopened.status, Status::New);
+    let bug = fake.bug(bug_id(&t.id)).unwrap();
+    assert_eq!(
+        (bug["status"].as_str(), bug["resolution"].as_str()),
+        (Some("CONFIRMED"), Some(""))
+    );
+    // Escalation: marker plus the highest priority.
+    let e = p.escalate(&t.id).await.unwrap();
+    assert_eq!(e.status, Status::Escalated);
+    let bug = fake.bug(bug_id(&t.id)).unwrap();
+    assert_eq!(bug["priority"], "Highest");
+    assert!(bug["whiteboard"].as_str().unwrap().contains("[escalated]"));
+    let cancelled = p.change_status(&t.id, Status::Cancelled).await.unwrap();
+    assert_eq!(cancelled.status, Status::Cancelled);
+    let bug = fake.bug(bug_id(&t.id)).unwrap();
+    assert_eq!(bug["resolution"], "WONTFIX");
+    assert!(!bug["whiteboard"].as_str().unwrap().contains("[escalated]"));
+    // A move the core workflow refuses never reaches Bugzilla.
+    let err = p.change_status(&t.id, Status::Resolved).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidTransition);
+    // History reads back the moves with model field names.
+    let h = p.history(&t.id).await.unwrap();
+    assert_eq!(h[0].action, HistoryAction::Created);
+    assert!(
+        h.iter().any(|e| e.action == HistoryAction::StatusChange
+            && e.new_value.as_deref() == Some("VERIFIED"))
+    );
+}
+
+#[tokio::test]
+async fn closed_on_create_and_description_updates_become_comments() {
+    let (fake, p) = setup().await;
+    let t = p
+        .create(
+            NewTicket::new("born done")
+                .description("original")
+                .status(Status::Resolved),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.status, Status::Resolved);
+    let after = p
+        .update(&t.id, TicketPatch::new().description("new words"))
+        .await
+        .unwrap();
+    assert_eq!(after.description, "original", "comment 0 cannot change");
+    let comments = p.comments(&t.id).await.unwrap();
+    assert_eq!(comments.len(), 1);
+    assert!(comments[0].body.contains("new words"));
+    assert!(!p.capabilities().edit_description);
+    assert_eq!(fake.comments(bug_id(&t.id)).len(), 2);
+}
+
+#[tokio::test]
+async fn comment_authors_stay_visible_in_bugzilla() {
+    let (fake, p) = setup().await;
+    let t = p.create(NewTicket::new("talk")).await.unwrap();
+    p.add_comment(
+        &t.id,
+        NewComment::new("from the portal").author("Carol Customer"),
+    )
+    .await
+    .unwrap();
+    p.add_comment(&t.id, NewComment::new("mine")).await.unwrap();
+    let raw = fake.comments(bug_id(&t.id));
+    assert_eq!(
+        raw[1]["text"],
+        "[tickets] Carol Customer wrote:\n\nfrom the portal"
+    );
+    assert_eq!(raw[2]["text"], "mine");
+    let got = p.comments(&t.id).await.unwrap();
+    assert_eq!(got[0].author.as_deref(), Some("Carol Customer"));
+    assert_eq!(got[1].author.as_deref(), Some("admin@example.com"));
+}
+
+#[tokio::test]
+async fn idempotent_create_survives_a_dropped_answer() {
+    let (fake, p) = setup().await;
+    let p: DynProvider = Arc::new(p);
+    let p = layers::with_retry(
+        p,
+        RetryPolicy {
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            ..RetryPolicy::default()
+        },
+    );
+    // The create is applied, then its connection drops: the retry hits alias_in_use (103)
+    // and gets the existing bug.
+    fake.faults().drop_next(1);
+    let t = p
+        .create(NewTicket::new("once").idempotency_key("order-42"))
+        .await
+        .unwrap();
+    assert_eq!(fake.bug_count(), 1);
+    assert_eq!(fake.faults().stats().dropped, 1);
+    let again = p
+        .create(NewTicket::new("once").idempotency_key("order-42"))
+        .await
+        .unwrap();
+    assert_eq!(again.id, t.id);
+    assert_eq!(fake.bug_count(), 1);
+}
+
+#[tokio::test]
+async fn soft_errors_are_retryable_and_not_applied() {
+    let (fake, p) = setup().await;
+    let t = p.create(NewTicket::new("soft")).await.unwrap();
+    fake.soft_errors(1, 100_500);
+    let err = p
+        .update(&t.id, TicketPatch::new().subject("changed"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(err.is_retryable() && err.was_not_applied(), "{err}");
+    assert_eq!(fake.bug(bug_id(&t.id)).unwrap()["summary"], "soft");
+}
+
+#[tokio::test]
+async fn errors_map_and_never_show_the_key() {
+    let (fake, p) = setup().await;
+    let err = p.get(&TicketId::new("424242")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = p.get(&TicketId::new("no-such-alias")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = p
+        .update(
+            &TicketId::new("1"),
+            TicketPatch::new().assignee("ghost@example.com"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "bug 1 does not exist yet");
+    let t = p.create(NewTicket::new("x")).await.unwrap();
+    let err = p
+        .update(&t.id, TicketPatch::new().assignee("ghost@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+
+    let mut bad = config(&fake);
+    bad.api_key = "wrong-key-123456".to_owned().into();
+    let err = BugzillaProvider::new(bad)
+        .unwrap()
+        .get(&t.id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+    assert!(!err.to_string().contains("wrong-key-123456"), "{err}");
+
+    // 5.x ignores the header: writes come back as 410, login required.
+    let mut header = config(&fake);
+    header.api_key_in = ApiKeyIn::Header;
+    let err = BugzillaProvider::new(header)
+        .unwrap()
+        .create(NewTicket::new("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+    assert!(err.to_string().contains("query_or_body"), "{err}");
+
+    // A wrong REST root: 32614 -> Config.
+    let mut wrong = config(&fake);
+    wrong.base_url = format!("{}/rest/nope", fake.url());
+    let err = BugzillaProvider::new(wrong)
+        .unwrap()
+        .get(&t.id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+
+    // Nobody listening: Unavailable, not applied, and no key in the text.
+    let mut down = config(&fake);
+    down.base_url = "http://127.0.0.1:9/rest".into();
+    let err = BugzillaProvider::new(down)
+        .unwrap()
+        .get(&t.id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(err.was_not_applied());
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains(fake.api_key()), "{text}");
+}
+
+#[tokio::test]
+async fn unknown_product_is_a_config_error() {
+    let fake = FakeBugzilla::start().await.unwrap();
+    let mut cfg = config(&fake);
+    cfg.product = "Nope".into();
+    let err = BugzillaProvider::new(cfg)
+        .unwrap()
+        .create(NewTicket::new("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert!(err.to_string().contains("product"));
+}
+
+#[tokio::test]
+async fn built_from_config_through_the_registry() {
+    let fake = FakeBugzilla::start().await.unwrap();
+    let toml = format!(
+        "default = \"bz\"\n[backends.bz]\nprovider = \"bugzilla\"\nbase_url = \"{}\"\napi_key = \"{}\"\nproduct = \"{}\"\ncomponent = \"{}\"\n[backends.bz.status_map.new]\nstatus = \"UNCONFIRMED\"\n",
+        fake.base_url(),
+        fake.api_key(),
+        fake.product(),
+        fake.component()
+    );
+    let fig =
+        tickets_core::figment::Figment::from(tickets_core::figment::providers::Toml::string(&toml));
+    let hub = tickets_core::Tickets::from_figment(fig).await.unwrap();
+    let t = hub.create(NewTicket::new("via config")).await.unwrap();
+    assert_eq!(t.provider, "bugzilla");
+    assert_eq!(t.status, Status::New);
+    assert_eq!(fake.bug(bug_id(&t.id)).unwrap()["status"], "UNCONFIRMED");
+    let backend = hub.backend("bz").unwrap();
+    assert!(!format!("{backend:?}").contains(fake.api_key()));
+
+    let bad = tickets_core::figment::Figment::from(tickets_core::figment::providers::Toml::string(
+        "default = \"bz\"\n[backends.bz]\nprovider = \"bugzilla\"\nbase_url = \"ftp://x\"\napi_key = \"k\"\nproduct = \"P\"\ncomponent = \"C\"\n",
+    ));
+    let err = tickets_core::Tickets::from_figment(bad).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("base_url"), "{err}");
+}
