@@ -21,7 +21,7 @@ use tickets_core::{
     Comment, Error, HistoryAction, HistoryEntry, Priority, Result, Status, Ticket, TicketId, Value,
 };
 
-use crate::client::RowRead;
+use crate::exec::RowRead;
 
 /// The provider kind.
 pub const KIND: &str = "internal";

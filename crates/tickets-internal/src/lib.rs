@@ -5,6 +5,7 @@ mod client;
 mod config;
 mod convert;
 mod error;
+mod exec;
 pub mod migrate;
 mod provider;
 mod query;

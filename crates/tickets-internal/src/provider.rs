@@ -12,13 +12,14 @@ use tickets_core::{
     normalize_tags,
 };
 
-use crate::client::{Arg, Db, Dialect, Exec, Tx};
+use crate::client::{Db, Dialect};
 use crate::config::InternalConfig;
 use crate::convert::{
     KIND, comment_from_row, history_from_row, int_from_row, now, ticket_from_row, to_json,
     version_of,
 };
 use crate::error::is_transient;
+use crate::exec::{Arg, Exec, Tx};
 use crate::query::{self, Statements};
 
 /// How often a transaction that lost a deadlock or serialization race is run again.
@@ -153,8 +154,9 @@ impl InternalProvider {
         self.inner.db.ping().await
     }
 
-    /// Closes the pool; later calls fail with `Unavailable`.
-    pub async fn close(&self) {
+    /// Closes the pool, waiting for connections in use; later calls fail with `Unavailable`.
+    /// (Named `shutdown` so it does not shadow [`TicketProvider::close`], which closes a ticket.)
+    pub async fn shutdown(&self) {
         self.inner.db.close().await;
     }
 

@@ -6,8 +6,9 @@
 
 use tickets_core::{Cursor, Error, Result, TicketQuery};
 
-use crate::client::{Arg, Dialect, Sql};
+use crate::client::Dialect;
 use crate::convert::{COMMENT_COLUMNS, HISTORY_COLUMNS, TICKET_COLUMNS};
+use crate::exec::{Arg, Sql};
 
 /// Tickets per page when the query does not say.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;

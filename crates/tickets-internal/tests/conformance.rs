@@ -11,7 +11,7 @@ async fn run_on(db: TestDb) {
     let provider = db.open().await.expect("open the store");
     let report = tickets_testkit::run(Arc::new(provider.clone()) as DynProvider).await;
     assert!(!report.passed.is_empty());
-    provider.close().await;
+    provider.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
