@@ -62,3 +62,15 @@ async fn with_nothing_configured_the_hub_runs_on_internal() {
     assert_eq!(hub.default_backend().unwrap().kind(), "internal");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[cfg(feature = "asana")]
+#[test]
+fn asana_is_registered() {
+    assert!(kinds().contains(&"asana"), "{:?}", kinds());
+}
+
+#[cfg(feature = "bugzilla")]
+#[test]
+fn bugzilla_is_registered() {
+    assert!(kinds().contains(&"bugzilla"), "{:?}", kinds());
+}
