@@ -102,6 +102,10 @@ pub(crate) fn render_fault(fault: &Fault) -> Response {
             }
             r
         }
+        Fault::Status(429) => render_fault(&Fault::RateLimited {
+            retry_after_secs: 1,
+            concurrency: false,
+        }),
         Fault::Status(code) => {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let message = match *code {
@@ -109,7 +113,6 @@ pub(crate) fn render_fault(fault: &Fault) -> Response {
                 402 => "This feature is only available to premium users of Asana.",
                 403 => "Forbidden",
                 404 => "Not Found",
-                429 => "You've made too many requests and hit a rate limit.",
                 500 => "Server Error",
                 502 => "Bad Gateway",
                 503 => "Service Unavailable",
