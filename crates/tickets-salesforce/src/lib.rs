@@ -1,1 +1,38 @@
-//! Provider "salesforce" (being written).
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod client;
+mod config;
+mod convert;
+mod error;
+mod provider;
+mod users;
+
+use std::sync::Arc;
+
+use tickets_core::{DynProvider, ProviderFactory};
+
+pub use client::{ApiUsage, SfClient};
+pub use config::{DEFAULT_API_VERSION, Flow, SalesforceConfig, Settings};
+pub use convert::{PriorityMap, StatusMap, decode_comment, encode_comment, soql_like, soql_quote};
+pub use error::{ApiError, api_error};
+pub use provider::SalesforceProvider;
+
+/// The kind name.
+pub const KIND: &str = "salesforce";
+
+/// The `salesforce` provider's factory.
+pub static FACTORY: ProviderFactory = ProviderFactory {
+    kind: KIND,
+    summary: "Salesforce Service Cloud Cases (REST API, OAuth 2.0)",
+    crate_name: env!("CARGO_PKG_NAME"),
+    build: |ctx| {
+        Box::pin(async move {
+            let config: SalesforceConfig = ctx.extract()?;
+            let settings = config.settings(Some(&ctx))?;
+            Ok(Arc::new(SalesforceProvider::new(settings)?) as DynProvider)
+        })
+    },
+};
+
+tickets_core::inventory::submit!(FACTORY);

@@ -15,7 +15,7 @@
 //! users `admin@example.com` (password flow and JWT subject), `alice@example.com`,
 //! `bob@example.com`, a queue `Support`, the default Case picklists and the custom Case fields
 //! `Ticket_Key__c` (external id, unique), `External_Ref__c` (external id, not unique),
-//! `Tags__c`, `Due_Date__c` and `Close_Reason__c`.
+//! `Tags__c`, `Due_Date__c`, `Customer__c`, `Severity__c` (number) and `Close_Reason__c`.
 //!
 //! Admin routes besides `/_fake/faults`: `POST /_fake/salesforce/expire_tokens`,
 //! `POST /_fake/salesforce/limits` with `{"used":N,"max":M}`, `GET /_fake/salesforce/state`.
@@ -286,6 +286,8 @@ impl FakeSalesforce {
         org.add_custom_field(custom_text("External_Ref__c", 80, true, false));
         org.add_custom_field(custom_text("Tags__c", 255, false, false));
         org.add_custom_field(custom_field("Due_Date__c", Ty::Date, None));
+        org.add_custom_field(custom_text("Customer__c", 255, false, false));
+        org.add_custom_field(custom_field("Severity__c", Ty::Int, None));
         org.add_custom_field(custom_field(
             "Close_Reason__c",
             Ty::Picklist,
