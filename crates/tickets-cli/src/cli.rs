@@ -18,7 +18,15 @@ use clap::{Args, Parser, Subcommand};
 /// .yml, .json) in the working directory, then TICKETS_* environment variables. With nothing
 /// configured, tickets are kept in a local SQLite file, ./tickets.db.
 #[derive(Debug, Parser)]
-#[command(name = "tickets", version, max_term_width = 100)]
+#[command(
+    name = "tickets",
+    version,
+    max_term_width = 100,
+    after_long_help = "Exit codes: 0 done, 1 other failure, 2 usage or configuration, 3 not found, \
+                       4 invalid input, refused transition or conflict, 5 remote unavailable, \
+                       rate limited or timed out.\n\nLogs: TICKETS_LOG (or RUST_LOG), e.g. \
+                       TICKETS_LOG=debug; to stderr, off by default."
+)]
 pub struct Cli {
     /// Read the configuration from this file (TOML, YAML or JSON) instead of the defaults.
     #[arg(long, global = true, value_name = "FILE")]

@@ -4,7 +4,7 @@ mod cli;
 mod commands;
 mod output;
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -50,6 +50,7 @@ fn init_logging() {
         Ok(filter) => tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(io::stderr)
+            .with_ansi(io::stderr().is_terminal())
             .init(),
         Err(e) => eprintln!("tickets: ignoring the log filter {filter:?}: {e}"),
     }

@@ -442,3 +442,32 @@ fn read_only_commands_create_no_store() {
     let v = json(&run(dir.path(), &["config", "--json"]));
     assert_eq!(v["provider"], "internal");
 }
+
+#[test]
+fn logs_go_to_stderr_only_when_asked() {
+    let dir = dir_with(MEMORY);
+    let quiet = run(dir.path(), &["get", "nope"]);
+    assert_eq!(stderr(&quiet).lines().count(), 1);
+
+    let out = run_env(dir.path(), &["get", "nope"], &[("TICKETS_LOG", "debug")]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(err.lines().count() > 1, "{err}");
+    assert!(err.contains("DEBUG") && err.contains("op=\"get\""), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "no colour codes when stderr is not a terminal: {err}"
+    );
+    assert!(
+        err.lines().last().unwrap().starts_with("tickets: NotFound"),
+        "{err}"
+    );
+
+    let out = run_env(dir.path(), &["list"], &[("RUST_LOG", "[bad")]);
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains("ignoring the log filter"),
+        "{}",
+        stderr(&out)
+    );
+}
