@@ -286,8 +286,8 @@ async fn run() {
         "bugzilla provider vs raw reqwest against the fake Bugzilla ({ops} ops per read row, concurrency {conc})"
     );
     println!(
-        "{:<18} {:>14} {:>14} {:>8}  {}",
-        "operation", "provider op/s", "raw op/s", "ratio", "HTTP work per op"
+        "{:<18} {:>14} {:>14} {:>8}  HTTP work per op",
+        "operation", "provider op/s", "raw op/s", "ratio"
     );
     println!("{}", "-".repeat(92));
     for r in &rows {

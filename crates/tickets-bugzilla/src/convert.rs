@@ -304,12 +304,12 @@ impl PriorityMap {
     }
 
     /// The Bugzilla value for `p`, if any is known.
-    pub fn to_bz(&self, p: Priority) -> Option<&str> {
+    pub fn bz_value(&self, p: Priority) -> Option<&str> {
         self.to_bz.get(&p).map(String::as_str)
     }
 
     /// The canonical priority of a Bugzilla value; unset or unknown reads as the default.
-    pub fn from_bz(&self, v: &str) -> Priority {
+    pub fn read_bz(&self, v: &str) -> Priority {
         self.from_bz.get(v).copied().unwrap_or_default()
     }
 
@@ -317,7 +317,7 @@ impl PriorityMap {
     pub fn exact(&self) -> Vec<Priority> {
         Priority::ALL
             .into_iter()
-            .filter(|p| self.to_bz(*p).is_some_and(|v| self.from_bz(v) == *p))
+            .filter(|p| self.bz_value(*p).is_some_and(|v| self.read_bz(v) == *p))
             .collect()
     }
 }
@@ -403,7 +403,7 @@ pub fn to_ticket(bug: &Bug, description: String, m: &Mapping<'_>) -> Ticket {
     t.status = m
         .statuses
         .read(&bug.status, &bug.resolution, is_open, &wb.tokens);
-    t.priority = m.priorities.from_bz(&bug.priority);
+    t.priority = m.priorities.read_bz(&bug.priority);
     t.assignee = (!bug.assigned_to.is_empty()
         && !bug.assigned_to.eq_ignore_ascii_case(m.unassigned))
     .then(|| bug.assigned_to.clone());

@@ -94,7 +94,7 @@ pub fn redact(text: &str, key: &str) -> String {
         while let Some(pos) = out[from..].find(param) {
             let start = from + pos + param.len();
             let end = out[start..]
-                .find(|c: char| c == '&' || c == ' ' || c == ')' || c == '"' || c == '\'')
+                .find(['&', ' ', ')', '"', '\''])
                 .map_or(out.len(), |e| start + e);
             out.replace_range(start..end, "***");
             from = start + 3;

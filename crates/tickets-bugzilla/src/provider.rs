@@ -82,11 +82,14 @@ impl BugzillaProvider {
     }
 
     fn priority_value(&self, meta: &Meta, p: Priority) -> Result<String> {
-        meta.priorities.to_bz(p).map(str::to_owned).ok_or_else(|| {
-            Error::config(format!(
-                "no Bugzilla priority for {p}: the server lists none; set priority_map"
-            ))
-        })
+        meta.priorities
+            .bz_value(p)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "no Bugzilla priority for {p}: the server lists none; set priority_map"
+                ))
+            })
     }
 
     async fn bug(&self, id: &str) -> Result<Bug> {

@@ -143,8 +143,8 @@ pub fn history_entries(answer: &Value, meta: &Meta) -> Result<Vec<HistoryEntry>>
                 "deadline" => "due",
                 "bug_status" => "status",
                 "priority" => {
-                    old = old.map(|v| meta.priorities.from_bz(&v).to_string());
-                    new = new.map(|v| meta.priorities.from_bz(&v).to_string());
+                    old = old.map(|v| meta.priorities.read_bz(&v).to_string());
+                    new = new.map(|v| meta.priorities.read_bz(&v).to_string());
                     "priority"
                 }
                 other => other,

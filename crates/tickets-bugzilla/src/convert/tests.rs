@@ -135,18 +135,18 @@ fn statuses_read_back_from_status_resolution_and_markers() {
 #[test]
 fn priorities_spread_by_order_and_treat_dashes_as_unset() {
     let p = priorities();
-    assert_eq!(p.to_bz(Priority::Critical), Some("Highest"));
-    assert_eq!(p.to_bz(Priority::Medium), Some("Normal"));
-    assert_eq!(p.to_bz(Priority::Info), Some("Lowest"));
-    assert_eq!(p.from_bz("---"), Priority::Medium);
+    assert_eq!(p.bz_value(Priority::Critical), Some("Highest"));
+    assert_eq!(p.bz_value(Priority::Medium), Some("Normal"));
+    assert_eq!(p.bz_value(Priority::Info), Some("Lowest"));
+    assert_eq!(p.read_bz("---"), Priority::Medium);
     assert_eq!(p.exact(), Priority::ALL.to_vec());
     // BMO style: "--" plus P1..P5.
     let bmo: Vec<String> = ["--", "P1", "P2", "P3", "P4", "P5"]
         .map(String::from)
         .to_vec();
     let p = PriorityMap::from_values(&bmo, &BTreeMap::new());
-    assert_eq!(p.to_bz(Priority::Critical), Some("P1"));
-    assert_eq!(p.from_bz("P5"), Priority::Info);
+    assert_eq!(p.bz_value(Priority::Critical), Some("P1"));
+    assert_eq!(p.read_bz("P5"), Priority::Info);
     // Three levels: only some canonical ones round-trip.
     let three: Vec<String> = ["High", "Normal", "Low"].map(String::from).to_vec();
     let p = PriorityMap::from_values(&three, &BTreeMap::new());
@@ -157,8 +157,8 @@ fn priorities_spread_by_order_and_treat_dashes_as_unset() {
     // Overrides win.
     let over = BTreeMap::from([(Priority::High, "Highest".to_owned())]);
     let p = PriorityMap::from_values(&three, &over);
-    assert_eq!(p.to_bz(Priority::High), Some("Highest"));
-    assert_eq!(p.from_bz("Highest"), Priority::High);
+    assert_eq!(p.bz_value(Priority::High), Some("Highest"));
+    assert_eq!(p.read_bz("Highest"), Priority::High);
 }
 
 #[test]

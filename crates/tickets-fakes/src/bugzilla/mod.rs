@@ -27,6 +27,7 @@ mod other;
 mod req;
 mod search;
 mod state;
+mod update;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -273,7 +274,10 @@ fn router(app: Arc<App>, faults: &Faults) -> Router {
             .route(&format!("{p}/version"), get(other::version))
             .route(&format!("{p}/valid_login"), get(other::valid_login))
             .route(&format!("{p}/bug"), get(search::search).post(bugs::create))
-            .route(&format!("{p}/bug/{{id}}"), get(bugs::get).put(bugs::update))
+            .route(
+                &format!("{p}/bug/{{id}}"),
+                get(bugs::get).put(update::update),
+            )
             .route(
                 &format!("{p}/bug/{{id}}/comment"),
                 get(other::comments).post(other::add_comment),

@@ -224,7 +224,9 @@ pub async fn field_by_name(
     };
     all_fields(&db)
         .into_iter()
-        .find(|f| f["name"] == wanted || f["id"].to_string() == wanted)
+        .find(|f| {
+            f["name"] == wanted || f["id"].as_u64().is_some_and(|id| id.to_string() == wanted)
+        })
         .map(|f| Json(json!({ "fields": [f] })))
         .ok_or_else(|| BzError::new(51, format!("There is no field named '{name}'.")))
 }

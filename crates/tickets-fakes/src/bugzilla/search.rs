@@ -104,8 +104,11 @@ fn chart_matches(values: &[String], op: &str, v: &str) -> Result<bool, BzError> 
     })
 }
 
+/// Reads one searchable field of a bug.
+type FieldOf = &'static dyn Fn(&Bug) -> Vec<String>;
+
 fn matches(db: &Db, req: &BzReq, bug: &Bug) -> Result<bool, BzError> {
-    let exact: [(&str, &dyn Fn(&Bug) -> Vec<String>); 16] = [
+    let exact: [(&str, FieldOf); 16] = [
         ("id", &|b| vec![b.id.to_string()]),
         ("alias", &|b| b.alias.clone()),
         ("product", &|b| vec![b.product.clone()]),
