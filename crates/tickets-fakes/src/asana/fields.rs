@@ -87,7 +87,7 @@ pub(crate) async fn add_field_setting(
     if let Some(project) = s.projects.get_mut(&p) {
         project.settings.push((setting.clone(), field.clone()));
     }
-    Ok(ok(s.setting_json(&setting, &p, &field)))
+    Ok(ok(super::wire::full(&s.setting_json(&setting, &p, &field))))
 }
 
 /// `POST /custom_fields`: `text`, `number` or `enum` (with `enum_options`).

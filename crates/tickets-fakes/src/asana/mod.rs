@@ -58,6 +58,23 @@ impl App {
     }
 }
 
+/// One request to the API and its answer, as recorded (see [`FakeAsana::record`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path below `/api/1.0` (`/tasks/1209...`).
+    pub path: String,
+    /// The raw query string (empty when none).
+    pub query: String,
+    /// The request body, when it was JSON.
+    pub request: Option<Value>,
+    /// The answer's status.
+    pub status: u16,
+    /// The answer's body, when it was JSON.
+    pub response: Option<Value>,
+}
+
 /// The seeded token of the fake's API user.
 pub const SEED_TOKEN: &str = "0/fake-asana-personal-access-token";
 
@@ -183,6 +200,21 @@ impl FakeAsana {
         }
     }
 
+    /// Starts (or stops) recording every API request and answer.
+    pub fn record(&self, on: bool) {
+        let mut s = self.app.lock();
+        match (on, s.log.is_some()) {
+            (true, false) => s.log = Some(Vec::new()),
+            (false, _) => s.log = None,
+            _ => {}
+        }
+    }
+
+    /// The exchanges recorded so far.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.app.lock().log.clone().unwrap_or_default()
+    }
+
     /// A task in full (every field), or `None` if there is none (or it was deleted).
     pub fn task(&self, gid: &str) -> Option<Value> {
         let s = self.app.lock();
@@ -305,6 +337,10 @@ fn router(app: App, faults: Faults) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             wire::auth,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            wire::record,
         ));
     let revoke_app = app.clone();
     Router::new()

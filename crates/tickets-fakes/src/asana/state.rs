@@ -137,6 +137,8 @@ pub(crate) struct State {
     pub stories: BTreeMap<String, Story>,
     pub events: Vec<Event>,
     pub event_seq: u64,
+    /// Recorded exchanges, while recording is on.
+    pub log: Option<Vec<super::Exchange>>,
 }
 
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
@@ -160,6 +162,7 @@ impl State {
             stories: BTreeMap::new(),
             events: Vec::new(),
             event_seq: 0,
+            log: None,
         }
     }
 

@@ -231,6 +231,13 @@ fn create_task(s: &mut Data, me: &str, d: &Map<String, Value>) -> Result<String,
     Ok(gid)
 }
 
+/// Sets a story field unless the value is null (Asana leaves unset values out).
+fn put(x: &mut Map<String, Value>, k: &str, v: Value) {
+    if !v.is_null() {
+        x.insert(k.to_owned(), v);
+    }
+}
+
 const CREATE_ONLY: [&str; 5] = ["projects", "memberships", "tags", "followers", "workspace"];
 
 fn update_task(s: &mut Data, me: &str, gid: &str, d: &Map<String, Value>) -> Result<(), ApiError> {
@@ -323,8 +330,16 @@ fn update_task(s: &mut Data, me: &str, gid: &str, d: &Map<String, Value>) -> Res
         next.due_on = str_of(d, "due_on")?.map(str::to_owned);
         next.due_at = str_of(d, "due_at")?.map(str::to_owned);
         if next.due_on != t.due_on || next.due_at != t.due_at {
-            let dates =
-                |t: &Task| json!({"start_on": null, "due_on": t.due_on, "due_at": t.due_at});
+            let dates = |t: &Task| {
+                let mut d = Map::new();
+                if let Some(on) = &t.due_on {
+                    d.insert("due_on".into(), json!(on));
+                }
+                if let Some(at) = &t.due_at {
+                    d.insert("due_at".into(), json!(at));
+                }
+                Value::Object(d)
+            };
             let text = match &next.due_on {
                 Some(on) => format!("changed the due date to {on}"),
                 None => "removed the due date".into(),
@@ -353,13 +368,13 @@ fn update_task(s: &mut Data, me: &str, gid: &str, d: &Map<String, Value>) -> Res
         )]);
         let subtype = match f.subtype.as_str() {
             "text" => {
-                x.insert("old_text_value".into(), old);
-                x.insert("new_text_value".into(), value);
+                put(&mut x, "old_text_value", old);
+                put(&mut x, "new_text_value", value);
                 "text_custom_field_changed"
             }
             "number" => {
-                x.insert("old_number_value".into(), old);
-                x.insert("new_number_value".into(), value);
+                put(&mut x, "old_number_value", old);
+                put(&mut x, "new_number_value", value);
                 "number_custom_field_changed"
             }
             _ => {
@@ -368,8 +383,8 @@ fn update_task(s: &mut Data, me: &str, gid: &str, d: &Map<String, Value>) -> Res
                         .and_then(|g| f.options.iter().find(|o| o.gid == g))
                         .map_or(Value::Null, Data::option_json)
                 };
-                x.insert("old_enum_value".into(), opt(&old));
-                x.insert("new_enum_value".into(), opt(&value));
+                put(&mut x, "old_enum_value", opt(&old));
+                put(&mut x, "new_enum_value", opt(&value));
                 "enum_custom_field_changed"
             }
         };

@@ -154,6 +154,37 @@ pub(crate) async fn auth(State(app): State<App>, mut request: Request, next: Nex
     }
 }
 
+/// Records requests and answers (JSON bodies) while recording is on.
+pub(crate) async fn record(State(app): State<App>, request: Request, next: Next) -> Response {
+    if app.lock().log.is_none() {
+        return next.run(request).await;
+    }
+    const LIMIT: usize = 64 << 20;
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, LIMIT).await.unwrap_or_default();
+    let method = parts.method.to_string();
+    let path = parts.uri.path().trim_start_matches("/api/1.0").to_owned();
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    let request_json = serde_json::from_slice(&bytes).ok();
+    let response = next
+        .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await;
+    let (rparts, rbody) = response.into_parts();
+    let rbytes = axum::body::to_bytes(rbody, LIMIT).await.unwrap_or_default();
+    let exchange = super::Exchange {
+        method,
+        path,
+        query,
+        request: request_json,
+        status: rparts.status.as_u16(),
+        response: serde_json::from_slice(&rbytes).ok(),
+    };
+    if let Some(log) = app.lock().log.as_mut() {
+        log.push(exchange);
+    }
+    Response::from_parts(rparts, axum::body::Body::from(rbytes))
+}
+
 /// A request body's `data` object and the `options.fields` list, from JSON or a form.
 #[derive(Debug, Default)]
 pub(crate) struct Body {
@@ -291,7 +322,6 @@ fn compact_keys(resource_type: &str) -> &'static [&'static str] {
             "resource_type",
             "name",
             "type",
-            "resource_subtype",
             "enum_options",
             "enabled",
             "representation_type",
