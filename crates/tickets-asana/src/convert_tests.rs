@@ -257,7 +257,13 @@ fn system_stories_become_history() {
     })
     .collect();
     let h = m.history(&t, &stories);
-    let summary: Vec<(HistoryAction, Option<&str>, Option<&str>, Option<&str>)> = h
+    type Row<'a> = (
+        HistoryAction,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let summary: Vec<Row<'_>> = h
         .iter()
         .map(|e| {
             (

@@ -5,6 +5,7 @@ mod cache;
 mod client;
 mod config;
 mod convert;
+mod create;
 mod error;
 mod provider;
 mod types;

@@ -17,33 +17,31 @@ use crate::cache::{Cache, project_error};
 use crate::client::{Call, Client, Repeat};
 use crate::config::{AsanaConfig, is_gid};
 use crate::convert::{KIND, Mapping, comment, comment_text, split_marker, with_marker};
-use crate::types::{
-    MembershipWrite, STORY_FIELDS, StoryRecord, TASK_FIELDS, TaskRecord, TaskWrite,
-};
+use crate::types::{STORY_FIELDS, StoryRecord, TASK_FIELDS, TaskRecord, TaskWrite};
 
 /// Tickets as Asana tasks. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AsanaProvider {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
-struct Inner {
-    client: Client,
-    cache: Cache,
-    map: Mapping,
-    page_size: u32,
-    max_retries: u32,
-    workflow: Workflow,
+pub(crate) struct Inner {
+    pub(crate) client: Client,
+    pub(crate) cache: Cache,
+    pub(crate) map: Mapping,
+    pub(crate) page_size: u32,
+    pub(crate) max_retries: u32,
+    pub(crate) workflow: Workflow,
     /// Idempotency key -> task gid, for keys used by this process.
-    keys: Mutex<HashMap<String, String>>,
+    pub(crate) keys: Mutex<HashMap<String, String>>,
     /// One lock per idempotency key in use, so racing creates with one key send one request.
-    key_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    pub(crate) key_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Tasks and stories this process created, never claimed twice by a recovery lookup.
-    claimed: Mutex<HashSet<String>>,
+    pub(crate) claimed: Mutex<HashSet<String>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -98,11 +96,11 @@ impl AsanaProvider {
         })
     }
 
-    fn c(&self) -> &Client {
+    pub(crate) fn c(&self) -> &Client {
         &self.inner.client
     }
 
-    async fn record(&self, gid: &str) -> Result<TaskRecord> {
+    pub(crate) async fn record(&self, gid: &str) -> Result<TaskRecord> {
         let path = format!("/tasks/{gid}");
         let call = Call::get(&path).query("opt_fields", TASK_FIELDS);
         let task: TaskRecord = self
@@ -121,7 +119,11 @@ impl AsanaProvider {
     }
 
     /// Tag gids for a ticket's tags (created if missing), plus its priority tag.
-    async fn tag_gids(&self, tags: &[String], priority: Option<Priority>) -> Result<Vec<String>> {
+    pub(crate) async fn tag_gids(
+        &self,
+        tags: &[String],
+        priority: Option<Priority>,
+    ) -> Result<Vec<String>> {
         let mut names: Vec<&str> = tags.iter().map(String::as_str).collect();
         let map = &self.inner.map;
         for n in &names {
@@ -142,7 +144,7 @@ impl AsanaProvider {
     }
 
     /// `{"field gid": value}` for named custom field values (and the priority field).
-    async fn field_values(
+    pub(crate) async fn field_values(
         &self,
         fields: &BTreeMap<String, Patch<Value>>,
         priority: Option<Priority>,
@@ -215,121 +217,6 @@ impl AsanaProvider {
             }
         }
         Ok(())
-    }
-
-    /// After a create failed in a way that may have been applied: the task it made, if any
-    /// (same name and notes, made by the token's user since `since`, not claimed yet).
-    async fn find_created(
-        &self,
-        name: &str,
-        notes: &str,
-        since: chrono::DateTime<Utc>,
-    ) -> Result<Option<TaskRecord>> {
-        let me = self.inner.cache.me(self.c()).await?.gid.clone();
-        let call = Call::get("/tasks")
-            .query("project", self.inner.map.project.clone())
-            .query(
-                "modified_since",
-                since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            )
-            .query("opt_fields", TASK_FIELDS);
-        let tasks: Vec<TaskRecord> = self.c().all(call).await?;
-        let claimed = lock(&self.inner.claimed);
-        Ok(tasks.into_iter().find(|t| {
-            t.name == name
-                && t.notes == notes
-                && t.created_at >= since
-                && t.created_by.as_ref().is_some_and(|u| u.gid == me)
-                && !claimed.contains(&t.gid)
-        }))
-    }
-
-    /// The task carrying the idempotency marker `key` in the project, if any.
-    async fn find_by_key(&self, key: &str) -> Result<Option<TaskRecord>> {
-        let cached = lock(&self.inner.keys).get(key).cloned();
-        if let Some(gid) = cached {
-            match self.record(&gid).await {
-                Ok(t) => return Ok(Some(t)),
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    lock(&self.inner.keys).remove(key);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        let call = Call::get("/tasks")
-            .query("project", self.inner.map.project.clone())
-            .query("opt_fields", TASK_FIELDS);
-        let tasks: Vec<TaskRecord> = self
-            .c()
-            .all(call)
-            .await
-            .map_err(|e| project_error(e, &self.inner.map.project))?;
-        Ok(tasks
-            .into_iter()
-            .find(|t| split_marker(&t.notes).1 == Some(key)))
-    }
-
-    async fn create_inner(&self, new: NewTicket) -> Result<Ticket> {
-        let key = new.idempotency_key.clone();
-        if let Some(k) = &key
-            && let Some(task) = self.find_by_key(k).await?
-        {
-            lock(&self.inner.keys).insert(k.clone(), task.gid.clone());
-            return Ok(self.inner.map.ticket(task));
-        }
-        let map = &self.inner.map;
-        let section = self
-            .inner
-            .cache
-            .section(self.c(), map.section_of(new.status))
-            .await?;
-        let fields: BTreeMap<String, Patch<Value>> = new
-            .custom_fields
-            .iter()
-            .map(|(k, v)| (k.clone(), Patch::Set(v.clone())))
-            .collect();
-        let notes = with_marker(&new.description, key.as_deref());
-        let body = TaskWrite {
-            name: Some(new.subject.clone()),
-            notes: Some(notes.clone()),
-            assignee: new.assignee.clone().map(Some),
-            due_on: new.due.map(Some),
-            completed: (!new.status.is_open()).then_some(true),
-            custom_fields: Some(self.field_values(&fields, Some(new.priority)).await?),
-            memberships: Some(vec![MembershipWrite {
-                project: map.project.clone(),
-                section,
-            }]),
-            tags: Some(self.tag_gids(&new.tags, Some(new.priority)).await?),
-            ..TaskWrite::default()
-        };
-        let since = Utc::now() - TimeDelta::seconds(2);
-        let call = Call::write(Method::POST, "/tasks", &body, Repeat::Once)
-            .query("opt_fields", TASK_FIELDS);
-        let mut attempts = 0;
-        let task = loop {
-            match self.c().send::<TaskRecord>(&call).await {
-                Ok(env) => break env.data,
-                Err(e) if e.is_retryable() && attempts < self.inner.max_retries => {
-                    attempts += 1;
-                    let found = match &key {
-                        Some(k) => self.find_by_key(k).await?,
-                        None => self.find_created(&new.subject, &notes, since).await?,
-                    };
-                    if let Some(task) = found {
-                        tracing::debug!(task = %task.gid, "create was applied before it failed; not sending it again");
-                        break task;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempts)).await;
-                }
-                Err(e) => return Err(e),
-            }
-        };
-        lock(&self.inner.claimed).insert(task.gid.clone());
-        if let Some(k) = key {
-            lock(&self.inner.keys).insert(k, task.gid.clone());
-        }
-        Ok(map.ticket(task))
     }
 
     async fn stories(&self, gid: &str) -> Result<Vec<StoryRecord>> {

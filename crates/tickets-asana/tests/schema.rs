@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 use tickets_asana::{AsanaConfig, AsanaProvider};
 use tickets_core::{
-    DynProvider, NewComment, NewTicket, Priority, Status, TicketPatch, TicketProvider, TicketQuery,
+    DynProvider, NewComment, NewTicket, Priority, Status, TicketPatch, TicketQuery,
 };
 use tickets_fakes::asana::{Exchange, FakeAsana};
 

@@ -9,8 +9,9 @@ use axum::response::Response;
 use serde_json::{Map, Value};
 
 use super::App;
+use super::paging::page;
 use super::state::{CustomField, EnumOption};
-use super::wire::{ApiError, check_gid, created, ok, opt_fields, page, parse_body, shape};
+use super::wire::{ApiError, check_gid, created, ok, opt_fields, parse_body, shape};
 
 type Q = Query<HashMap<String, String>>;
 type Res = Result<Response, ApiError>;

@@ -32,6 +32,8 @@
 //! ([`FakeAsana::revoke_token`], or `POST /_fake/asana/revoke {"token": ...}`).
 
 mod fields;
+mod lists;
+mod paging;
 mod resources;
 mod state;
 mod stories;
@@ -296,7 +298,7 @@ fn router(app: App, faults: Faults) -> Router {
         .route("/workspaces/{gid}/tasks/search", get(stories::search))
         .route("/projects", get(r::projects))
         .route("/projects/{gid}", get(r::project))
-        .route("/projects/{gid}/tasks", get(tasks::project_tasks))
+        .route("/projects/{gid}/tasks", get(lists::project_tasks))
         .route(
             "/projects/{gid}/sections",
             get(r::sections).post(r::create_section),
@@ -311,17 +313,17 @@ fn router(app: App, faults: Faults) -> Router {
         )
         .route("/sections/{gid}", get(r::section))
         .route("/sections/{gid}/addTask", post(r::add_task))
-        .route("/sections/{gid}/tasks", get(tasks::section_tasks))
+        .route("/sections/{gid}/tasks", get(lists::section_tasks))
         .route("/tags", get(r::tags).post(r::create_tag))
         .route("/tags/{gid}", get(r::tag))
-        .route("/tags/{gid}/tasks", get(tasks::tag_tasks))
+        .route("/tags/{gid}/tasks", get(lists::tag_tasks))
         .route("/custom_fields", post(fields::create_field))
         .route("/custom_fields/{gid}", get(fields::field))
         .route(
             "/custom_fields/{gid}/enum_options",
             post(fields::create_option),
         )
-        .route("/tasks", get(tasks::list_tasks).post(tasks::create))
+        .route("/tasks", get(lists::list_tasks).post(tasks::create))
         .route(
             "/tasks/{gid}",
             get(tasks::get).put(tasks::update).delete(tasks::delete),

@@ -11,9 +11,10 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::App;
+use super::paging::page;
 use super::state::{Section, Tag};
 use super::wire::{
-    ApiError, Caller, check_gid, compact, created, ok, opt_fields, page, parse_body, shape,
+    ApiError, Caller, check_gid, compact, created, ok, opt_fields, parse_body, shape,
 };
 
 type Q = Query<HashMap<String, String>>;

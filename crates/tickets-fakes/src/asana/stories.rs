@@ -10,9 +10,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::App;
+use super::paging::page;
 use super::state::{Task, strip_html};
 use super::wire::{
-    ApiError, Caller, check_gid, created, error_body, ok, opt_fields, page, parse_body, shape,
+    ApiError, Caller, check_gid, created, error_body, ok, opt_fields, parse_body, shape,
 };
 
 type Q = Query<HashMap<String, String>>;
