@@ -132,6 +132,10 @@ pub struct BugzillaConfig {
     /// `/rest/field/bug/priority` by order.
     #[serde(default)]
     pub priority_map: BTreeMap<Priority, String>,
+    /// Custom fields by model name -> Bugzilla field (`customer = "cf_customer"`); only mapped
+    /// names can be written. Types come from `/rest/field/bug` (integers read back as numbers).
+    #[serde(default)]
+    pub custom_fields: BTreeMap<String, String>,
     /// Escalating also sets the highest priority (unless the same update sets one).
     #[serde(default = "default_true")]
     pub escalate_priority: bool,
@@ -183,6 +187,7 @@ impl BugzillaConfig {
             severity: None,
             status_map: BTreeMap::new(),
             priority_map: BTreeMap::new(),
+            custom_fields: BTreeMap::new(),
             escalate_priority: true,
             unassigned: None,
             timeout_secs: default_timeout(),
@@ -235,6 +240,16 @@ impl BugzillaConfig {
                 return Err((
                     "status_map",
                     format!("marker of {status} must be one word like [triaged]"),
+                ));
+            }
+        }
+        for (name, field) in &self.custom_fields {
+            if !field.starts_with("cf_") || name.trim().is_empty() {
+                return Err((
+                    "custom_fields",
+                    format!(
+                        "{name} must map to a Bugzilla custom field named cf_..., not {field:?}"
+                    ),
                 ));
             }
         }

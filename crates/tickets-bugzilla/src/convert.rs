@@ -385,6 +385,37 @@ pub struct Mapping<'a> {
     pub priorities: &'a PriorityMap,
     pub unassigned: &'a str,
     pub show_url: String,
+    /// Model name -> Bugzilla custom field.
+    pub custom: &'a BTreeMap<String, String>,
+    /// Bugzilla custom field -> type.
+    pub field_types: &'a HashMap<String, u64>,
+}
+
+/// A custom field value as read: integers and bug ids (sent back as strings) become numbers;
+/// empty values are absent.
+pub fn read_custom(value: &Value, kind: u64) -> Option<Value> {
+    match value {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) if matches!(kind, 6 | 10) => Some(
+            s.trim()
+                .parse::<i64>()
+                .map_or_else(|_| value.clone(), Value::from),
+        ),
+        Value::Array(a) if a.is_empty() => None,
+        other => Some(other.clone()),
+    }
+}
+
+/// A custom field value as sent: scalars as text (Bugzilla stores text), lists as lists, null
+/// as empty (clears it).
+pub fn write_custom(value: &Value) -> Value {
+    match value {
+        Value::Null => Value::String(String::new()),
+        Value::String(_) | Value::Array(_) => value.clone(),
+        Value::Bool(b) => Value::String(if *b { "1" } else { "0" }.into()),
+        other => Value::String(other.to_string()),
+    }
 }
 
 /// A bug (and its description, comment 0) as a ticket.
@@ -415,9 +446,19 @@ pub fn to_ticket(bug: &Bug, description: String, m: &Mapping<'_>) -> Ticket {
         .deadline
         .as_deref()
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    for (name, field) in m.custom {
+        let kind = m.field_types.get(field).copied().unwrap_or(1);
+        if let Some(v) = bug.extra.get(field).and_then(|v| read_custom(v, kind)) {
+            t.custom_fields.insert(name.clone(), v);
+        }
+    }
     for (k, v) in &bug.extra {
-        if k.starts_with("cf_") {
-            t.custom_fields.insert(k.clone(), v.clone());
+        let mapped = m.custom.values().any(|f| f == k);
+        if k.starts_with("cf_")
+            && !mapped
+            && let Some(v) = read_custom(v, 1)
+        {
+            t.custom_fields.insert(k.clone(), v);
         }
     }
     t.url = Some(format!("{}{}", m.show_url, bug.id));

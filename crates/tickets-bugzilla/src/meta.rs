@@ -91,6 +91,8 @@ pub struct Meta {
     pub transitions: Transitions,
     pub unassigned: String,
     pub login: Option<String>,
+    /// Type of each mapped custom field (`/rest/field/bug` `type`: 1 text, 10 integer, ...).
+    pub field_types: HashMap<String, u64>,
 }
 
 /// Legal priority values in order, from a `GET /rest/field/bug/priority` answer.
@@ -167,8 +169,41 @@ pub async fn discover(client: &Client, cfg: &BugzillaConfig) -> Result<Meta> {
             .ok()
             .and_then(|v| v.get("name").and_then(Value::as_str).map(str::to_owned));
     }
+    let mut field_types = HashMap::new();
+    if !cfg.custom_fields.is_empty() {
+        let names: Vec<(&str, String)> = cfg
+            .custom_fields
+            .values()
+            .map(|f| ("names", f.clone()))
+            .collect();
+        let answer = client.get("/field/bug", &names).await?;
+        for f in answer
+            .get("fields")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(name), Some(kind)) = (
+                f.get("name").and_then(Value::as_str),
+                f.get("type").and_then(Value::as_u64),
+            ) {
+                field_types.insert(name.to_owned(), kind);
+            }
+        }
+        if let Some(missing) = cfg
+            .custom_fields
+            .values()
+            .find(|f| !field_types.contains_key(*f))
+        {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("custom field {missing} does not exist on the server; check custom_fields"),
+            ));
+        }
+    }
     Ok(Meta {
         priorities,
+        field_types,
         transitions,
         unassigned,
         login,

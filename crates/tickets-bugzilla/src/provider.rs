@@ -78,6 +78,8 @@ impl BugzillaProvider {
             priorities: &meta.priorities,
             unassigned: &meta.unassigned,
             show_url: format!("{root}/show_bug.cgi?id="),
+            custom: &self.cfg.custom_fields,
+            field_types: &meta.field_types,
         }
     }
 
@@ -223,6 +225,16 @@ impl BugzillaProvider {
     }
 }
 
+/// The Bugzilla field of a model custom field name.
+fn custom_field<'a>(cfg: &'a BugzillaConfig, name: &str) -> Result<&'a str> {
+    cfg.custom_fields.get(name).map(String::as_str).ok_or_else(|| {
+        Error::invalid_input(format!(
+            "custom field {name:?} is not mapped to a Bugzilla field; known: {} (config key custom_fields)",
+            cfg.custom_fields.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
 fn check_new(new: &NewTicket) -> Result<()> {
     new.validate()?;
     for t in &new.tags {
@@ -231,11 +243,6 @@ fn check_new(new: &NewTicket) -> Result<()> {
     if new.kind.is_some() {
         return Err(Error::unsupported(
             "Bugzilla 5.x has no ticket kind; leave kind unset",
-        ));
-    }
-    if !new.custom_fields.is_empty() {
-        return Err(Error::unsupported(
-            "custom fields are not supported by the bugzilla provider yet",
         ));
     }
     Ok(())
@@ -254,7 +261,7 @@ impl TicketProvider for BugzillaProvider {
         c.private_comments = true;
         c.idempotent_create = true;
         c.idempotent_comment = false;
-        c.custom_fields = false;
+        c.custom_fields = !self.cfg.custom_fields.is_empty();
         c.text_search = true;
         c.updated_since = true;
         c.due = true;
@@ -281,8 +288,16 @@ impl TicketProvider for BugzillaProvider {
     async fn create(&self, new: NewTicket) -> Result<Ticket> {
         check_new(&new)?;
         let meta = self.meta().await?;
-        // Bugzilla files bugs in an open status only; closed ones are moved there afterwards.
-        let initial = if new.status.is_open() {
+        // Bugzilla files bugs in an initial status only; others are moved there afterwards.
+        let fileable = |s: Status| {
+            s.is_open()
+                && (meta.transitions.initial.is_empty()
+                    || meta
+                        .transitions
+                        .initial
+                        .contains(&self.statuses.target(s).status))
+        };
+        let initial = if fileable(new.status) {
             new.status
         } else {
             Status::New
@@ -314,6 +329,12 @@ impl TicketProvider for BugzillaProvider {
         }
         if let Some(due) = new.due {
             body["deadline"] = json!(due.to_string());
+        }
+        for (name, value) in &new.custom_fields {
+            let field = custom_field(&self.cfg, name)?;
+            if !value.is_null() {
+                body[field] = convert::write_custom(value);
+            }
         }
         let alias = new.idempotency_key.as_deref().map(alias_for_key);
         if let Some(alias) = &alias {
@@ -366,10 +387,11 @@ impl TicketProvider for BugzillaProvider {
                 "Bugzilla records who filed a bug; the requester cannot be changed",
             ));
         }
-        if !patch.kind.is_keep() || patch.custom_fields.values().any(|p| !p.is_keep()) {
-            return Err(Error::unsupported(
-                "the bugzilla provider stores no kind and no custom fields",
-            ));
+        if !patch.kind.is_keep() {
+            return Err(Error::unsupported("Bugzilla 5.x has no ticket kind"));
+        }
+        for name in patch.custom_fields.keys() {
+            custom_field(&self.cfg, name)?;
         }
         let meta = self.meta().await?;
         let bug = self
@@ -444,6 +466,17 @@ impl TicketProvider for BugzillaProvider {
             let d = d.map(|d| d.to_string());
             if d != bug.deadline {
                 body.insert("deadline".into(), json!(d.unwrap_or_default()));
+            }
+        }
+        for (name, p) in &patch.custom_fields {
+            let field = custom_field(&self.cfg, name)?;
+            let value = match p {
+                Patch::Keep => continue,
+                Patch::Set(v) => convert::write_custom(v),
+                Patch::Clear => Value::String(String::new()),
+            };
+            if bug.extra.get(field) != Some(&value) {
+                body.insert(field.to_owned(), value);
             }
         }
         let tags = patch.tags.into_option().map(Option::unwrap_or_default);

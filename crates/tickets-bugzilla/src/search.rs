@@ -9,7 +9,7 @@
 //! and `text` against subject and description only.
 
 use serde_json::Value;
-use tickets_core::{HistoryEntry, Result, Ticket, TicketQuery};
+use tickets_core::{HistoryEntry, Result, Status, Ticket, TicketQuery};
 
 use crate::config::BugzillaConfig;
 use crate::convert::StatusMap;
@@ -30,7 +30,11 @@ pub fn params(
     let mut bz_statuses: Vec<String> = q
         .status
         .iter()
-        .map(|s| statuses.target(*s).status.clone())
+        .flat_map(|s| {
+            let mut all = vec![statuses.target(*s).status.clone()];
+            all.extend(also_reads_as(*s).iter().map(|x| (*x).to_owned()));
+            all
+        })
         .collect();
     bz_statuses.sort();
     bz_statuses.dedup();
@@ -65,6 +69,19 @@ pub fn params(
     p.push(("limit", limit.to_string()));
     p.push(("offset", offset.to_string()));
     p
+}
+
+/// Bugzilla statuses that read as `s` without being its target (see `StatusMap::read`):
+/// bugs filed or moved by people in the Bugzilla UI, and pre-4.0 workflows.
+fn also_reads_as(s: Status) -> &'static [&'static str] {
+    match s {
+        Status::New => &["UNCONFIRMED", "CONFIRMED", "NEW", "REOPENED"],
+        Status::InProgress => &["IN_PROGRESS", "ASSIGNED"],
+        Status::Resolved => &["RESOLVED"],
+        Status::Closed => &["VERIFIED", "CLOSED"],
+        Status::Cancelled => &["RESOLVED", "VERIFIED", "CLOSED"],
+        _ => &[],
+    }
 }
 
 /// The filters Bugzilla cannot apply exactly. `updated_since` is left to the server on purpose:

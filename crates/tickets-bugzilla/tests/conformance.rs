@@ -19,6 +19,11 @@ fn config(fake: &FakeBugzilla) -> BugzillaConfig {
     );
     cfg.version = fake.version().to_owned();
     cfg.login = Some(fake.admin_login().to_owned());
+    // The fake defines cf_customer (free text) and cf_severity (integer).
+    cfg.custom_fields = [("customer", "cf_customer"), ("severity", "cf_severity")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
     cfg
 }
 
@@ -28,7 +33,7 @@ async fn suite_passes_against_the_fake() {
     let provider = BugzillaProvider::new(config(&fake)).unwrap();
     let provider: DynProvider = Arc::new(provider);
     let report = tickets_testkit::run_with(provider.clone(), SuiteOptions::default()).await;
-    assert!(report.passed.len() >= 14, "{report}");
+    assert!(report.passed.len() >= 15, "{report}");
     // Discovery ran: the 5.x priorities round-trip all five levels.
     assert_eq!(provider.capabilities().priorities.len(), 5);
 }

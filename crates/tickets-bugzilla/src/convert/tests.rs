@@ -21,7 +21,8 @@ fn real_bug() -> serde_json::Value {
         "keywords": [], "whiteboard": "[hardware] [triaged] seen twice", "url": "",
         "see_also": [], "depends_on": [], "blocks": [], "dupe_of": null,
         "target_milestone": "---", "deadline": null, "groups": [], "flags": [],
-        "classification": "Unclassified", "cf_customer": "ACME"
+        "classification": "Unclassified", "cf_customer": "ACME",
+        "cf_severity": "2", "cf_other": "kept", "cf_empty": ""
     }], "faults": []})
 }
 
@@ -37,12 +38,22 @@ fn a_real_bug_becomes_a_ticket() {
     let bug = first_bug(&real_bug()).unwrap();
     let statuses = StatusMap::new(default_status_map());
     let prios = priorities();
+    let custom = BTreeMap::from([
+        ("customer".to_owned(), "cf_customer".to_owned()),
+        ("severity".to_owned(), "cf_severity".to_owned()),
+    ]);
+    let types = std::collections::HashMap::from([
+        ("cf_customer".to_owned(), 1),
+        ("cf_severity".to_owned(), 10),
+    ]);
     let m = Mapping {
         kind: "bugzilla",
         statuses: &statuses,
         priorities: &prios,
         unassigned: "nobody@example.com",
         show_url: "https://bz.example/show_bug.cgi?id=".into(),
+        custom: &custom,
+        field_types: &types,
     };
     let t = to_ticket(&bug, "It smokes".into(), &m);
     assert_eq!(t.id.as_str(), "35");
@@ -54,7 +65,17 @@ fn a_real_bug_becomes_a_ticket() {
     assert_eq!(t.watchers, ["bob@example.com"]);
     assert_eq!(t.tags, ["hardware"], "markers are not tags");
     assert_eq!(t.due, None);
-    assert_eq!(t.custom_fields["cf_customer"], "ACME");
+    assert_eq!(t.custom_fields["customer"], "ACME");
+    assert_eq!(
+        t.custom_fields["severity"], 2,
+        "integer fields come back as strings"
+    );
+    assert_eq!(
+        t.custom_fields["cf_other"], "kept",
+        "unmapped cf_ fields keep their name"
+    );
+    assert!(!t.custom_fields.contains_key("cf_empty"));
+    assert!(!t.custom_fields.contains_key("cf_customer"));
     assert_eq!(
         t.url.as_deref(),
         Some("https://bz.example/show_bug.cgi?id=35")
@@ -76,6 +97,8 @@ fn the_default_assignee_reads_as_unassigned() {
         priorities: &prios,
         unassigned: "nobody@example.com",
         show_url: String::new(),
+        custom: &BTreeMap::new(),
+        field_types: &std::collections::HashMap::new(),
     };
     assert_eq!(to_ticket(&bug, String::new(), &m).assignee, None);
 }
@@ -234,4 +257,15 @@ fn search_answers_and_missing_bugs() {
     assert!(bugs(&json!({"bugs": []})).unwrap().is_empty());
     let err = first_bug(&json!({"bugs": [], "faults": []})).unwrap_err();
     assert_eq!(err.kind(), tickets_core::ErrorKind::NotFound);
+}
+
+#[test]
+fn custom_values_are_written_as_text() {
+    assert_eq!(write_custom(&json!(2)), json!("2"));
+    assert_eq!(write_custom(&json!("x")), json!("x"));
+    assert_eq!(write_custom(&json!(null)), json!(""));
+    assert_eq!(write_custom(&json!(["a", "b"])), json!(["a", "b"]));
+    assert_eq!(read_custom(&json!("0042"), 10), Some(json!(42)));
+    assert_eq!(read_custom(&json!("n/a"), 10), Some(json!("n/a")));
+    assert_eq!(read_custom(&json!(""), 1), None);
 }

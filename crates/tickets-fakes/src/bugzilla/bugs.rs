@@ -281,6 +281,15 @@ pub async fn create(State(app): State<Arc<App>>, req: BzReq) -> Result<Json<Valu
         Some(d) => check_deadline(&d)?,
         None => None,
     };
+    let mut custom = std::collections::BTreeMap::new();
+    let names: Vec<String> = db.custom_fields.iter().map(|(n, _, _)| n.clone()).collect();
+    for name in names {
+        if let Some(v) = req.field(&name)
+            && let Some(text) = db.check_custom(&name, &v)?
+        {
+            custom.insert(name, text);
+        }
+    }
     let at = now();
     let id = db.next_bug;
     db.next_bug += 1;
@@ -307,6 +316,7 @@ pub async fn create(State(app): State<Arc<App>>, req: BzReq) -> Result<Json<Valu
         deadline,
         dupe_of: None,
         target_milestone: req.one("target_milestone").unwrap_or_else(|| "---".into()),
+        custom,
         creation_time: at,
         last_change_time: at,
     };

@@ -170,7 +170,7 @@ fn all_fields(db: &Db) -> Vec<Value> {
     let products: Vec<&str> = db.products.iter().map(|p| p.name.as_str()).collect();
     let mut resolutions = vec![""];
     resolutions.extend(RESOLUTIONS);
-    vec![
+    let mut fields = vec![
         field(1, "bug_id", "Bug ID", 0, vec![]),
         field(2, "short_desc", "Summary", 1, vec![]),
         field(3, "product", "Product", 2, simple_values(&products)),
@@ -196,14 +196,25 @@ fn all_fields(db: &Db) -> Vec<Value> {
         field(11, "keywords", "Keywords", 8, simple_values(&KEYWORDS)),
         field(12, "component", "Component", 2, vec![]),
         field(13, "status_whiteboard", "Whiteboard", 1, vec![]),
-    ]
+    ];
+    for (i, (name, display, kind)) in db.custom_fields.iter().enumerate() {
+        let mut f = field(100 + i as u64, name, display, *kind, vec![]);
+        f["is_custom"] = json!(true);
+        fields.push(f);
+    }
+    fields
 }
 
 /// `GET /rest/field/bug` -> every field.
 pub async fn fields(State(app): State<Arc<App>>, req: BzReq) -> Result<Json<Value>, BzError> {
     let db = app.lock();
     req.caller(&db, app.opts.bmo)?;
-    Ok(Json(json!({ "fields": all_fields(&db) })))
+    let names = req.all("names");
+    let fields: Vec<Value> = all_fields(&db)
+        .into_iter()
+        .filter(|f| names.is_empty() || names.iter().any(|n| f["name"] == n.as_str()))
+        .collect();
+    Ok(Json(json!({ "fields": fields })))
 }
 
 /// `GET /rest/field/bug/{id_or_name}` -> `{"fields":[one]}`; API names are accepted too.

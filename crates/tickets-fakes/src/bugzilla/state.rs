@@ -118,6 +118,8 @@ pub struct Bug {
     pub deadline: Option<String>,
     pub dupe_of: Option<u64>,
     pub target_milestone: String,
+    /// Custom field values by name, as Bugzilla stores them (text).
+    pub custom: BTreeMap<String, String>,
     pub creation_time: DateTime<Utc>,
     pub last_change_time: DateTime<Utc>,
 }
@@ -153,6 +155,8 @@ pub struct Db {
     pub history: HashMap<u64, Vec<HistRec>>,
     pub aliases: HashMap<String, u64>,
     pub next_bug: u64,
+    /// Custom fields: name, display name, type (1 free text, 10 integer).
+    pub custom_fields: Vec<(String, String, u64)>,
 }
 
 /// The seed: who and what exists at start.
@@ -186,6 +190,10 @@ impl Db {
         };
         let mut db = Db {
             next_bug: 1,
+            custom_fields: vec![
+                ("cf_customer".into(), "Customer".into(), 1),
+                ("cf_severity".into(), "Customer severity".into(), 10),
+            ],
             ..Db::default()
         };
         let user = |id, login: &str, name: &str, api_key: Option<String>, admin| User {
@@ -329,8 +337,51 @@ impl Db {
         }
     }
 
+    /// Checks a custom field value: integers must be integers (code 52).
+    pub fn check_custom(&self, name: &str, value: &Value) -> Result<Option<String>, BzError> {
+        let Some((_, _, kind)) = self.custom_fields.iter().find(|(n, _, _)| n == name) else {
+            return Ok(None);
+        };
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Null => String::new(),
+            Value::Bool(b) => b.to_string(),
+            other => other.to_string(),
+        };
+        if *kind == 10 {
+            let text = if text.trim().is_empty() {
+                "0".to_owned()
+            } else {
+                text
+            };
+            return text
+                .trim()
+                .parse::<i64>()
+                .map(|n| Some(n.to_string()))
+                .map_err(|_| {
+                    BzError::new(
+                        52,
+                        format!("Invalid parameter '{name}': '{text}' is not an integer."),
+                    )
+                });
+        }
+        Ok(Some(text))
+    }
+
     /// The bug as `GET /rest/bug` renders it.
     pub fn render_bug(&self, bug: &Bug, logged_in: bool) -> Value {
+        let mut v = self.render_core(bug, logged_in);
+        // Custom fields come back as strings (integers too), every defined one on every bug.
+        for (name, _, kind) in &self.custom_fields {
+            let default = if *kind == 10 { "0" } else { "" };
+            let value = bug.custom.get(name).map_or(default, String::as_str);
+            v[name.as_str()] = json!(value);
+        }
+        v
+    }
+
+    fn render_core(&self, bug: &Bug, logged_in: bool) -> Value {
         json!({
             "id": bug.id,
             "alias": bug.alias,

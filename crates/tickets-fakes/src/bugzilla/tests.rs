@@ -368,3 +368,34 @@ async fn seeded_info_line() {
     assert_eq!(info["component"], "TestComponent");
     assert_eq!(info["version"], "unspecified");
 }
+
+#[tokio::test]
+async fn custom_fields_are_text_and_integers_are_checked() {
+    let t = T::new(false).await;
+    let mut body = t.bug_body("cf");
+    body["cf_customer"] = json!("ACME <b>");
+    body["cf_severity"] = json!(2);
+    let (_, b) = t.post("/bug", body).await;
+    let id = b["id"].as_u64().unwrap();
+    let bug = t.fake.bug(id).unwrap();
+    assert_eq!(bug["cf_customer"], "ACME <b>");
+    assert_eq!(
+        bug["cf_severity"], "2",
+        "Bugzilla renders integer fields as strings"
+    );
+    let (s, b) = t
+        .put(&format!("/bug/{id}"), json!({"cf_severity": "lots"}))
+        .await;
+    assert_eq!((s, code(&b)), (400, 52));
+    let (_, b) = t
+        .put(&format!("/bug/{id}"), json!({"cf_customer": ""}))
+        .await;
+    assert_eq!(
+        b["bugs"][0]["changes"]["cf_customer"]["removed"],
+        "ACME <b>"
+    );
+    let (_, f) = t.get("/field/bug?names=cf_severity").await;
+    assert_eq!(f["fields"].as_array().unwrap().len(), 1);
+    assert_eq!(f["fields"][0]["type"], 10);
+    assert_eq!(f["fields"][0]["is_custom"], true);
+}

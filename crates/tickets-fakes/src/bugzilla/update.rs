@@ -18,11 +18,15 @@ use super::state::{
     can_change_to, fmt_time, is_open, now,
 };
 
-type Changes = Vec<(&'static str, String, String)>;
+type Changes = Vec<(String, String, String)>;
 
 fn set_scalar(changes: &mut Changes, name: &'static str, slot: &mut String, value: String) {
     if *slot != value {
-        changes.push((name, std::mem::replace(slot, value.clone()), value));
+        changes.push((
+            name.to_owned(),
+            std::mem::replace(slot, value.clone()),
+            value,
+        ));
     }
 }
 
@@ -73,7 +77,7 @@ fn set_like(
         .cloned()
         .collect();
     if !added.is_empty() || !removed.is_empty() {
-        changes.push((name, removed.join(", "), added.join(", ")));
+        changes.push((name.to_owned(), removed.join(", "), added.join(", ")));
     }
     *list = next;
     Ok(())
@@ -195,7 +199,7 @@ pub async fn update(
         let d = check_deadline(&as_string(&d).unwrap_or_default())?;
         if d != bug.deadline {
             changes.push((
-                "deadline",
+                "deadline".to_owned(),
                 bug.deadline.clone().unwrap_or_default(),
                 d.clone().unwrap_or_default(),
             ));
@@ -227,6 +231,17 @@ pub async fn update(
         })?;
     }
     apply_status(&db, &req, &old, &mut bug, &mut changes)?;
+    for (name, _, _) in db.custom_fields.clone() {
+        if let Some(v) = req.field(&name)
+            && let Some(text) = db.check_custom(&name, &v)?
+        {
+            let before = bug.custom.get(&name).cloned().unwrap_or_default();
+            if before != text {
+                changes.push((name.clone(), before, text.clone()));
+                bug.custom.insert(name, text);
+            }
+        }
+    }
 
     let comment = match req.field("comment") {
         Some(Value::Object(c)) => {
@@ -262,10 +277,7 @@ pub async fn update(
         db.history.entry(bug_id).or_default().push(HistRec {
             when: at,
             who: user.login.clone(),
-            changes: changes
-                .iter()
-                .map(|(f, r, a)| ((*f).to_owned(), r.clone(), a.clone()))
-                .collect(),
+            changes: changes.clone(),
         });
     }
     for a in &old.alias {
@@ -281,7 +293,7 @@ pub async fn update(
     }
     let mut change_map = Map::new();
     for (f, r, a) in &changes {
-        change_map.insert((*f).to_owned(), json!({ "added": a, "removed": r }));
+        change_map.insert(f.clone(), json!({ "added": a, "removed": r }));
     }
     let answer = json!({ "bugs": [{
         "id": bug_id,
@@ -374,7 +386,7 @@ fn apply_status(
         }
         if old.dupe_of != Some(d) {
             changes.push((
-                "dupe_of",
+                "dupe_of".to_owned(),
                 old.dupe_of.map(|x| x.to_string()).unwrap_or_default(),
                 d.to_string(),
             ));
