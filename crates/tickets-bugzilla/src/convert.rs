@@ -338,6 +338,33 @@ pub fn comment_text(author: Option<&str>, api_login: Option<&str>, body: &str) -
     }
 }
 
+const REQUESTER_SUFFIX: &str = " reported:\n\n";
+
+/// The description (comment 0): with a `[tickets] <requester> reported:` line in front when
+/// the requester is not the API user (Bugzilla records the API user as the reporter).
+pub fn description_text(requester: Option<&str>, api_login: Option<&str>, body: &str) -> String {
+    match requester.map(|a| a.split_whitespace().collect::<Vec<_>>().join(" ")) {
+        Some(r) if !r.is_empty() && Some(r.as_str()) != api_login => {
+            format!("{AUTHOR_PREFIX}{r}{REQUESTER_SUFFIX}{body}")
+        }
+        _ => body.to_owned(),
+    }
+}
+
+/// `(requester, description)` from comment 0; no line means the bug's reporter.
+pub fn split_description(text: &str) -> (Option<String>, String) {
+    if let Some(rest) = text.strip_prefix(AUTHOR_PREFIX)
+        && let Some(end) = rest.find(REQUESTER_SUFFIX)
+        && !rest[..end].contains('\n')
+    {
+        return (
+            Some(rest[..end].to_owned()),
+            rest[end + REQUESTER_SUFFIX.len()..].to_owned(),
+        );
+    }
+    (None, text.to_owned())
+}
+
 /// `(author, body)` from a comment text and its Bugzilla creator.
 pub fn split_comment(text: &str, creator: &str) -> (Option<String>, String) {
     if let Some(rest) = text.strip_prefix(AUTHOR_PREFIX)
@@ -418,8 +445,9 @@ pub fn write_custom(value: &Value) -> Value {
     }
 }
 
-/// A bug (and its description, comment 0) as a ticket.
-pub fn to_ticket(bug: &Bug, description: String, m: &Mapping<'_>) -> Ticket {
+/// A bug (and the text of its comment 0) as a ticket.
+pub fn to_ticket(bug: &Bug, comment0: String, m: &Mapping<'_>) -> Ticket {
+    let (requester, description) = split_description(&comment0);
     let wb = Whiteboard::parse(&bug.whiteboard);
     let is_open = bug.is_open.unwrap_or_else(|| guess_open(&bug.status));
     let markers = m.statuses.marker_tokens();
@@ -438,7 +466,7 @@ pub fn to_ticket(bug: &Bug, description: String, m: &Mapping<'_>) -> Ticket {
     t.assignee = (!bug.assigned_to.is_empty()
         && !bug.assigned_to.eq_ignore_ascii_case(m.unassigned))
     .then(|| bug.assigned_to.clone());
-    t.requester = (!bug.creator.is_empty()).then(|| bug.creator.clone());
+    t.requester = requester.or_else(|| (!bug.creator.is_empty()).then(|| bug.creator.clone()));
     t.watchers = bug.cc.clone();
     t.tags =
         tickets_core::normalize_tags(wb.tokens.into_iter().filter(|tok| !markers.contains(tok)));

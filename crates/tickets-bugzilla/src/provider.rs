@@ -266,7 +266,7 @@ impl TicketProvider for BugzillaProvider {
         c.updated_since = true;
         c.due = true;
         c.watchers = true;
-        c.requester = false;
+        c.requester = true;
         c.kind = false;
         c.tags = true;
         c.number = true;
@@ -310,7 +310,11 @@ impl TicketProvider for BugzillaProvider {
             "op_sys": self.cfg.op_sys,
             "platform": self.cfg.platform,
             "summary": new.subject.trim(),
-            "description": new.description,
+            "description": convert::description_text(
+                new.requester.as_deref(),
+                meta.login.as_deref(),
+                &new.description,
+            ),
             "priority": self.priority_value(meta, new.priority)?,
             "status": target.status,
         });
@@ -384,7 +388,8 @@ impl TicketProvider for BugzillaProvider {
         }
         if !patch.requester.is_keep() {
             return Err(Error::unsupported(
-                "Bugzilla records who filed a bug; the requester cannot be changed",
+                "the requester is part of the bug's description (comment 0), which Bugzilla \
+                 cannot edit; it is set when the ticket is created",
             ));
         }
         if !patch.kind.is_keep() {

@@ -2,11 +2,11 @@
 //! and `history` answers -> history entries.
 //!
 //! Server-side: product and component (always), `status` (the Bugzilla statuses the wanted
-//! canonical ones live in), `assigned_to`, `creator` (requester), the first tag (`whiteboard`
+//! canonical ones live in), `assigned_to`, the first tag (`whiteboard`
 //! substring `[tag]`), `text` (boolean chart: summary or any comment contains it),
 //! `last_change_time` (at or after, whole seconds), `order=bug_id`, `limit`/`offset`.
-//! Client-side, on each page: the exact canonical status (markers, resolutions), further tags,
-//! and `text` against subject and description only.
+//! Client-side, on each page: the exact canonical status (markers, resolutions), the requester
+//! (kept in comment 0), further tags, and `text` against subject and description only.
 
 use serde_json::Value;
 use tickets_core::{HistoryEntry, Result, Status, Ticket, TicketQuery};
@@ -41,9 +41,6 @@ pub fn params(
     p.extend(bz_statuses.into_iter().map(|s| ("status", s)));
     if let Some(a) = &q.assignee {
         p.push(("assigned_to", a.clone()));
-    }
-    if let Some(r) = &q.requester {
-        p.push(("creator", r.clone()));
     }
     if let Some(tag) = q.tags.first() {
         p.push(("whiteboard", format!("[{}]", tag.trim())));
@@ -95,6 +92,14 @@ pub fn client_side_match(q: &TicketQuery, t: &Ticket) -> bool {
             .assignee
             .as_deref()
             .is_some_and(|x| x.eq_ignore_ascii_case(a))
+    {
+        return false;
+    }
+    if let Some(r) = &q.requester
+        && !t
+            .requester
+            .as_deref()
+            .is_some_and(|x| x.eq_ignore_ascii_case(r))
     {
         return false;
     }

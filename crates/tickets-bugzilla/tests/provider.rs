@@ -274,3 +274,34 @@ async fn built_from_config_through_the_registry() {
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("base_url"), "{err}");
 }
+
+#[tokio::test]
+async fn the_requester_is_kept_in_the_description_and_filtered_client_side() {
+    let (fake, p) = setup().await;
+    let t = p
+        .create(
+            NewTicket::new("from a customer")
+                .description("my printer")
+                .requester("carol@example.com"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.requester.as_deref(), Some("carol@example.com"));
+    assert_eq!(t.description, "my printer");
+    assert_eq!(
+        fake.comments(bug_id(&t.id))[0]["text"],
+        "[tickets] carol@example.com reported:\n\nmy printer"
+    );
+    let mine = p.create(NewTicket::new("internal")).await.unwrap();
+    assert_eq!(mine.requester.as_deref(), Some("admin@example.com"));
+    let page = p
+        .list(&tickets_core::TicketQuery::new().requester("carol@example.com"))
+        .await
+        .unwrap();
+    let ids: Vec<_> = page.items.iter().map(|t| t.id.clone()).collect();
+    assert_eq!(ids, vec![t.id.clone()]);
+    let mut patch = TicketPatch::new();
+    patch.requester = tickets_core::Patch::Set("dave@example.com".into());
+    let err = p.update(&t.id, patch).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+}

@@ -269,3 +269,23 @@ fn custom_values_are_written_as_text() {
     assert_eq!(read_custom(&json!("n/a"), 10), Some(json!("n/a")));
     assert_eq!(read_custom(&json!(""), 1), None);
 }
+
+#[test]
+fn the_requester_rides_in_comment_zero() {
+    let text = description_text(
+        Some("carol@example.com"),
+        Some("admin@example.com"),
+        "Help!",
+    );
+    assert_eq!(text, "[tickets] carol@example.com reported:\n\nHelp!");
+    assert_eq!(
+        split_description(&text),
+        (Some("carol@example.com".into()), "Help!".into())
+    );
+    assert_eq!(
+        description_text(Some("admin@example.com"), Some("admin@example.com"), "x"),
+        "x"
+    );
+    assert_eq!(description_text(None, None, "x"), "x");
+    assert_eq!(split_description("plain"), (None, "plain".into()));
+}
