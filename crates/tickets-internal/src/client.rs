@@ -45,7 +45,7 @@ impl Dialect {
         match scheme.as_str() {
             "sqlite" => Ok(Dialect::Sqlite),
             "postgres" | "postgresql" => Ok(Dialect::Postgres),
-            "mysql" | "mariadb" => Ok(Dialect::MySql),
+            "mysql" => Ok(Dialect::MySql),
             _ => Err(Error::config(format!(
                 "unsupported database url {:?}; use sqlite://PATH, postgres://USER@HOST/DB or \
                  mysql://USER@HOST/DB",
