@@ -169,11 +169,11 @@ impl BugzillaProvider {
         wb.render()
     }
 
-    /// Moves `bug` through intermediate statuses until one more step reaches `target`; returns
-    /// the status and resolution the final update must send.
-    async fn walk_to(&self, meta: &Meta, bug: &Bug, to: Status) -> Result<Map<String, Value>> {
+    /// The status steps from `bug` to where `to` lives, each a `{status, resolution}` body:
+    /// several when the workflow needs a path (`CONFIRMED -> RESOLVED -> VERIFIED`), one when a
+    /// single move (or only a resolution change) does, none when nothing changes.
+    fn steps_to(&self, meta: &Meta, bug: &Bug, to: Status) -> Result<Vec<Map<String, Value>>> {
         let target = self.statuses.target(to);
-        let mut out = Map::new();
         let path = meta
             .transitions
             .path(&bug.status, &target.status)
@@ -193,35 +193,33 @@ impl BugzillaProvider {
                     ),
                 )
             })?;
-        let id = bug.id.to_string();
-        if let Some((last, steps)) = path.split_last() {
-            for step in steps {
-                let resolution = if convert::guess_open(step) {
-                    String::new()
-                } else if target.resolution.is_empty() {
-                    "FIXED".to_owned()
-                } else {
-                    target.resolution.clone()
-                };
-                self.client
-                    .put(
-                        &format!("/bug/{}", segment(&id)),
-                        json!({"status": step, "resolution": resolution}),
-                    )
-                    .await?;
+        // Closed steps get the target's resolution (FIXED on the way to an open target);
+        // reopening clears it (5.x has no REOPENED: `{"status":"CONFIRMED","resolution":""}`).
+        let resolution_for = |status: &str| {
+            if convert::guess_open(status) {
+                String::new()
+            } else if target.resolution.is_empty() {
+                "FIXED".to_owned()
+            } else {
+                target.resolution.clone()
             }
-            out.insert("status".into(), json!(last));
-        }
-        // Reopening clears the resolution; closing (or re-closing) sets the target's.
-        let resolution = if convert::guess_open(&target.status) {
-            String::new()
-        } else {
-            target.resolution.clone()
         };
-        if path.last().is_some() || resolution != bug.resolution {
-            out.insert("resolution".into(), json!(resolution));
+        let mut steps: Vec<Map<String, Value>> = path
+            .iter()
+            .map(|status| {
+                let mut m = Map::new();
+                m.insert("status".into(), json!(status));
+                m.insert("resolution".into(), json!(resolution_for(status)));
+                m
+            })
+            .collect();
+        let final_resolution = resolution_for(&target.status);
+        if steps.is_empty() && final_resolution != bug.resolution {
+            let mut m = Map::new();
+            m.insert("resolution".into(), json!(final_resolution));
+            steps.push(m);
         }
-        Ok(out)
+        Ok(steps)
     }
 }
 
@@ -424,17 +422,16 @@ impl TicketProvider for BugzillaProvider {
             body.insert("summary".into(), json!(s.trim()));
         }
         let mut status = current.status;
+        let mut steps = Vec::new();
         if let Patch::Set(to) = patch.status
             && to != current.status
         {
             self.workflow()
                 .check(current.status, to)
                 .map_err(|e| e.with_context("ticket", id))?;
-            let moves = self
-                .walk_to(meta, &bug, to)
-                .await
+            steps = self
+                .steps_to(meta, &bug, to)
                 .map_err(|e| e.with_context("ticket", id))?;
-            body.extend(moves);
             status = to;
             if to == Status::Escalated && self.cfg.escalate_priority && patch.priority.is_keep() {
                 body.insert(
@@ -497,12 +494,18 @@ impl TicketProvider for BugzillaProvider {
             };
             body.insert("comment".into(), json!({"body": text}));
         }
-        if !body.is_empty() {
+        // Every field change rides with the first status step, so a refused change (bad
+        // assignee, ...) fails before any status moved; further steps carry the status only.
+        let mut puts = steps.into_iter();
+        let mut first = puts.next().unwrap_or_default();
+        first.extend(body);
+        let path = format!("/bug/{}", segment(id.as_str()));
+        for put in std::iter::once(first).chain(puts) {
+            if put.is_empty() {
+                continue;
+            }
             self.client
-                .put(
-                    &format!("/bug/{}", segment(id.as_str())),
-                    Value::Object(body),
-                )
+                .put(&path, Value::Object(put))
                 .await
                 .map_err(|e| e.with_context("ticket", id))?;
         }

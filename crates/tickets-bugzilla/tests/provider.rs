@@ -305,3 +305,32 @@ async fn the_requester_is_kept_in_the_description_and_filtered_client_side() {
     let err = p.update(&t.id, patch).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported);
 }
+
+#[tokio::test]
+async fn a_refused_field_change_moves_no_status() {
+    let (fake, p) = setup().await;
+    let t = p.create(NewTicket::new("atomic-ish")).await.unwrap();
+    // Closing takes two steps; the bad assignee rides with the first, so nothing moves.
+    let err = p
+        .update(
+            &t.id,
+            TicketPatch::new()
+                .status(Status::Closed)
+                .assignee("ghost@example.com"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert_eq!(fake.bug(bug_id(&t.id)).unwrap()["status"], "CONFIRMED");
+    let ok = p
+        .update(
+            &t.id,
+            TicketPatch::new()
+                .status(Status::Closed)
+                .assignee("alice@example.com"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok.status, Status::Closed);
+    assert_eq!(ok.assignee.as_deref(), Some("alice@example.com"));
+}
