@@ -334,3 +334,34 @@ async fn a_refused_field_change_moves_no_status() {
     assert_eq!(ok.status, Status::Closed);
     assert_eq!(ok.assignee.as_deref(), Some("alice@example.com"));
 }
+
+#[tokio::test]
+async fn a_bug_the_user_may_not_see_is_permission_denied() {
+    let fake = FakeBugzilla::start().await.unwrap();
+    let body = serde_json::json!({
+        "api_key": fake.api_key(), "product": fake.product(), "component": fake.component(),
+        "version": fake.version(), "summary": "secret", "op_sys": "All", "platform": "All",
+        "groups": ["security"],
+    });
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/bug", fake.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = TicketId::new(answer["id"].to_string());
+    let mut cfg = config(&fake);
+    cfg.api_key = fake.user_key("bob@example.com").unwrap().to_owned().into();
+    cfg.login = Some("bob@example.com".into());
+    let bob = BugzillaProvider::new(cfg).unwrap();
+    let err = bob.get(&id).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    let err = bob
+        .add_comment(&id, NewComment::new("let me in"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+}

@@ -281,6 +281,23 @@ pub async fn create(State(app): State<Arc<App>>, req: BzReq) -> Result<Json<Valu
         Some(d) => check_deadline(&d)?,
         None => None,
     };
+    let mut groups = Vec::new();
+    for g in string_list(req.field("groups")) {
+        if g != "security" {
+            return Err(BzError::new(51, format!("There is no group named '{g}'.")));
+        }
+        if !user.insider {
+            return Err(BzError::new(
+                120,
+                format!(
+                    "You tried to restrict a bug to the '{g}' group, which you are not a member of."
+                ),
+            ));
+        }
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
     let mut custom = std::collections::BTreeMap::new();
     let names: Vec<String> = db.custom_fields.iter().map(|(n, _, _)| n.clone()).collect();
     for name in names {
@@ -316,6 +333,7 @@ pub async fn create(State(app): State<Arc<App>>, req: BzReq) -> Result<Json<Valu
         deadline,
         dupe_of: None,
         target_milestone: req.one("target_milestone").unwrap_or_else(|| "---".into()),
+        groups,
         custom,
         creation_time: at,
         last_change_time: at,
@@ -365,6 +383,7 @@ pub async fn get(
     let mut bugs = Vec::new();
     for part in id.split(',').filter(|p| !p.trim().is_empty()) {
         let bug_id = db.resolve(part.trim())?;
+        db.check_visible(bug_id, caller.as_deref())?;
         bugs.push(filter_fields(
             &req,
             db.render_bug(&db.bugs[&bug_id], caller.is_some()),

@@ -39,6 +39,7 @@ pub async fn comments(
         .and_then(|c| db.user(c))
         .is_some_and(|u| u.insider);
     let bug_id = db.resolve(&id)?;
+    db.check_visible(bug_id, caller.as_deref())?;
     let since = since(&req)?;
     let list: Vec<Value> = db
         .comments_by_bug
@@ -65,6 +66,7 @@ pub async fn add_comment(
     let who = req.login(&db, app.opts.bmo)?;
     let user = db.check_user(&who)?.clone();
     let bug_id = db.resolve(&id)?;
+    db.check_visible(bug_id, Some(&user.login))?;
     let text = req
         .one("comment")
         .or_else(|| req.one("text"))
@@ -103,8 +105,9 @@ pub async fn history(
     req: BzReq,
 ) -> Result<Json<Value>, BzError> {
     let db = app.lock();
-    req.caller(&db, app.opts.bmo)?;
+    let caller = req.caller(&db, app.opts.bmo)?;
     let bug_id = db.resolve(&id)?;
+    db.check_visible(bug_id, caller.as_deref())?;
     let since = since(&req)?;
     let history: Vec<Value> = db
         .history

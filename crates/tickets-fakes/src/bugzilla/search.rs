@@ -271,6 +271,9 @@ pub async fn search(State(app): State<Arc<App>>, req: BzReq) -> Result<Json<Valu
     };
     let mut hits = Vec::new();
     for bug in db.bugs.values() {
+        if !db.visible(bug.id, caller.as_deref()) {
+            continue;
+        }
         if matches(&db, &req, bug)? {
             hits.push(bug);
         }

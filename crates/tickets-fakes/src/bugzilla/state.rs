@@ -118,6 +118,8 @@ pub struct Bug {
     pub deadline: Option<String>,
     pub dupe_of: Option<u64>,
     pub target_milestone: String,
+    /// Groups restricting who may see the bug (`security`: insiders, reporter, assignee).
+    pub groups: Vec<String>,
     /// Custom field values by name, as Bugzilla stores them (text).
     pub custom: BTreeMap<String, String>,
     pub creation_time: DateTime<Utc>,
@@ -298,6 +300,38 @@ impl Db {
         })
     }
 
+    /// Code 102 unless `caller` may see the bug (group-restricted bugs: insiders, the
+    /// reporter and the assignee only).
+    pub fn check_visible(&self, id: u64, caller: Option<&str>) -> Result<(), BzError> {
+        if self.visible(id, caller) {
+            return Ok(());
+        }
+        Err(BzError::new(
+            102,
+            match caller {
+                None => format!(
+                    "You are not authorized to access bug #{id}. To see this bug, you must first log in to an account with the appropriate permissions."
+                ),
+                Some(_) => format!("You are not authorized to access bug #{id}."),
+            },
+        ))
+    }
+
+    /// Whether `caller` may see bug `id`.
+    pub fn visible(&self, id: u64, caller: Option<&str>) -> bool {
+        let Some(bug) = self.bugs.get(&id) else {
+            return false;
+        };
+        if bug.groups.is_empty() {
+            return true;
+        }
+        caller.is_some_and(|c| {
+            self.user(c).is_some_and(|u| u.insider)
+                || bug.creator.eq_ignore_ascii_case(c)
+                || bug.assigned_to.eq_ignore_ascii_case(c)
+        })
+    }
+
     /// Adds a comment and returns its id.
     pub fn push_comment(
         &mut self,
@@ -415,7 +449,7 @@ impl Db {
             "dupe_of": bug.dupe_of,
             "target_milestone": bug.target_milestone,
             "deadline": bug.deadline,
-            "groups": [],
+            "groups": bug.groups,
             "flags": [],
             "classification": "Unclassified",
             "is_cc_accessible": true,

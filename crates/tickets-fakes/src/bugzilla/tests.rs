@@ -399,3 +399,36 @@ async fn custom_fields_are_text_and_integers_are_checked() {
     assert_eq!(f["fields"][0]["type"], 10);
     assert_eq!(f["fields"][0]["is_custom"], true);
 }
+
+#[tokio::test]
+async fn group_restricted_bugs_answer_102() {
+    let t = T::new(false).await;
+    let mut body = t.bug_body("secret");
+    body["groups"] = json!(["security"]);
+    let (_, b) = t.post("/bug", body).await;
+    let id = b["id"].as_u64().unwrap();
+    let open = t.create("public").await;
+    let bob = t.fake.user_key("bob@example.com").unwrap().to_owned();
+    let (s, b) = t
+        .send(t.http.get(t.url(&format!("/bug/{id}?api_key={bob}"))))
+        .await;
+    assert_eq!((s, code(&b)), (401, 102));
+    let (s, b) = t.send(t.http.get(t.url(&format!("/bug/{id}")))).await;
+    assert_eq!((s, code(&b)), (401, 102));
+    assert!(b["message"].as_str().unwrap().contains("log in"));
+    let (_, b) = t
+        .send(
+            t.http
+                .get(t.url(&format!("/bug?product=TestProduct&api_key={bob}"))),
+        )
+        .await;
+    let ids: Vec<u64> = b["bugs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![open]);
+    let (s, _) = t.get(&format!("/bug/{id}")).await;
+    assert_eq!(s, 200, "the admin is an insider");
+}
