@@ -156,6 +156,19 @@ impl BuildContext {
         self.resolver.resolve(name, self.stack.clone()).await
     }
 
+    /// The provider kind and config section of another configured backend, without building
+    /// it: for providers that open their own typed handle on it (the sync provider opens the
+    /// internal store named by `local` with its outbox on).
+    pub fn backend_config(&self, name: &str) -> Result<(String, figment::Figment)> {
+        let spec = self.resolver.config().backend(name)?;
+        Ok((spec.provider.clone(), spec.figment.clone()))
+    }
+
+    /// True when a backend of this name is configured.
+    pub fn has_backend(&self, name: &str) -> bool {
+        self.resolver.config().backend(name).is_ok()
+    }
+
     /// Builds a backend of `kind` from a config section that is not in `[backends]` (the sync
     /// shorthand builds its local and remote halves this way). Not cached.
     pub async fn build_inline(
