@@ -74,3 +74,9 @@ fn asana_is_registered() {
 fn bugzilla_is_registered() {
     assert!(kinds().contains(&"bugzilla"), "{:?}", kinds());
 }
+
+#[cfg(feature = "salesforce")]
+#[test]
+fn salesforce_is_registered() {
+    assert!(kinds().contains(&"salesforce"), "{:?}", kinds());
+}
