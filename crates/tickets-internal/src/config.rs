@@ -39,6 +39,9 @@ pub struct InternalConfig {
     pub busy_timeout_ms: Option<u64>,
     /// A custom status workflow.
     pub workflow: Option<Workflow>,
+    /// Record every write in the outbox table, in the same transaction (the `sync` provider
+    /// turns this on; see [`crate::outbox`]).
+    pub outbox: bool,
 }
 
 impl Default for InternalConfig {
@@ -49,6 +52,7 @@ impl Default for InternalConfig {
             max_connections: None,
             busy_timeout_ms: None,
             workflow: None,
+            outbox: false,
         }
     }
 }
@@ -61,6 +65,7 @@ impl fmt::Debug for InternalConfig {
             .field("max_connections", &self.max_connections)
             .field("busy_timeout_ms", &self.busy_timeout_ms)
             .field("workflow", &self.workflow)
+            .field("outbox", &self.outbox)
             .finish()
     }
 }
@@ -100,6 +105,12 @@ impl InternalConfig {
     /// Sets a custom workflow.
     pub fn workflow(mut self, workflow: Workflow) -> Self {
         self.workflow = Some(workflow);
+        self
+    }
+
+    /// Turns the outbox on or off.
+    pub fn outbox(mut self, on: bool) -> Self {
+        self.outbox = on;
         self
     }
 

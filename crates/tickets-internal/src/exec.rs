@@ -133,6 +133,7 @@ pub(crate) trait RowRead {
     fn int(&self, i: usize) -> Result<i64>;
     fn boolean(&self, i: usize) -> Result<bool>;
     fn time(&self, i: usize) -> Result<DateTime<Utc>>;
+    fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>>;
     fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>>;
 }
 
@@ -152,6 +153,9 @@ macro_rules! native_row {
                 self.try_get(i).map_err(map)
             }
             fn time(&self, i: usize) -> Result<DateTime<Utc>> {
+                self.try_get(i).map_err(map)
+            }
+            fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>> {
                 self.try_get(i).map_err(map)
             }
             fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>> {
@@ -179,6 +183,9 @@ impl RowRead for sqlx::sqlite::SqliteRow {
     }
     fn time(&self, i: usize) -> Result<DateTime<Utc>> {
         parse_time(&self.text(i)?)
+    }
+    fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>> {
+        self.opt_text(i)?.as_deref().map(parse_time).transpose()
     }
     fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>> {
         self.opt_text(i)?

@@ -6,10 +6,13 @@ mod config;
 mod convert;
 mod error;
 mod exec;
+pub mod links;
 pub mod migrate;
+pub mod outbox;
 mod provider;
 mod query;
 pub mod testing;
+mod tx;
 
 use std::sync::Arc;
 
@@ -18,6 +21,8 @@ use tickets_core::{DynProvider, ProviderFactory};
 pub use client::Dialect;
 pub use config::{DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_URL, InternalConfig};
 pub use convert::KIND;
+pub use links::{Link, Links};
+pub use outbox::{EntryState, Operation, Outbox, OutboxEntry, OutboxStats};
 pub use provider::InternalProvider;
 pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 

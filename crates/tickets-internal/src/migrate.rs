@@ -2,7 +2,7 @@
 //!
 //! Built into a [`sqlx::migrate::Migrator`] by hand (no sqlx `macros` feature needed), so the
 //! usual `_sqlx_migrations` bookkeeping, checksums and locking apply. A shipped migration is
-//! never edited: add the next numbered file to all three directories and to [`MIGRATIONS`].
+//! never edited: add the next numbered file to all three directories and to the `MIGRATIONS` table in this file.
 
 use std::borrow::Cow;
 
@@ -15,13 +15,22 @@ use crate::client::Dialect;
 type Step = (i64, &'static str, &'static str, &'static str, &'static str);
 
 /// Every migration, in order.
-const MIGRATIONS: &[Step] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-    include_str!("../migrations/postgres/0001_init.sql"),
-    include_str!("../migrations/mysql/0001_init.sql"),
-)];
+const MIGRATIONS: &[Step] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+        include_str!("../migrations/postgres/0001_init.sql"),
+        include_str!("../migrations/mysql/0001_init.sql"),
+    ),
+    (
+        2,
+        "outbox",
+        include_str!("../migrations/sqlite/0002_outbox.sql"),
+        include_str!("../migrations/postgres/0002_outbox.sql"),
+        include_str!("../migrations/mysql/0002_outbox.sql"),
+    ),
+];
 
 /// The migrator for one dialect.
 pub fn migrator(dialect: Dialect) -> Migrator {

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,64 +17,11 @@ use crate::convert::{
     KIND, comment_from_row, history_from_row, int_from_row, now, ticket_from_row, to_json,
     version_of,
 };
-use crate::error::is_transient;
-use crate::exec::{Arg, Exec, Tx};
+use crate::exec::{Arg, Exec};
+use crate::links::{Links, links_by_ticket};
+use crate::outbox::{Operation, Outbox, Recorder};
 use crate::query::{self, Statements};
-
-/// How often a transaction that lost a deadlock or serialization race is run again.
-const ATTEMPTS: u32 = 5;
-
-/// What a write transaction does at its end.
-pub(crate) enum Done<T> {
-    /// Keep what was written.
-    Commit(T),
-    /// Nothing needs keeping (an idempotent repeat, a no-op patch): roll back.
-    Discard(T),
-}
-
-/// Runs `$body` (an expression using `$ex: &mut Exec` and returning `Result<Done<T>>`) in a
-/// write transaction, again (up to [`ATTEMPTS`] times) when the database picked it as a
-/// deadlock or serialization victim. A macro rather than a closure-taking function: async
-/// closures borrowing their argument do not yet prove `Send` for `async_trait` futures.
-macro_rules! in_tx {
-    ($self:ident, |$ex:ident| $body:expr) => {{
-        let mut attempt = 1;
-        loop {
-            let result = match $self.db().begin().await {
-                Ok(mut tx) => {
-                    let result = {
-                        let mut exec = tx.exec();
-                        let $ex = &mut exec;
-                        $body.await
-                    };
-                    finish(tx, result).await
-                }
-                Err(e) => Err(e),
-            };
-            match result {
-                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                    tracing::debug!(attempt, error = %e, "retrying a transaction");
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
-                }
-                other => break other,
-            }
-        }
-    }};
-}
-
-/// Commits or rolls back as the transaction's body decided.
-pub(crate) async fn finish<T>(tx: Tx, result: Result<Done<T>>) -> Result<T> {
-    match result {
-        Ok(Done::Commit(v)) => tx.commit().await.map(|()| v),
-        Ok(Done::Discard(v)) => tx.rollback().await.map(|()| v),
-        Err(e) => {
-            // Roll back now (not on drop) so the SQLite writer lock is free afterwards.
-            let _ = tx.rollback().await;
-            Err(e)
-        }
-    }
-}
+use crate::tx::{Done, in_tx};
 
 /// Tickets in SQLite, PostgreSQL or MySQL/MariaDB. Cheap to clone (clones share one pool).
 ///
@@ -91,12 +37,15 @@ pub(crate) async fn finish<T>(tx: Tx, result: Result<Done<T>>) -> Result<T> {
 #[derive(Clone)]
 pub struct InternalProvider {
     inner: Arc<Inner>,
+    /// False on a [`InternalProvider::without_outbox`] handle.
+    record: bool,
 }
 
 struct Inner {
     db: Db,
     st: Statements,
     workflow: Workflow,
+    recorder: Option<Recorder>,
 }
 
 impl fmt::Debug for InternalProvider {
@@ -104,6 +53,7 @@ impl fmt::Debug for InternalProvider {
         f.debug_struct("InternalProvider")
             .field("dialect", &self.inner.db.dialect())
             .field("location", &self.inner.db.location())
+            .field("outbox", &self.outbox_enabled())
             .finish()
     }
 }
@@ -114,12 +64,15 @@ impl InternalProvider {
         let config = config.checked()?;
         let db = Db::open(&config).await?;
         let st = Statements::new(db.dialect());
+        let recorder = config.outbox.then(|| Recorder::new(db.dialect()));
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
                 st,
                 workflow: config.workflow.unwrap_or_default(),
+                recorder,
             }),
+            record: true,
         })
     }
 
@@ -142,6 +95,50 @@ impl InternalProvider {
     /// The SQL dialect in use.
     pub fn dialect(&self) -> Dialect {
         self.inner.db.dialect()
+    }
+
+    /// True when writes through this handle also record outbox entries (the store was opened
+    /// with `outbox = true` and this is not a [`without_outbox`](Self::without_outbox) handle).
+    pub fn outbox_enabled(&self) -> bool {
+        self.record && self.inner.recorder.is_some()
+    }
+
+    /// A handle on the same store whose writes record no outbox entries: for applying changes
+    /// that came from the remote (a pull), which must not be pushed back.
+    pub fn without_outbox(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            record: false,
+        }
+    }
+
+    /// The outbox: claim, acknowledge, retry, park and count entries (see [`crate::outbox`]).
+    pub fn outbox(&self) -> Outbox<'_> {
+        Outbox::new(self)
+    }
+
+    /// The link table: local ticket <-> remote id per remote backend.
+    pub fn links(&self) -> Links<'_> {
+        Links::new(self)
+    }
+
+    fn recorder(&self) -> Option<&Recorder> {
+        self.inner.recorder.as_ref().filter(|_| self.record)
+    }
+
+    /// Fills `Ticket::links` from the link table when the store runs with an outbox.
+    async fn fill_links(&self, ex: &mut Exec<'_>, tickets: &mut [Ticket]) -> Result<()> {
+        if self.inner.recorder.is_none() || tickets.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = tickets.iter().map(|t| t.id.as_str()).collect();
+        let mut links = links_by_ticket(ex, self.dialect(), &ids).await?;
+        for t in tickets {
+            if let Some(l) = links.remove(t.id.as_str()) {
+                t.links = l;
+            }
+        }
+        Ok(())
     }
 
     /// Applies pending migrations (what `migrate = true` does on open).
@@ -215,6 +212,9 @@ impl InternalProvider {
         self.insert_tags(ex, &id, tags).await?;
         self.insert_history(ex, &id, &[HistoryEntry::new(HistoryAction::Created, at)])
             .await?;
+        if let Some(recorder) = self.recorder() {
+            recorder.record(ex, &id, Operation::Create, new, at).await?;
+        }
         Ok(Done::Commit(t))
     }
 
@@ -288,6 +288,14 @@ impl InternalProvider {
             .map(|c| HistoryEntry::change(c.field, c.old, c.new, at))
             .collect();
         self.insert_history(ex, id, &entries).await?;
+        self.fill_links(ex, std::slice::from_mut(&mut next)).await?;
+        if let Some(recorder) = self.recorder() {
+            let mut payload = patch.clone();
+            payload.expected_version = None;
+            recorder
+                .record(ex, id, Operation::Update, &payload, at)
+                .await?;
+        }
         Ok(Done::Commit(next))
     }
 
@@ -340,6 +348,9 @@ impl InternalProvider {
         let mut entry = HistoryEntry::new(HistoryAction::CommentAdded, at);
         entry.actor = comment.author.clone();
         self.insert_history(ex, id, &[entry]).await?;
+        if let Some(recorder) = self.recorder() {
+            recorder.record(ex, id, Operation::Comment, new, at).await?;
+        }
         Ok(Done::Commit(comment))
     }
 
@@ -407,12 +418,6 @@ fn later_than(now: DateTime<Utc>, previous: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
-/// 10, 20, 40, 80 ms plus up to 10 ms of jitter.
-fn backoff(attempt: u32) -> Duration {
-    let jitter = u64::from(Utc::now().timestamp_subsec_nanos() % 10);
-    Duration::from_millis((5 << attempt) + jitter)
-}
-
 #[async_trait]
 impl TicketProvider for InternalProvider {
     fn kind(&self) -> &'static str {
@@ -452,14 +457,18 @@ impl TicketProvider for InternalProvider {
 
     async fn get(&self, id: &TicketId) -> Result<Ticket> {
         let mut conn = self.inner.db.conn().await?;
-        conn.exec()
+        let mut ex = conn.exec();
+        let mut ticket = ex
             .fetch_optional(
                 &self.inner.st.ticket_by_id,
                 &[id.as_str().into()],
                 ticket_from_row,
             )
             .await?
-            .ok_or_else(|| not_found(id))
+            .ok_or_else(|| not_found(id))?;
+        self.fill_links(&mut ex, std::slice::from_mut(&mut ticket))
+            .await?;
+        Ok(ticket)
     }
 
     async fn update(&self, id: &TicketId, patch: TicketPatch) -> Result<Ticket> {
@@ -513,7 +522,8 @@ impl TicketProvider for InternalProvider {
         query.validate()?;
         let (sql, args, size) = query::list(self.dialect(), query)?;
         let mut conn = self.inner.db.conn().await?;
-        let mut items = conn.exec().fetch_all(&sql, &args, ticket_from_row).await?;
+        let mut ex = conn.exec();
+        let mut items = ex.fetch_all(&sql, &args, ticket_from_row).await?;
         let next = if items.len() > size {
             items.truncate(size);
             items
@@ -524,6 +534,7 @@ impl TicketProvider for InternalProvider {
         } else {
             None
         };
+        self.fill_links(&mut ex, &mut items).await?;
         Ok(Page::new(items, next))
     }
 
