@@ -387,3 +387,23 @@ async fn racing_creates_and_comments_with_one_key_make_one() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_sqlite_file_locked_by_another_process_is_unavailable_then_recovers() {
+    use sqlx::Connection;
+    let db = TestDb::sqlite();
+    let store = InternalProvider::open(db.config().busy_timeout(Duration::from_millis(100)))
+        .await
+        .unwrap();
+    let mut other = sqlx::SqliteConnection::connect(db.url()).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let err = store.create(NewTicket::new("blocked")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(err.is_retryable());
+    assert!(err.message().contains("busy_timeout_ms"), "{err}");
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    store.create(NewTicket::new("free again")).await.unwrap();
+}
