@@ -6,6 +6,7 @@ mod config;
 mod convert;
 mod error;
 mod provider;
+mod requests;
 mod users;
 
 use std::sync::Arc;
