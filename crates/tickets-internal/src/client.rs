@@ -261,7 +261,7 @@ impl SqliteTarget {
         }
     }
 
-    fn location(&self) -> String {
+    pub(crate) fn location(&self) -> String {
         match self {
             SqliteTarget::Memory => "sqlite::memory:".into(),
             SqliteTarget::File(p) => absolute(p).display().to_string(),
@@ -269,7 +269,7 @@ impl SqliteTarget {
     }
 }
 
-fn absolute(p: &Path) -> PathBuf {
+pub(crate) fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         return p.to_path_buf();
     }

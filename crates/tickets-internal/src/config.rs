@@ -84,6 +84,32 @@ impl InternalConfig {
         self.url.as_deref().unwrap_or(DEFAULT_URL)
     }
 
+    /// Where the store is, for people, without opening it: the absolute path of a SQLite file,
+    /// `sqlite::memory:`, or a server URL with its password replaced by `***`. (The same text
+    /// [`InternalProvider::location`](crate::InternalProvider::location) gives once open.)
+    pub fn location(&self) -> String {
+        let url = self.url();
+        match crate::client::Dialect::of_url(url) {
+            Ok(crate::client::Dialect::Sqlite) => {
+                crate::client::SqliteTarget::parse(url).location()
+            }
+            _ => redact_url_password(url),
+        }
+    }
+
+    /// The SQLite file this config opens, as an absolute path (`None` for servers and memory).
+    /// A caller can check whether it exists yet, to tell people when a new store is created.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        let url = self.url();
+        match crate::client::Dialect::of_url(url) {
+            Ok(crate::client::Dialect::Sqlite) => match crate::client::SqliteTarget::parse(url) {
+                crate::client::SqliteTarget::File(p) => Some(crate::client::absolute(&p)),
+                crate::client::SqliteTarget::Memory => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Sets whether migrations run on open.
     pub fn migrate(mut self, migrate: bool) -> Self {
         self.migrate = migrate;
@@ -152,6 +178,18 @@ mod tests {
         assert_eq!(c.url(), DEFAULT_URL);
         assert!(c.migrate);
         assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn locations_without_opening() {
+        let c = InternalConfig::default();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(c.sqlite_path(), Some(cwd.join("tickets.db")));
+        assert_eq!(c.location(), cwd.join("tickets.db").display().to_string());
+        let pg = InternalConfig::new("postgres://app:hunter2@db/t");
+        assert_eq!(pg.location(), "postgres://app:***@db/t");
+        assert_eq!(pg.sqlite_path(), None);
+        assert_eq!(InternalConfig::new("sqlite::memory:").sqlite_path(), None);
     }
 
     #[test]
