@@ -20,8 +20,11 @@
 //! Admin routes besides `/_fake/faults`: `POST /_fake/salesforce/expire_tokens`,
 //! `POST /_fake/salesforce/limits` with `{"used":N,"max":M}`, `GET /_fake/salesforce/state`.
 
+mod bulk;
 mod oauth;
 mod rest;
+mod router;
+mod schema;
 pub mod soql;
 pub mod state;
 
@@ -29,13 +32,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use axum::extract::{Request, State};
+use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::FakeServer;
@@ -309,7 +308,7 @@ impl FakeSalesforce {
             next_cursor: AtomicU64::new(0),
         });
         let faults = Faults::new(render_fault);
-        let router = router(shared.clone(), faults.clone());
+        let router = router::router(shared.clone(), faults.clone());
         let server = FakeServer::spawn(router, options.port).await?;
         let _ = shared.base_url.set(server.url());
         Ok(Self {
@@ -485,127 +484,6 @@ pub async fn start_seeded(port: u16) -> std::io::Result<(FakeServer, Value)> {
     let info = fake.info();
     // The handle's shared state lives on in the router; only the server handle is needed.
     Ok((fake.server, info))
-}
-
-fn router(shared: Arc<Shared>, faults: Faults) -> Router {
-    let api = Router::new()
-        .route("/services/data", get(rest::versions))
-        .route("/services/data/", get(rest::versions))
-        .route("/services/oauth2/token", post(oauth::token))
-        .route("/services/data/{version}/limits", get(rest::limits))
-        .route(
-            "/services/data/{version}/sobjects/{object}",
-            post(rest::create),
-        )
-        .route(
-            "/services/data/{version}/sobjects/{object}/describe",
-            get(rest::describe),
-        )
-        .route(
-            "/services/data/{version}/sobjects/{object}/{id}",
-            get(rest::read).patch(rest::update).delete(rest::delete),
-        )
-        .route(
-            "/services/data/{version}/sobjects/{object}/{field}/{value}",
-            get(rest::read_by_external_id).patch(rest::upsert),
-        )
-        .route("/services/data/{version}/query", get(rest::query))
-        .route(
-            "/services/data/{version}/query/{locator}",
-            get(rest::query_more),
-        )
-        .route(
-            "/services/data/{version}/composite/sobjects",
-            post(rest::collection_create).patch(rest::collection_update),
-        )
-        .fallback(|| async { state::not_found() })
-        .layer(middleware::from_fn_with_state(shared.clone(), session))
-        .with_state(shared.clone());
-    let admin_shared = shared.clone();
-    let limits_shared = shared.clone();
-    let state_shared = shared.clone();
-    let admin: Router = Router::new()
-        .route(
-            "/_fake/salesforce/expire_tokens",
-            post(move || async move {
-                lock(&admin_shared.auth).expire_all();
-                StatusCode::NO_CONTENT
-            }),
-        )
-        .route(
-            "/_fake/salesforce/limits",
-            post(move |Json(l): Json<LimitsBody>| async move {
-                if let Some(used) = l.used {
-                    limits_shared.api_used.store(used, Ordering::Relaxed);
-                }
-                if let Some(max) = l.max {
-                    limits_shared.api_max.store(max, Ordering::Relaxed);
-                }
-                StatusCode::NO_CONTENT
-            }),
-        )
-        .route(
-            "/_fake/salesforce/state",
-            get(move || async move {
-                let org = state_shared.org();
-                Json(json!({
-                    "cases": org.table("Case").count(),
-                    "comments": org.table("CaseComment").count(),
-                    "api_used": state_shared.api_used.load(Ordering::Relaxed),
-                    "tokens_issued": lock(&state_shared.auth).issued,
-                }))
-            }),
-        );
-    api.merge(admin)
-        .merge(faults.admin_routes())
-        .layer(middleware::from_fn_with_state(faults, Faults::middleware))
-        .layer(middleware::from_fn_with_state(shared, limit_info))
-}
-
-#[derive(Debug, Deserialize)]
-struct LimitsBody {
-    used: Option<u64>,
-    max: Option<u64>,
-}
-
-/// Adds `Sforce-Limit-Info` to every answer.
-async fn limit_info(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    response
-        .headers_mut()
-        .insert("sforce-limit-info", shared.limit_header());
-    response
-}
-
-/// Authenticates `/services/data/vNN.N/...` calls and counts them against the daily limit.
-async fn session(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let versioned = path
-        .strip_prefix("/services/data/")
-        .is_some_and(|rest| !rest.is_empty());
-    if !versioned {
-        return next.run(request).await;
-    }
-    let token = request
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("OAuth "))
-        })
-        .map(str::trim);
-    let user = token.and_then(|t| lock(&shared.auth).session_user(t));
-    let Some(user_id) = user else {
-        return session_expired().into_response();
-    };
-    let used = shared.api_used.load(Ordering::Relaxed);
-    if used >= shared.api_max.load(Ordering::Relaxed) {
-        return limit_exceeded("TotalRequests Limit exceeded.").into_response();
-    }
-    shared.api_used.fetch_add(1, Ordering::Relaxed);
-    request.extensions_mut().insert(Session { user_id });
-    next.run(request).await
 }
 
 #[cfg(test)]

@@ -1,0 +1,137 @@
+//! Routes, the session and limit middleware, and the Salesforce admin routes.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Session, Shared, bulk, limit_exceeded, lock, oauth, rest, session_expired, state};
+use crate::faults::Faults;
+
+pub(crate) fn router(shared: Arc<Shared>, faults: Faults) -> Router {
+    let api = Router::new()
+        .route("/services/data", get(rest::versions))
+        .route("/services/data/", get(rest::versions))
+        .route("/services/oauth2/token", post(oauth::token))
+        .route("/services/data/{version}/limits", get(rest::limits))
+        .route(
+            "/services/data/{version}/sobjects/{object}",
+            post(rest::create),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/describe",
+            get(bulk::describe),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/{id}",
+            get(rest::read).patch(rest::update).delete(rest::delete),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/{field}/{value}",
+            get(rest::read_by_external_id).patch(rest::upsert),
+        )
+        .route("/services/data/{version}/query", get(rest::query))
+        .route(
+            "/services/data/{version}/query/{locator}",
+            get(rest::query_more),
+        )
+        .route(
+            "/services/data/{version}/composite/sobjects",
+            post(bulk::collection_create).patch(bulk::collection_update),
+        )
+        .fallback(|| async { state::not_found() })
+        .layer(middleware::from_fn_with_state(shared.clone(), session))
+        .with_state(shared.clone());
+    let admin_shared = shared.clone();
+    let limits_shared = shared.clone();
+    let state_shared = shared.clone();
+    let admin: Router = Router::new()
+        .route(
+            "/_fake/salesforce/expire_tokens",
+            post(move || async move {
+                lock(&admin_shared.auth).expire_all();
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/_fake/salesforce/limits",
+            post(move |Json(l): Json<LimitsBody>| async move {
+                if let Some(used) = l.used {
+                    limits_shared.api_used.store(used, Ordering::Relaxed);
+                }
+                if let Some(max) = l.max {
+                    limits_shared.api_max.store(max, Ordering::Relaxed);
+                }
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/_fake/salesforce/state",
+            get(move || async move {
+                let org = state_shared.org();
+                Json(json!({
+                    "cases": org.table("Case").count(),
+                    "comments": org.table("CaseComment").count(),
+                    "api_used": state_shared.api_used.load(Ordering::Relaxed),
+                    "tokens_issued": lock(&state_shared.auth).issued,
+                }))
+            }),
+        );
+    api.merge(admin)
+        .merge(faults.admin_routes())
+        .layer(middleware::from_fn_with_state(faults, Faults::middleware))
+        .layer(middleware::from_fn_with_state(shared, limit_info))
+}
+
+#[derive(Debug, Deserialize)]
+struct LimitsBody {
+    used: Option<u64>,
+    max: Option<u64>,
+}
+
+/// Adds `Sforce-Limit-Info` to every answer.
+async fn limit_info(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert("sforce-limit-info", shared.limit_header());
+    response
+}
+
+/// Authenticates `/services/data/vNN.N/...` calls and counts them against the daily limit.
+async fn session(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let versioned = path
+        .strip_prefix("/services/data/")
+        .is_some_and(|rest| !rest.is_empty());
+    if !versioned {
+        return next.run(request).await;
+    }
+    let token = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("OAuth "))
+        })
+        .map(str::trim);
+    let user = token.and_then(|t| lock(&shared.auth).session_user(t));
+    let Some(user_id) = user else {
+        return session_expired().into_response();
+    };
+    let used = shared.api_used.load(Ordering::Relaxed);
+    if used >= shared.api_max.load(Ordering::Relaxed) {
+        return limit_exceeded("TotalRequests Limit exceeded.").into_response();
+    }
+    shared.api_used.fetch_add(1, Ordering::Relaxed);
+    request.extensions_mut().insert(Session { user_id });
+    next.run(request).await
+}
