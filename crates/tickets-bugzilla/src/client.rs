@@ -129,11 +129,20 @@ impl Client {
         if let Some(body) = &body {
             req = req.json(body);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| error::from_transport(e, &what, key, false))?;
+        let started = std::time::Instant::now();
+        let resp = req.send().await.map_err(|e| {
+            let err = error::from_transport(e, &what, key, false);
+            tracing::debug!(call = %what, error = %err, "bugzilla request failed");
+            err
+        })?;
         let status = resp.status().as_u16();
+        // The path only: the query may carry the key.
+        tracing::debug!(
+            call = %what,
+            status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "bugzilla answered"
+        );
         let retry_after = resp
             .headers()
             .get(RETRY_AFTER)

@@ -528,10 +528,17 @@ impl TicketProvider for BugzillaProvider {
             .get("id")
             .and_then(Value::as_u64)
             .ok_or_else(|| Error::unexpected("comment answer without an id"))?;
+        // As Bugzilla stores it: no trailing whitespace, no carriage returns.
+        let body = new
+            .body
+            .replace("\r\n", "\n")
+            .replace('\r', "\n")
+            .trim_end()
+            .to_owned();
         let mut c = Comment::new(
             cid.to_string(),
             id.clone(),
-            new.body,
+            body,
             Utc::now().trunc_subsecs(0),
         );
         c.author = new.author.or_else(|| meta.login.clone());

@@ -9,6 +9,9 @@
 //! - comments (`POST` -> 201 `{"id"}`, `GET` keyed by the bug id as a string, `count` 0 is the
 //!   description), `GET /rest/bug/{id}/history`, `GET /rest/field/bug[/{name}]` (with
 //!   `can_change_to` for `bug_status`), users, products with components and versions;
+//! - custom fields `cf_customer` (free text) and `cf_severity` (integer, rendered as a string
+//!   like Bugzilla does), and bugs restricted to the `security` group (401 code 102 to
+//!   outsiders, left out of searches);
 //! - the 5.x default workflow (errors 121, 122, 123; `REOPENED` does not exist: 404 code 51),
 //!   alias uniqueness (103), every error as `{"error":true,"code","message","documentation"}`
 //!   with the real HTTP status map;
@@ -16,10 +19,17 @@
 //!   `X-BUGZILLA-API-KEY` header only when emulating BMO (5.x ignores it: writes get 401 code
 //!   410, reads run anonymous).
 //!
+//! Seed: `admin@example.com` (API key, editbugs, insider), `alice@example.com` and
+//! `bob@example.com` (API keys, neither editbugs nor insider), `nobody@example.com` (the
+//! component's default assignee, cannot log in), product `TestProduct` with components
+//! `TestComponent` and `Other`, versions `unspecified` and `1.0`.
+//!
 //! Fault knobs: the shared [`Faults`](crate::Faults) (rendered as Bugzilla/Apache would answer:
 //! 429 with `Retry-After`, HTML 5xx pages) plus [`FakeBugzilla::soft_errors`]: "HTTP 200 with
-//! `error: true`" answers to the next writes, which are **not** applied (what 5.2 on
-//! PostgreSQL does under concurrent updates, code 100500).
+//! `error: true`" answers to the next writes (or a share of them,
+//! [`FakeBugzilla::soft_error_rate`]; over HTTP `POST /_fake/bugzilla/soft_errors`
+//! `{"count":N,"code":100500}`), which are **not** applied (what 5.2 on PostgreSQL does under
+//! concurrent updates, code 100500).
 
 mod bugs;
 pub mod error;

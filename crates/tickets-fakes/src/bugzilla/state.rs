@@ -341,6 +341,12 @@ impl Db {
         is_private: bool,
         time: DateTime<Utc>,
     ) -> u64 {
+        // `Bugzilla::Bug::_check_comment`: no trailing whitespace, no carriage returns.
+        let text = text
+            .replace("\r\n", "\n")
+            .replace('\r', "\n")
+            .trim_end()
+            .to_owned();
         let id = self.comments.len() as u64 + 1;
         let list = self.comments_by_bug.entry(bug_id).or_default();
         let count = list.len() as u64;

@@ -432,3 +432,15 @@ async fn group_restricted_bugs_answer_102() {
     let (s, _) = t.get(&format!("/bug/{id}")).await;
     assert_eq!(s, 200, "the admin is an insider");
 }
+
+#[tokio::test]
+async fn comments_lose_trailing_whitespace_and_carriage_returns() {
+    let t = T::new(false).await;
+    let id = t.create("ws").await;
+    t.post(
+        &format!("/bug/{id}/comment"),
+        json!({"comment": "  keep\r\nlines \n\n"}),
+    )
+    .await;
+    assert_eq!(t.fake.comments(id)[1]["text"], "  keep\nlines");
+}
