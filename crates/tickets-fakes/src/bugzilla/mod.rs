@@ -24,7 +24,7 @@
 //! component's default assignee, cannot log in), product `TestProduct` with components
 //! `TestComponent` and `Other`, versions `unspecified` and `1.0`.
 //!
-//! Fault knobs: the shared [`Faults`](crate::Faults) (rendered as Bugzilla/Apache would answer:
+//! Fault knobs: the shared [`Faults`] (rendered as Bugzilla/Apache would answer:
 //! 429 with `Retry-After`, HTML 5xx pages) plus [`FakeBugzilla::soft_errors`]: "HTTP 200 with
 //! `error: true`" answers to the next writes (or a share of them,
 //! [`FakeBugzilla::soft_error_rate`]; over HTTP `POST /_fake/bugzilla/soft_errors`
