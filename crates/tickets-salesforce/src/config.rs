@@ -471,6 +471,25 @@ mod tests {
     }
 
     #[test]
+    fn instance_url_is_the_token_host_when_login_url_is_unset() {
+        let mut c = base();
+        c.login_url = None;
+        c.instance_url = Some("https://acme.my.salesforce.com/".into());
+        let s = c.settings(None).unwrap();
+        assert_eq!(
+            s.token_url.as_str(),
+            "https://acme.my.salesforce.com/services/oauth2/token"
+        );
+        c.instance_url = Some("ftp://acme".into());
+        assert!(
+            c.settings(None)
+                .unwrap_err()
+                .to_string()
+                .contains("instance_url")
+        );
+    }
+
+    #[test]
     fn debug_hides_secrets() {
         let c = base();
         let shown = format!("{c:?} {:?}", c.settings(None).unwrap());

@@ -248,9 +248,11 @@ fn escape_into(out: &mut String, s: &str, like: bool) {
     }
 }
 
-/// A SOQL datetime literal (unquoted, UTC, milliseconds).
+/// A SOQL datetime literal (unquoted, UTC), floored to the second: SOQL literals have no
+/// fraction, and Salesforce keeps record times to the second. Callers filter the sub-second
+/// part themselves.
 pub fn soql_datetime(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 const AUTHOR_OPEN: &str = "[from: ";
@@ -495,7 +497,7 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2024-01-15T10:20:30.123Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(soql_datetime(at), "2024-01-15T10:20:30.123Z");
+        assert_eq!(soql_datetime(at), "2024-01-15T10:20:30Z");
     }
 
     #[test]

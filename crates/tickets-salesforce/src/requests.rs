@@ -304,6 +304,7 @@ impl SalesforceProvider {
             }
         }
         if let Some(since) = query.updated_since {
+            // Floored to the second; the exact bound is checked on the rows (see `list`).
             clauses.push(format!("LastModifiedDate >= {}", soql_datetime(since)));
         }
         Ok(Some(clauses))

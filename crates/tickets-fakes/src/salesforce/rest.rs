@@ -152,6 +152,18 @@ pub(crate) async fn versions() -> Json<Value> {
     ))
 }
 
+pub(crate) async fn resources(Path(v): Path<String>) -> Res {
+    let v = version(&v)?;
+    let base = format!("/services/data/{v}");
+    Ok(Json(json!({
+        "sobjects": format!("{base}/sobjects"),
+        "query": format!("{base}/query"),
+        "composite": format!("{base}/composite"),
+        "limits": format!("{base}/limits"),
+    }))
+    .into_response())
+}
+
 pub(crate) async fn limits(State(shared): State<Arc<Shared>>, Path(v): Path<String>) -> Res {
     version(&v)?;
     let used = shared.api_used.load(Ordering::Relaxed);

@@ -20,6 +20,8 @@ pub(crate) fn router(shared: Arc<Shared>, faults: Faults) -> Router {
         .route("/services/data", get(rest::versions))
         .route("/services/data/", get(rest::versions))
         .route("/services/oauth2/token", post(oauth::token))
+        .route("/services/data/{version}", get(rest::resources))
+        .route("/services/data/{version}/", get(rest::resources))
         .route("/services/data/{version}/limits", get(rest::limits))
         .route(
             "/services/data/{version}/sobjects/{object}",

@@ -413,6 +413,23 @@ async fn token_flows_expiry_and_limits() {
     let c = Client::new(&sf).await;
     let (s, _, _) = c.send(reqwest::Method::GET, "/limits", None).await;
     assert_eq!(s, StatusCode::OK);
+    let (s, res, _) = c.send(reqwest::Method::GET, "/", None).await;
+    assert_eq!(
+        (s, res["query"].as_str()),
+        (StatusCode::OK, Some("/services/data/v62.0/query"))
+    );
+    let versions: Value = http
+        .get(format!("{}/services/data/", sf.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        versions.as_array().unwrap().last().unwrap()["version"],
+        "62.0"
+    );
     sf.expire_tokens();
     let (s, err, _) = c.send(reqwest::Method::GET, "/limits", None).await;
     assert_eq!(
