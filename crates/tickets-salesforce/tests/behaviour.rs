@@ -491,3 +491,32 @@ async fn built_from_config_through_the_registry() {
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.to_string().contains("client_secret"), "{e}");
 }
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_retried_into_the_same_case() {
+    let sf = fake().await;
+    let p = tickets_core::layers::with_retry(
+        dyn_provider(full_config(&sf)),
+        tickets_core::layers::RetryPolicy {
+            min_delay: std::time::Duration::from_millis(5),
+            ..Default::default()
+        },
+    );
+    // The upsert is applied, then its connection drops; the retry finds the Case by key.
+    sf.faults().drop_next(1);
+    let t = p
+        .create(NewTicket::new("lost answer").idempotency_key("LOST-1"))
+        .await
+        .unwrap();
+    assert_eq!(sf.faults().stats().dropped, 1);
+    assert_eq!(sf.case_count(), 1);
+    assert_eq!(
+        sf.record("Case", t.id.as_str()).unwrap()["Ticket_Key__c"],
+        "LOST-1"
+    );
+    // Without a key the create is not re-sent: the caller sees the failure.
+    sf.faults().drop_next(1);
+    let e = p.create(NewTicket::new("no key")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert_eq!(sf.case_count(), 2, "applied once, not sent twice");
+}
