@@ -180,3 +180,108 @@ pub fn history_entries(answer: &Value, meta: &Meta) -> Result<Vec<HistoryEntry>>
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap};
+
+    use chrono::TimeZone;
+    use serde_json::json;
+    use tickets_core::{HistoryAction, Priority, Status, Ticket, TicketQuery};
+
+    use super::*;
+    use crate::config::default_status_map;
+    use crate::convert::PriorityMap;
+    use crate::meta::{Meta, Transitions};
+
+    fn cfg() -> BugzillaConfig {
+        BugzillaConfig::new("http://h/rest", "k", "Prod", "Comp")
+    }
+
+    #[test]
+    fn query_parameters() {
+        let statuses = StatusMap::new(default_status_map());
+        let mut q = TicketQuery::new()
+            .assignee("alice@example.com")
+            .tag("first")
+            .tag("second")
+            .text("zebra")
+            .updated_since(chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap());
+        q.status = vec![Status::New, Status::Triaged, Status::Closed];
+        let p = params(&cfg(), &statuses, &q, 25, 50);
+        let has = |k: &str, v: &str| p.iter().any(|(a, b)| *a == k && b == v);
+        assert!(has("product", "Prod") && has("component", "Comp"));
+        assert!(has("status", "CONFIRMED") && has("status", "VERIFIED") && has("status", "CLOSED"));
+        assert!(
+            has("status", "UNCONFIRMED"),
+            "bugs filed in the UI read as new"
+        );
+        assert!(has("assigned_to", "alice@example.com"));
+        assert!(has("whiteboard", "[first]"));
+        assert!(
+            !p.iter().any(|(_, v)| v == "[second]"),
+            "one whiteboard value only"
+        );
+        assert!(has("j_top", "OR") && has("f2", "longdesc") && has("v1", "zebra"));
+        assert!(has("last_change_time", "2026-01-02T03:04:05Z"));
+        assert!(has("order", "bug_id") && has("limit", "25") && has("offset", "50"));
+    }
+
+    #[test]
+    fn client_side_rest() {
+        let mut t = Ticket::new("1", "bugzilla", "Printer", chrono::Utc::now());
+        t.description = "giraffe inside".into();
+        t.tags = vec!["a".into(), "b".into()];
+        t.requester = Some("carol@example.com".into());
+        t.status = Status::Triaged;
+        assert!(client_side_match(&TicketQuery::new().text("GIRAFFE"), &t));
+        assert!(client_side_match(&TicketQuery::new().tag("a").tag("b"), &t));
+        assert!(!client_side_match(
+            &TicketQuery::new().tag("a").tag("c"),
+            &t
+        ));
+        assert!(client_side_match(
+            &TicketQuery::new().requester("carol@example.com"),
+            &t
+        ));
+        assert!(!client_side_match(
+            &TicketQuery::new().status(Status::New),
+            &t
+        ));
+        assert!(!client_side_match(&TicketQuery::new().text("zebra"), &t));
+    }
+
+    #[test]
+    fn real_history_answer() {
+        // vendor-apis.md 2.5: `GET /rest/bug/{id}/history`.
+        let answer = json!({"bugs": [{"id": 35, "alias": [], "history": [
+            {"when": "2014-09-29T14:25:35Z", "who": "admin@example.com", "changes": [
+                {"field_name": "status", "removed": "CONFIRMED", "added": "IN_PROGRESS"},
+                {"field_name": "assigned_to", "removed": "nobody@example.com", "added": "alice@example.com"},
+                {"field_name": "priority", "removed": "---", "added": "Highest"},
+                {"field_name": "cc", "removed": "", "added": "bob@example.com"}
+            ]}
+        ]}]});
+        let values: Vec<String> = ["Highest", "High", "Normal", "Low", "Lowest", "---"]
+            .map(String::from)
+            .to_vec();
+        let meta = Meta {
+            priorities: PriorityMap::from_values(&values, &BTreeMap::new()),
+            transitions: Transitions::default(),
+            unassigned: "nobody@example.com".into(),
+            login: None,
+            field_types: HashMap::new(),
+        };
+        let h = history_entries(&answer, &meta).unwrap();
+        assert_eq!(h.len(), 4);
+        assert_eq!(h[0].action, HistoryAction::StatusChange);
+        assert_eq!(h[0].new_value.as_deref(), Some("IN_PROGRESS"));
+        assert_eq!(h[1].action, HistoryAction::Assigned);
+        assert_eq!(h[1].old_value, None, "the default assignee is nobody");
+        assert_eq!(h[1].new_value.as_deref(), Some("alice@example.com"));
+        assert_eq!(h[2].new_value.as_deref(), Some(Priority::Critical.as_str()));
+        assert_eq!(h[3].field.as_deref(), Some("watchers"));
+        assert_eq!(h[3].old_value, None);
+        assert_eq!(h[0].actor.as_deref(), Some("admin@example.com"));
+    }
+}

@@ -83,3 +83,32 @@ async fn suite_passes_in_bmo_header_mode() {
         .concurrency(10);
     tickets_testkit::run_with(provider, options).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn suite_passes_with_new_as_unconfirmed() {
+    // A configured status map: new tickets are UNCONFIRMED, cancelled ones INVALID.
+    let fake = FakeBugzilla::start().await.unwrap();
+    let mut cfg = config(&fake);
+    for (status, bz, resolution) in [
+        (tickets_core::Status::New, "UNCONFIRMED", ""),
+        (tickets_core::Status::Cancelled, "RESOLVED", "INVALID"),
+    ] {
+        cfg.status_map.insert(
+            status,
+            tickets_bugzilla::StatusTarget {
+                status: bz.into(),
+                resolution: resolution.into(),
+                marker: None,
+            },
+        );
+    }
+    let provider: DynProvider = Arc::new(BugzillaProvider::new(cfg).unwrap());
+    let options = SuiteOptions::default()
+        .only([
+            "status_moves_follow_workflow",
+            "lifecycle_shortcuts",
+            "list_filters",
+        ])
+        .concurrency(10);
+    tickets_testkit::run_with(provider, options).await;
+}
