@@ -4,11 +4,12 @@
 use std::collections::{HashMap, VecDeque};
 
 use serde_json::Value;
-use tickets_core::{Error, ErrorKind, Priority, Result};
+use serde_json::{Map, json};
+use tickets_core::{Error, ErrorKind, Priority, Result, Status};
 
 use crate::client::{Client, segment};
 use crate::config::{ApiKeyIn, BugzillaConfig};
-use crate::convert::PriorityMap;
+use crate::convert::{self, Bug, PriorityMap, StatusMap};
 
 /// The server's workflow: which status may follow which.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -210,6 +211,63 @@ pub async fn discover(client: &Client, cfg: &BugzillaConfig) -> Result<Meta> {
     })
 }
 
+/// The status steps from `bug` to where `to` lives, each a `{status, resolution}` body:
+/// several when the workflow needs a path (`CONFIRMED -> RESOLVED -> VERIFIED`), one when a
+/// single move (or only a resolution change) does, none when nothing changes.
+pub fn status_steps(
+    statuses: &StatusMap,
+    transitions: &Transitions,
+    bug: &Bug,
+    to: Status,
+) -> Result<Vec<Map<String, Value>>> {
+    let target = statuses.target(to);
+    let path = transitions
+        .path(&bug.status, &target.status)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidTransition,
+                format!(
+                    "Bugzilla's workflow has no path from {} to {} (for {to}); allowed from {}: {}",
+                    bug.status,
+                    target.status,
+                    bug.status,
+                    transitions
+                        .next
+                        .get(&bug.status)
+                        .map(|v| v.join(", "))
+                        .unwrap_or_default()
+                ),
+            )
+        })?;
+    // Closed steps get the target's resolution (FIXED on the way to an open target);
+    // reopening clears it (5.x has no REOPENED: `{"status":"CONFIRMED","resolution":""}`).
+    let resolution_for = |status: &str| {
+        if convert::guess_open(status) {
+            String::new()
+        } else if target.resolution.is_empty() {
+            "FIXED".to_owned()
+        } else {
+            target.resolution.clone()
+        }
+    };
+    let mut steps: Vec<Map<String, Value>> = path
+        .iter()
+        .map(|status| {
+            let mut m = Map::new();
+            m.insert("status".into(), json!(status));
+            m.insert("resolution".into(), json!(resolution_for(status)));
+            m
+        })
+        .collect();
+    let final_resolution = resolution_for(&target.status);
+    if steps.is_empty() && final_resolution != bug.resolution {
+        let mut m = Map::new();
+        m.insert("resolution".into(), json!(final_resolution));
+        steps.push(m);
+    }
+    Ok(steps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +325,60 @@ mod tests {
             priority_values(&answer),
             ["Highest", "High", "Normal", "Low", "Lowest", "---"]
         );
+    }
+
+    fn bug(status: &str, resolution: &str) -> Bug {
+        serde_json::from_value(json!({
+            "id": 1, "summary": "s", "status": status, "resolution": resolution,
+            "creation_time": "2026-01-01T00:00:00Z", "last_change_time": "2026-01-01T00:00:00Z",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn status_steps_carry_resolutions() {
+        let t = workflow();
+        let map = StatusMap::new(crate::config::default_status_map());
+        let steps = status_steps(&map, &t, &bug("CONFIRMED", ""), Status::Closed).unwrap();
+        assert_eq!(
+            Value::from(steps.into_iter().map(Value::Object).collect::<Vec<_>>()),
+            json!([{"status": "RESOLVED", "resolution": "FIXED"},
+                   {"status": "VERIFIED", "resolution": "FIXED"}])
+        );
+        let steps = status_steps(&map, &t, &bug("RESOLVED", "FIXED"), Status::Cancelled).unwrap();
+        assert_eq!(
+            Value::Object(steps[0].clone()),
+            json!({"resolution": "WONTFIX"})
+        );
+        let steps = status_steps(&map, &t, &bug("VERIFIED", "FIXED"), Status::New).unwrap();
+        assert_eq!(
+            Value::Object(steps[0].clone()),
+            json!({"status": "CONFIRMED", "resolution": ""})
+        );
+        assert!(
+            status_steps(&map, &t, &bug("CONFIRMED", ""), Status::Triaged)
+                .unwrap()
+                .is_empty()
+        );
+        let mut odd = std::collections::BTreeMap::new();
+        odd.insert(
+            Status::New,
+            crate::config::StatusTarget {
+                status: "REOPENED".into(),
+                resolution: String::new(),
+                marker: None,
+            },
+        );
+        let mut cfg_map = crate::config::default_status_map();
+        cfg_map.extend(odd);
+        let err = status_steps(
+            &StatusMap::new(cfg_map),
+            &t,
+            &bug("VERIFIED", "FIXED"),
+            Status::New,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidTransition);
+        assert!(err.to_string().contains("allowed from VERIFIED"), "{err}");
     }
 }

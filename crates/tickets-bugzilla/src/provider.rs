@@ -168,59 +168,6 @@ impl BugzillaProvider {
         }
         wb.render()
     }
-
-    /// The status steps from `bug` to where `to` lives, each a `{status, resolution}` body:
-    /// several when the workflow needs a path (`CONFIRMED -> RESOLVED -> VERIFIED`), one when a
-    /// single move (or only a resolution change) does, none when nothing changes.
-    fn steps_to(&self, meta: &Meta, bug: &Bug, to: Status) -> Result<Vec<Map<String, Value>>> {
-        let target = self.statuses.target(to);
-        let path = meta
-            .transitions
-            .path(&bug.status, &target.status)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidTransition,
-                    format!(
-                        "Bugzilla's workflow has no path from {} to {} (for {to}); allowed from {}: {}",
-                        bug.status,
-                        target.status,
-                        bug.status,
-                        meta.transitions
-                            .next
-                            .get(&bug.status)
-                            .map(|v| v.join(", "))
-                            .unwrap_or_default()
-                    ),
-                )
-            })?;
-        // Closed steps get the target's resolution (FIXED on the way to an open target);
-        // reopening clears it (5.x has no REOPENED: `{"status":"CONFIRMED","resolution":""}`).
-        let resolution_for = |status: &str| {
-            if convert::guess_open(status) {
-                String::new()
-            } else if target.resolution.is_empty() {
-                "FIXED".to_owned()
-            } else {
-                target.resolution.clone()
-            }
-        };
-        let mut steps: Vec<Map<String, Value>> = path
-            .iter()
-            .map(|status| {
-                let mut m = Map::new();
-                m.insert("status".into(), json!(status));
-                m.insert("resolution".into(), json!(resolution_for(status)));
-                m
-            })
-            .collect();
-        let final_resolution = resolution_for(&target.status);
-        if steps.is_empty() && final_resolution != bug.resolution {
-            let mut m = Map::new();
-            m.insert("resolution".into(), json!(final_resolution));
-            steps.push(m);
-        }
-        Ok(steps)
-    }
 }
 
 /// The Bugzilla field of a model custom field name.
@@ -429,8 +376,7 @@ impl TicketProvider for BugzillaProvider {
             self.workflow()
                 .check(current.status, to)
                 .map_err(|e| e.with_context("ticket", id))?;
-            steps = self
-                .steps_to(meta, &bug, to)
+            steps = meta::status_steps(&self.statuses, &meta.transitions, &bug, to)
                 .map_err(|e| e.with_context("ticket", id))?;
             status = to;
             if to == Status::Escalated && self.cfg.escalate_priority && patch.priority.is_keep() {
