@@ -1,4 +1,5 @@
 //! `GET /rest/bug?...`: exact-match fields (repeats OR'ed), `summary`/`whiteboard` substrings,
+//! a simplified `quicksearch` (words in summary or whiteboard; open bugs unless `ALL ...`),
 //! `resolution=---`, `last_change_time`/`creation_time` at-or-after, flat boolean charts
 //! (`f1/o1/v1`, `j_top`), `order`, `limit`/`offset`.
 
@@ -174,6 +175,22 @@ fn matches(db: &Db, req: &BzReq, bug: &Bug) -> Result<bool, BzError> {
         && bug.creation_time < parse_time(&t)?
     {
         return Ok(false);
+    }
+    // Quicksearch, simplified: every word in the summary or whiteboard; open bugs only unless
+    // the query starts with `ALL` (as on 5.x).
+    if let Some(qs) = req.one("quicksearch") {
+        let mut words: Vec<&str> = qs.split_whitespace().collect();
+        let all = words.first() == Some(&"ALL");
+        if all {
+            words.remove(0);
+        }
+        if !all && !super::state::is_open(&bug.status) {
+            return Ok(false);
+        }
+        let hay = format!("{} {}", bug.summary, bug.whiteboard).to_lowercase();
+        if !words.iter().all(|w| hay.contains(&w.to_lowercase())) {
+            return Ok(false);
+        }
     }
     // Flat boolean charts.
     let or = req

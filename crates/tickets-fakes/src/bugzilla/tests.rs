@@ -444,3 +444,27 @@ async fn comments_lose_trailing_whitespace_and_carriage_returns() {
     .await;
     assert_eq!(t.fake.comments(id)[1]["text"], "  keep\nlines");
 }
+
+#[tokio::test]
+async fn quicksearch_covers_open_bugs_unless_all() {
+    let t = T::new(false).await;
+    let open = t.create("quick brown fox").await;
+    let done = t.create("quick brown dog").await;
+    t.put(
+        &format!("/bug/{done}"),
+        json!({"status": "RESOLVED", "resolution": "FIXED"}),
+    )
+    .await;
+    let ids = |b: &Value| -> Vec<u64> {
+        b["bugs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["id"].as_u64().unwrap())
+            .collect()
+    };
+    let (_, b) = t.get("/bug?quicksearch=quick+brown").await;
+    assert_eq!(ids(&b), vec![open]);
+    let (_, b) = t.get("/bug?quicksearch=ALL+quick+brown").await;
+    assert_eq!(ids(&b), vec![open, done]);
+}
