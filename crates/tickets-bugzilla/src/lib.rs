@@ -33,7 +33,11 @@ pub static FACTORY: ProviderFactory = ProviderFactory {
             config
                 .check()
                 .map_err(|(key, problem)| ctx.config_error(key, problem))?;
-            Ok(Arc::new(BugzillaProvider::new(config)?) as DynProvider)
+            let provider = BugzillaProvider::new(config)?;
+            // Learn the server's priorities now when it answers quickly; never fail the build
+            // on it (a remote that is down must not stop an app, or a sync backend, starting).
+            provider.warm_up(std::time::Duration::from_secs(3)).await;
+            Ok(Arc::new(provider) as DynProvider)
         })
     },
 };

@@ -55,6 +55,26 @@ impl BugzillaProvider {
         })
     }
 
+    /// A provider for `cfg` that has already asked the server for its priorities, workflow and
+    /// default assignee, so a wrong key, product or component fails here.
+    pub async fn connect(cfg: BugzillaConfig) -> Result<Self> {
+        let provider = Self::new(cfg)?;
+        provider.meta().await?;
+        Ok(provider)
+    }
+
+    /// Tries discovery for at most `limit`, so [`capabilities`](TicketProvider::capabilities)
+    /// reports the server's priorities from the start; a failure is retried on first use.
+    pub async fn warm_up(&self, limit: Duration) {
+        match tokio::time::timeout(limit, self.meta()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "bugzilla discovery failed; will retry on first use")
+            }
+            Err(_) => tracing::warn!("bugzilla discovery timed out; will retry on first use"),
+        }
+    }
+
     /// The HTTP client (for callers needing raw calls).
     pub fn client(&self) -> &Client {
         &self.client

@@ -245,6 +245,13 @@ async fn unknown_product_is_a_config_error() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
     assert!(err.to_string().contains("product"));
+    let mut cfg = config(&fake);
+    cfg.component = "Nope".into();
+    let err = BugzillaProvider::connect(cfg).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert!(err.to_string().contains("component"), "{err}");
+    let ok = BugzillaProvider::connect(config(&fake)).await.unwrap();
+    assert_eq!(ok.capabilities().priorities.len(), 5);
 }
 
 #[tokio::test]
