@@ -294,4 +294,37 @@ mod tests {
         assert_eq!(map[&Status::New].status, "UNCONFIRMED");
         assert_eq!(map[&Status::Cancelled].resolution, "WONTFIX");
     }
+
+    #[test]
+    fn readme_example_deserializes() {
+        use tickets_core::figment::providers::{Format, Toml};
+        let toml = r#"
+            base_url = "https://bugzilla.example.com/rest"
+            api_key = "k"
+            product = 1234
+            component = "Tickets"
+            api_key_in = "header"
+            custom_fields = { customer = "cf_customer" }
+            [status_map]
+            new = { status = "UNCONFIRMED" }
+            cancelled = { status = "RESOLVED", resolution = "INVALID" }
+            on_hold = { status = "CONFIRMED", marker = "[waiting]" }
+            [priority_map]
+            critical = "P1"
+            high = "P2"
+        "#;
+        let c: BugzillaConfig = tickets_core::figment::Figment::from(Toml::string(toml))
+            .extract()
+            .unwrap();
+        assert_eq!(c.product, "1234", "all-digit ids deserialize from numbers");
+        assert_eq!(c.api_key_in, ApiKeyIn::Header);
+        assert_eq!(c.version, "unspecified");
+        let map = c.effective_status_map();
+        assert_eq!(map[&Status::New].status, "UNCONFIRMED");
+        assert_eq!(map[&Status::Cancelled].resolution, "INVALID");
+        assert_eq!(map[&Status::OnHold].marker.as_deref(), Some("[waiting]"));
+        assert_eq!(c.priority_map[&Priority::Critical], "P1");
+        assert_eq!(c.custom_fields["customer"], "cf_customer");
+        assert!(c.check().is_ok());
+    }
 }
