@@ -126,6 +126,10 @@ impl TicketProvider for MemoryProvider {
         &self.workflow
     }
 
+    fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        Some(self)
+    }
+
     async fn create(&self, new: NewTicket) -> Result<Ticket> {
         new.validate()?;
         let mut state = self.lock();

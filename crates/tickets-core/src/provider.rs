@@ -131,6 +131,13 @@ pub trait TicketProvider: Send + Sync + std::fmt::Debug + 'static {
         Workflow::default_ref()
     }
 
+    /// The concrete provider, for callers that need its own methods (the CLI's `sync`
+    /// commands reach the sync provider this way: `p.as_any()?.downcast_ref::<SyncProvider>()`).
+    /// Layers forward to the provider they wrap. `None` unless a provider opts in.
+    fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        None
+    }
+
     /// Creates a ticket and returns it as stored.
     async fn create(&self, ticket: NewTicket) -> Result<Ticket>;
 

@@ -79,3 +79,11 @@ mod forgetful {
         }
     }
 }
+
+#[test]
+fn layers_hand_out_the_concrete_provider() {
+    let p: DynProvider = Arc::new(MemoryProvider::new());
+    let p = layers::traced(layers::with_timeout(p, Duration::from_secs(1)), "x");
+    let any = p.as_any().expect("memory opts in and layers forward");
+    assert!(any.downcast_ref::<MemoryProvider>().is_some());
+}

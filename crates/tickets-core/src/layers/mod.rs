@@ -210,6 +210,10 @@ impl<I: Interceptor> TicketProvider for Layered<I> {
         self.inner.workflow()
     }
 
+    fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        self.inner.as_any()
+    }
+
     async fn create(&self, ticket: NewTicket) -> Result<Ticket> {
         let idempotent =
             ticket.idempotency_key.is_some() && self.inner.capabilities().idempotent_create;
