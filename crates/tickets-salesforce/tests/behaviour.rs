@@ -520,3 +520,42 @@ async fn a_create_whose_answer_was_lost_is_retried_into_the_same_case() {
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert_eq!(sf.case_count(), 2, "applied once, not sent twice");
 }
+
+#[tokio::test]
+async fn status_overrides_for_a_customised_picklist() {
+    let sf = fake().await;
+    sf.add_case_status("On Hold", false);
+    sf.add_case_status("Rejected", true);
+    let p = provider(SalesforceConfig {
+        statuses: BTreeMap::from([
+            ("on_hold".into(), "On Hold".into()),
+            ("cancelled".into(), "Rejected".into()),
+        ]),
+        ..minimal_config(&sf)
+    });
+    let caps = p.capabilities();
+    assert!(caps.statuses.contains(&Status::OnHold) && caps.statuses.contains(&Status::Cancelled));
+    assert!(
+        !caps.statuses.contains(&Status::Resolved),
+        "resolved still reads back as closed"
+    );
+    let t = p.create(NewTicket::new("custom picklist")).await.unwrap();
+    let t = p.change_status(&t.id, Status::OnHold).await.unwrap();
+    assert_eq!(t.status, Status::OnHold);
+    assert_eq!(
+        sf.record("Case", t.id.as_str()).unwrap()["Status"],
+        "On Hold"
+    );
+    let t = p.change_status(&t.id, Status::Cancelled).await.unwrap();
+    assert_eq!(t.status, Status::Cancelled);
+    assert_eq!(sf.record("Case", t.id.as_str()).unwrap()["IsClosed"], true);
+    let listed: Vec<_> = p
+        .list(&TicketQuery::new().status(Status::Cancelled))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(listed, [t.id.clone()]);
+}

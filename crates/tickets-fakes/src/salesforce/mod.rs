@@ -385,6 +385,18 @@ impl FakeSalesforce {
         self.shared.batch_size.store(n.max(1), Ordering::Relaxed);
     }
 
+    /// Adds a Case Status value, as an admin customising the picklist would.
+    pub fn add_case_status(&self, label: &str, is_closed: bool) {
+        self.shared.org().add_case_status(label, is_closed);
+    }
+
+    /// Adds a custom text field to Case (`name` ends in `__c`).
+    pub fn add_text_field(&self, name: &str, len: usize) {
+        self.shared
+            .org()
+            .add_custom_field(custom_text(name, len, false, false));
+    }
+
     /// Emulates an active Case assignment rule: Cases created while the `Sforce-Auto-Assign`
     /// header is not `FALSE` go to `owner` (a User or Queue id). `None` turns it off.
     pub fn set_assignment_rule(&self, owner: Option<String>) {

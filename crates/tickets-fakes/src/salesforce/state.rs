@@ -124,6 +124,31 @@ impl Org {
         fields.push(def);
     }
 
+    /// Adds a value to the Case Status picklist (and its `CaseStatus` row).
+    pub fn add_case_status(&mut self, label: &str, is_closed: bool) {
+        if self.statuses.iter().any(|s| s.label == label) {
+            return;
+        }
+        self.statuses.push(CaseStatus {
+            label: label.to_owned(),
+            is_closed,
+            is_default: false,
+        });
+        if let Some(field) = self
+            .schemas
+            .get_mut("Case")
+            .and_then(|f| f.iter_mut().find(|f| f.name == "Status"))
+            && let Some((values, _)) = field.picklist.as_mut()
+        {
+            values.push(label.to_owned());
+        }
+        let id = self.new_id("CaseStatus");
+        self.insert(
+            "CaseStatus",
+            json!({"Id": id, "MasterLabel": label, "ApiName": label, "IsClosed": is_closed, "IsDefault": false}),
+        );
+    }
+
     /// The canonical object name (SOQL and paths are case-insensitive).
     pub fn object(&self, name: &str) -> Option<&'static str> {
         ["Case", "CaseComment", "User", "Group", "CaseStatus"]
