@@ -557,5 +557,5 @@ async fn status_overrides_for_a_customised_picklist() {
         .into_iter()
         .map(|t| t.id)
         .collect();
-    assert_eq!(listed, [t.id.clone()]);
+    assert_eq!(listed, vec![t.id]);
 }
