@@ -353,16 +353,43 @@ pub fn description_text(requester: Option<&str>, api_login: Option<&str>, body: 
 
 /// `(requester, description)` from comment 0; no line means the bug's reporter.
 pub fn split_description(text: &str) -> (Option<String>, String) {
-    if let Some(rest) = text.strip_prefix(AUTHOR_PREFIX)
-        && let Some(end) = rest.find(REQUESTER_SUFFIX)
-        && !rest[..end].contains('\n')
-    {
-        return (
-            Some(rest[..end].to_owned()),
-            rest[end + REQUESTER_SUFFIX.len()..].to_owned(),
-        );
+    if let Some(rest) = text.strip_prefix(AUTHOR_PREFIX) {
+        if let Some(end) = rest.find(REQUESTER_SUFFIX)
+            && !rest[..end].contains('\n')
+        {
+            return (
+                Some(rest[..end].to_owned()),
+                rest[end + REQUESTER_SUFFIX.len()..].to_owned(),
+            );
+        }
+        // An empty description: Bugzilla trims trailing whitespace off comments, which leaves
+        // only the requester line.
+        if let Some(name) = rest.strip_suffix(REQUESTER_SUFFIX.trim_end())
+            && !name.contains('\n')
+        {
+            return (Some(name.to_owned()), String::new());
+        }
     }
     (None, text.to_owned())
+}
+
+#[cfg(test)]
+mod requester_line_tests {
+    use super::*;
+
+    #[test]
+    fn requester_survives_an_empty_description_trimmed_by_bugzilla() {
+        let stored = description_text(Some("carol@example.com"), Some("admin@example.com"), "");
+        let trimmed = stored.trim_end();
+        assert_eq!(
+            split_description(trimmed),
+            (Some("carol@example.com".to_owned()), String::new())
+        );
+        assert_eq!(
+            split_description(&description_text(Some("carol@example.com"), None, "body")),
+            (Some("carol@example.com".to_owned()), "body".to_owned())
+        );
+    }
 }
 
 /// `(author, body)` from a comment text and its Bugzilla creator.

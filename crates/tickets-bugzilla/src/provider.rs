@@ -232,6 +232,7 @@ impl TicketProvider for BugzillaProvider {
         c.due = true;
         c.watchers = true;
         c.requester = true;
+        c.edit_requester = false;
         c.kind = false;
         c.tags = true;
         c.number = true;

@@ -45,6 +45,8 @@ pub struct Capabilities {
     pub watchers: bool,
     /// The requester is stored (and can be filtered on).
     pub requester: bool,
+    /// The requester can be changed or cleared after creation (Bugzilla's reporter cannot).
+    pub edit_requester: bool,
     /// The `kind` field is stored.
     pub kind: bool,
     /// Tags are stored (and can be filtered on).
@@ -80,6 +82,7 @@ impl Default for Capabilities {
             due: true,
             watchers: false,
             requester: true,
+            edit_requester: true,
             kind: false,
             tags: true,
             number: false,

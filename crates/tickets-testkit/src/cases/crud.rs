@@ -219,6 +219,14 @@ pub async fn partial_update_keeps_other_fields(ctx: Ctx) {
 
     let mut patch = TicketPatch::new().clear_assignee();
     expected.assignee = None;
+    if caps.requester && caps.edit_requester {
+        patch.requester = Patch::Clear;
+        expected.requester = None;
+    }
+    if caps.kind {
+        patch.kind = Patch::Clear;
+        expected.kind = None;
+    }
     if caps.due {
         patch = patch.clear_due();
         expected.due = None;

@@ -29,6 +29,9 @@ pub async fn list_filters(ctx: Ctx) {
     let mut n1 = ctx
         .new_ticket(format!("Printer zebra{tok} jammed"))
         .assignee(a.clone());
+    if caps.requester {
+        n1 = n1.requester(opts.requester.clone());
+    }
     let mut n2 = ctx
         .new_ticket("Mail is slow")
         .description(format!("Users report giraffe{tok} delays"))
@@ -75,6 +78,14 @@ pub async fn list_filters(ctx: Ctx) {
     // assignee
     let got = ctx.collect(TicketQuery::new().assignee(a.clone())).await;
     assert_eq!(ids(&got), set(&[&t1]), "assignee = {a}");
+
+    // requester
+    if caps.requester {
+        let got = ctx
+            .collect(TicketQuery::new().requester(opts.requester.clone()))
+            .await;
+        assert_eq!(ids(&got), set(&[&t1]), "requester = {}", opts.requester);
+    }
 
     // tags (each must be present)
     if caps.tags {
