@@ -3,6 +3,9 @@
 //! Creation is serialized so concurrent creates never make two sections or tags of one name.
 
 use std::collections::HashMap;
+use std::future::Future;
+
+use serde::de::DeserializeOwned;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -11,6 +14,9 @@ use tokio::sync::{Mutex, OnceCell, RwLock};
 
 use crate::client::{Call, Client, Repeat};
 use crate::types::{EnumOptionRecord, FieldDef, FieldSetting, Named, ProjectRecord, UserRef};
+
+/// The custom field definition fields this crate reads.
+const FIELD_FIELDS: &str = "name,resource_subtype,type,enum_options.name,enum_options.enabled";
 
 #[derive(Debug)]
 pub(crate) struct Cache {
@@ -25,10 +31,16 @@ pub(crate) struct Cache {
     fields: RwLock<Option<HashMap<String, FieldDef>>>,
     create: Mutex<()>,
     create_missing: bool,
+    retries: u32,
 }
 
 impl Cache {
-    pub fn new(project: String, workspace: Option<String>, create_missing: bool) -> Self {
+    pub fn new(
+        project: String,
+        workspace: Option<String>,
+        create_missing: bool,
+        retries: u32,
+    ) -> Self {
         Self {
             project,
             workspace: workspace
@@ -40,6 +52,7 @@ impl Cache {
             fields: RwLock::default(),
             create: Mutex::new(()),
             create_missing,
+            retries,
         }
     }
 
@@ -66,6 +79,29 @@ impl Cache {
                 Ok::<_, Error>(c.send::<UserRef>(&call).await?.data)
             })
             .await
+    }
+
+    /// Sends a create. After a failure that may have been applied, `lookup` looks for the
+    /// object, and the create is sent again only when it is not there.
+    async fn create_checked<T, L, Fut>(&self, c: &Client, call: &Call<'_>, lookup: L) -> Result<T>
+    where
+        T: DeserializeOwned,
+        L: Fn() -> Fut,
+        Fut: Future<Output = Result<Option<T>>>,
+    {
+        let mut attempts = 0;
+        loop {
+            match c.send::<T>(call).await {
+                Ok(env) => return Ok(env.data),
+                Err(e) if e.is_retryable() && attempts < self.retries => {
+                    attempts += 1;
+                    if let Some(found) = lookup().await? {
+                        return Ok(found);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     fn missing(&self, what: &str, name: &str) -> Error {
@@ -104,7 +140,15 @@ impl Cache {
             return Err(self.missing("section", name));
         }
         let call = Call::write(Method::POST, &path, &json!({"name": name}), Repeat::Once);
-        let created: Named = c.send(&call).await?.data;
+        let lookup = || async {
+            let list: Vec<Named> = c.all(Call::get(&path).query("opt_fields", "name")).await?;
+            Ok(list.into_iter().find(|s| {
+                s.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            }))
+        };
+        let created: Named = self.create_checked(c, &call, lookup).await?;
         map.insert(key, created.gid.clone());
         Ok(created.gid)
     }
@@ -151,10 +195,13 @@ impl Cache {
             return Err(self.missing("tag", name));
         }
         let body = json!({"name": name, "workspace": self.workspace(c).await?});
-        let created: Named = c
-            .send(&Call::write(Method::POST, "/tags", &body, Repeat::Once))
-            .await?
-            .data;
+        let call = Call::write(Method::POST, "/tags", &body, Repeat::Once);
+        let lookup = || async {
+            let path = format!("/workspaces/{}/tags", self.workspace(c).await?);
+            let list: Vec<Named> = c.all(Call::get(&path).query("opt_fields", "name")).await?;
+            Ok(list.into_iter().find(|t| t.name.as_deref() == Some(name)))
+        };
+        let created: Named = self.create_checked(c, &call, lookup).await?;
         self.tags
             .write()
             .await
@@ -162,7 +209,8 @@ impl Cache {
         Ok(created.gid)
     }
 
-    async fn refresh_fields(&self, c: &Client) -> Result<()> {
+    /// The custom fields on the project, by lower-cased name.
+    async fn list_fields(&self, c: &Client) -> Result<HashMap<String, FieldDef>> {
         let path = format!("/projects/{}/custom_field_settings", self.project);
         let call = Call::get(&path).query(
             "opt_fields",
@@ -170,10 +218,14 @@ impl Cache {
              custom_field.enum_options.name,custom_field.enum_options.enabled",
         );
         let list: Vec<FieldSetting> = c.all(call).await?;
-        let map = list
+        Ok(list
             .into_iter()
             .map(|s| (s.custom_field.name.to_lowercase(), s.custom_field))
-            .collect();
+            .collect())
+    }
+
+    async fn refresh_fields(&self, c: &Client) -> Result<()> {
+        let map = self.list_fields(c).await?;
         *self.fields.write().await = Some(map);
         Ok(())
     }
@@ -234,15 +286,28 @@ impl Cache {
                 2
             });
         }
-        let call = Call::write(Method::POST, "/custom_fields", &body, Repeat::Once).query(
-            "opt_fields",
-            "name,resource_subtype,type,enum_options.name,enum_options.enabled",
-        );
-        let field: FieldDef = c.send(&call).await?.data;
+        let call = Call::write(Method::POST, "/custom_fields", &body, Repeat::Once)
+            .query("opt_fields", FIELD_FIELDS);
+        let workspace = self.workspace(c).await?.to_owned();
+        let lookup = || async {
+            let path = format!("/workspaces/{workspace}/custom_fields");
+            let list: Vec<FieldDef> = c
+                .all(Call::get(&path).query("opt_fields", FIELD_FIELDS))
+                .await?;
+            Ok(list.into_iter().find(|f| f.name.eq_ignore_ascii_case(name)))
+        };
+        let field: FieldDef = self.create_checked(c, &call, lookup).await?;
         let path = format!("/projects/{}/addCustomFieldSetting", self.project);
         let add = json!({"custom_field": field.gid});
-        c.send::<Value>(&Call::write(Method::POST, &path, &add, Repeat::Safe))
-            .await?;
+        let call = Call::write(Method::POST, &path, &add, Repeat::Once);
+        let lookup = || async {
+            let attached = self.list_fields(c).await?;
+            Ok(attached
+                .into_values()
+                .find(|f| f.gid == field.gid)
+                .map(|_| Value::Null))
+        };
+        self.create_checked::<Value, _, _>(c, &call, lookup).await?;
         if let Some(map) = self.fields.write().await.as_mut() {
             map.insert(name.to_lowercase(), field.clone());
         }
@@ -272,7 +337,16 @@ impl Cache {
         }
         let path = format!("/custom_fields/{}/enum_options", field.gid);
         let call = Call::write(Method::POST, &path, &json!({"name": option}), Repeat::Once);
-        let created: EnumOptionRecord = c.send(&call).await?.data;
+        let lookup = || async {
+            let path = format!("/custom_fields/{}", field.gid);
+            let call = Call::get(&path).query("opt_fields", FIELD_FIELDS);
+            let def: FieldDef = c.send(&call).await?.data;
+            Ok(def
+                .enum_options
+                .into_iter()
+                .find(|o| o.enabled && o.name.eq_ignore_ascii_case(option)))
+        };
+        let created: EnumOptionRecord = self.create_checked(c, &call, lookup).await?;
         if let Some(f) = self
             .fields
             .write()

@@ -19,6 +19,10 @@ pub use config::{AsanaConfig, DEFAULT_BASE_URL};
 pub use convert::KIND;
 pub use provider::AsanaProvider;
 
+/// The `opt_fields` the provider asks for on task reads (for benchmarks comparing raw calls).
+#[doc(hidden)]
+pub use types::TASK_FIELDS;
+
 /// The `asana` provider's factory, registered through `inventory`.
 pub static FACTORY: ProviderFactory = ProviderFactory {
     kind: KIND,

@@ -80,6 +80,7 @@ impl AsanaProvider {
                     project.clone(),
                     config.workspace.clone(),
                     config.create_missing,
+                    config.max_retries,
                 ),
                 map: Mapping {
                     project,

@@ -71,7 +71,7 @@ pub(crate) struct FieldValue {
 }
 
 /// The task fields this crate asks for on every task read.
-pub(crate) const TASK_FIELDS: &str = "name,notes,completed,created_at,modified_at,due_on,\
+pub const TASK_FIELDS: &str = "name,notes,completed,created_at,modified_at,due_on,\
     assignee.email,assignee.name,memberships.project.name,memberships.section.name,tags.name,\
     custom_fields.name,custom_fields.resource_subtype,custom_fields.type,\
     custom_fields.text_value,custom_fields.number_value,custom_fields.enum_value.name,\

@@ -150,6 +150,31 @@ async fn a_create_applied_before_the_connection_dropped_is_not_sent_again() {
 }
 
 #[tokio::test]
+async fn sections_and_tags_made_before_a_dropped_connection_are_not_made_twice() {
+    let fake = FakeAsana::start().await.unwrap();
+    let p = provider(config(&fake));
+    // The first write is creating the "New" section; its answer is lost.
+    fake.faults().drop_next(1);
+    p.create(NewTicket::new("first")).await.unwrap();
+    assert_eq!(fake.faults().stats().dropped, 1);
+    assert_eq!(fake.section_names(), ["New"]);
+    // The next write creates the "Medium" priority tag.
+    let other = provider(config(&fake));
+    fake.faults().drop_next(1);
+    other
+        .create(NewTicket::new("second").tag("fresh"))
+        .await
+        .unwrap();
+    let tags = fake.tag_names();
+    assert_eq!(tags.iter().filter(|t| *t == "fresh").count(), 1, "{tags:?}");
+    assert_eq!(
+        tags.iter().filter(|t| *t == "Medium").count(),
+        1,
+        "{tags:?}"
+    );
+}
+
+#[tokio::test]
 async fn client_limits_keep_writes_under_asanas_concurrency_limit() {
     let fake = FakeAsana::start().await.unwrap();
     fake.faults().set_latency(Duration::from_millis(20));

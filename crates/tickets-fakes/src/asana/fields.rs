@@ -226,3 +226,35 @@ pub(crate) async fn create_option(
     let location = format!("{}/enum_options/{gid}", super::wire::base(&headers));
     Ok(created(v, location))
 }
+
+/// `GET /workspaces/{gid}/custom_fields`.
+pub(crate) async fn workspace_fields(
+    State(app): State<App>,
+    Path(w): Path<String>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Res {
+    check_gid("workspace", &w)?;
+    let s = app.lock();
+    if !s.workspaces.contains_key(&w) {
+        return Err(ApiError::unknown("workspace", &w));
+    }
+    let fields = opt_fields(&q, None);
+    let items = s
+        .fields
+        .values()
+        .filter(|f| f.workspace == w)
+        .map(|f| {
+            (
+                f.gid.clone(),
+                shape(&s.field_json(&f.gid), fields.as_deref(), true),
+            )
+        })
+        .collect();
+    page(
+        items,
+        &q,
+        &format!("/workspaces/{w}/custom_fields"),
+        &headers,
+    )
+}

@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::App;
-use super::paging::page;
+use super::paging::page_with;
 use super::state::{State as Data, Task};
 use super::tasks::user_gid;
 use super::wire::{ApiError, Caller, check_gid, opt_fields, parse_time, shape};
@@ -45,14 +45,10 @@ fn list(
             Some(Some(since)) => !t.completed || t.completed_at.is_some_and(|c| c >= since),
         })
         .filter(|t| modified_since.is_none_or(|m| t.modified_at >= m))
-        .map(|t| {
-            (
-                t.gid.clone(),
-                shape(&s.task_json(t), fields.as_deref(), true),
-            )
-        })
+        .map(|t| (t.gid.clone(), t))
         .collect();
-    page(items, q, path, headers)
+    let render = |t: &Task| shape(&s.task_json(t), fields.as_deref(), true);
+    page_with(items, render, q, path, headers)
 }
 
 fn in_project(t: &Task, p: &str) -> bool {

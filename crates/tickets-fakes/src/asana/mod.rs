@@ -15,7 +15,7 @@
 //! | tasks | `POST /tasks`, `GET/PUT/DELETE /tasks/{gid}`, `GET /tasks?project=\|tag=\|section=\|assignee=&workspace=`, `GET /projects/{gid}/tasks` (`completed_since`, `modified_since`, `limit`, `offset`) |
 //! | tags | `GET/POST /tags`, `GET/POST /workspaces/{gid}/tags`, `GET /tags/{gid}[/tasks]`, `POST /tasks/{gid}/addTag\|removeTag` |
 //! | stories | `GET/POST /tasks/{gid}/stories` (system stories mixed in), `GET /stories/{gid}` |
-//! | custom fields | `POST /custom_fields`, `GET /custom_fields/{gid}`, `POST /custom_fields/{gid}/enum_options`, `GET /projects/{gid}/custom_field_settings`, `POST /projects/{gid}/addCustomFieldSetting` (premium workspaces only, else 402) |
+//! | custom fields | `POST /custom_fields`, `GET /workspaces/{gid}/custom_fields`, `GET /custom_fields/{gid}`, `POST /custom_fields/{gid}/enum_options`, `GET /projects/{gid}/custom_field_settings`, `POST /projects/{gid}/addCustomFieldSetting` (premium workspaces only, else 402) |
 //! | search | `GET /workspaces/{gid}/tasks/search` (premium only, else 402) |
 //! | events | `GET /events?resource=&sync=` (412 with a fresh `sync` first) |
 //!
@@ -318,6 +318,10 @@ fn router(app: App, faults: Faults) -> Router {
         .route("/tags/{gid}", get(r::tag))
         .route("/tags/{gid}/tasks", get(lists::tag_tasks))
         .route("/custom_fields", post(fields::create_field))
+        .route(
+            "/workspaces/{gid}/custom_fields",
+            get(fields::workspace_fields),
+        )
         .route("/custom_fields/{gid}", get(fields::field))
         .route(
             "/custom_fields/{gid}/enum_options",

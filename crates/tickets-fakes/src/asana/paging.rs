@@ -39,11 +39,22 @@ pub(crate) fn page(
     path: &str,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    page_with(items, |v| v, query, path, headers)
+}
+
+/// [`page`] for items rendered only when they are on the page (large lists stay cheap).
+pub(crate) fn page_with<T>(
+    items: Vec<(String, T)>,
+    render: impl Fn(T) -> Value,
+    query: &HashMap<String, String>,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let Some(limit) = query.get("limit") else {
         if query.contains_key("offset") {
             return Err(ApiError::bad("offset: Offset requires a limit"));
         }
-        let data: Vec<Value> = items.into_iter().map(|(_, v)| v).collect();
+        let data: Vec<Value> = items.into_iter().map(|(_, v)| render(v)).collect();
         return Ok(axum::Json(json!({ "data": data })).into_response());
     };
     let limit: usize = limit
@@ -70,7 +81,7 @@ pub(crate) fn page(
     while data.len() < limit {
         let Some((g, v)) = rest.next() else { break };
         last = Some(g);
-        data.push(v);
+        data.push(render(v));
     }
     let next_page = match (rest.peek(), last) {
         (Some(_), Some(last)) => {
