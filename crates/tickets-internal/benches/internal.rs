@@ -4,6 +4,7 @@
 //! Environment:
 //! - `TICKETS_BENCH_LARGE=1`: seed 1 000 000 tickets instead of 10 000;
 //! - `TICKETS_BENCH_OPS=N`: operations per measurement (default 1000);
+//! - `TICKETS_BENCH_BACKENDS=sqlite,postgres`: which backends to measure (default both);
 //! - `TICKETS_TEST_POSTGRES_URL`: the PostgreSQL server (default
 //!   `postgres://postgres@127.0.0.1:5432/postgres`; skipped when unreachable). The bench works
 //!   in a database of its own, dropped at the end.
@@ -24,7 +25,7 @@ mod baseline;
 
 use baseline::Baseline;
 
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 10;
 const SEED_BATCH: usize = 500;
 
 #[derive(Default)]
@@ -40,6 +41,9 @@ impl Timing {
     }
 
     fn p99(samples: &[Duration]) -> Duration {
+        if samples.is_empty() {
+            return Duration::ZERO;
+        }
         let mut s = samples.to_vec();
         s.sort();
         s[(s.len() * 99 / 100).min(s.len() - 1)]
@@ -71,15 +75,19 @@ async fn run() {
     let started = Instant::now();
     let mut rows = Vec::new();
 
-    let sqlite = TestDb::sqlite();
-    rows.extend(bench_one("sqlite", &sqlite, tickets, ops).await);
-    drop(sqlite);
-
-    let pg_url = std::env::var(tickets_internal::testing::POSTGRES_ENV)
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    match TestDb::on(Dialect::Postgres, &pg_url).await {
-        Ok(pg) => rows.extend(bench_one("postgres", &pg, tickets, ops).await),
-        Err(e) => println!("PostgreSQL skipped: {e}"),
+    let backends =
+        std::env::var("TICKETS_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    if backends.contains("sqlite") {
+        let sqlite = TestDb::sqlite();
+        rows.extend(bench_one("sqlite", &sqlite, tickets, ops).await);
+    }
+    if backends.contains("postgres") {
+        let pg_url = std::env::var(tickets_internal::testing::POSTGRES_ENV)
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        match TestDb::on(Dialect::Postgres, &pg_url).await {
+            Ok(pg) => rows.extend(bench_one("postgres", &pg, tickets, ops).await),
+            Err(e) => println!("PostgreSQL skipped: {e}"),
+        }
     }
 
     println!();
@@ -127,6 +135,7 @@ async fn bench_one(name: &str, db: &TestDb, tickets: usize, ops: usize) -> Vec<R
     let mut update = Timing::default();
     let mut comment = Timing::default();
     let mut list = Timing::default();
+
     let query = TicketQuery::new()
         .status(Status::InProgress)
         .assignee("user7@example.com")
