@@ -583,3 +583,39 @@ impl TicketProvider for AsanaProvider {
         Ok(self.inner.map.history(&task, &stories))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_wrap_asana_offsets_and_refuse_others() {
+        let c = Cursor::new("a1.eyJ0eXAiOJiKV1iQLCJhbGciOiJIUzI1NiJ9");
+        assert_eq!(
+            AsanaProvider::parse_cursor(&c).unwrap(),
+            "eyJ0eXAiOJiKV1iQLCJhbGciOiJIUzI1NiJ9"
+        );
+        for bad in ["not-a-cursor-%%%", "a1.", "a1.x y", "42"] {
+            let e = AsanaProvider::parse_cursor(&Cursor::new(bad)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_numeric_ids_name_tasks() {
+        assert!(task_gid(&TicketId::new("1209000000000001")).is_ok());
+        let e = task_gid(&TicketId::new("0190b2c4-uuid")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn capabilities_say_what_asana_keeps() {
+        let p = AsanaProvider::new(AsanaConfig::new("t", "1")).unwrap();
+        let c = p.capabilities();
+        assert!(c.history && c.comment_author && c.idempotent_create && c.custom_fields);
+        assert!(!c.private_comments && !c.requester && !c.kind && !c.number);
+        assert_eq!(c.statuses.len(), 8);
+        assert_eq!(c.max_page_size, 100);
+        assert_eq!(p.kind(), "asana");
+    }
+}

@@ -99,6 +99,33 @@ async fn server_errors_are_retried_for_reads_then_unavailable() {
     assert!(e.to_string().contains("phrase"), "{e}");
 }
 
+#[tokio::test]
+async fn time_outs_and_refused_connections_have_their_kinds() {
+    let fake = FakeAsana::start().await.unwrap();
+    let mut c = config(&fake);
+    c.timeout_secs = 1;
+    c.max_retries = 0;
+    let p = provider(c);
+    let t = p.create(NewTicket::new("x")).await.unwrap();
+    fake.faults().set_latency(Duration::from_millis(1500));
+    let e = p.get(&t.id).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(!e.was_not_applied());
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api/1.0", closed.local_addr().unwrap());
+    drop(closed);
+    let mut c = AsanaConfig::new("0/secret-token", "1").base_url(url);
+    c.max_retries = 0;
+    let e = provider(c).get(&t.id).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert!(
+        e.was_not_applied(),
+        "a refused connection was certainly not applied"
+    );
+    assert!(!format!("{e} {e:?}").contains("secret-token"));
+}
+
 fn named(fake: &FakeAsana, name: &str) -> usize {
     fake.project_tasks()
         .iter()
