@@ -22,8 +22,16 @@ impl Api {
         format!("{}{path}", self.fake.base_url())
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let mut r = self.http.request(method, self.url(path)).bearer_auth(self.fake.token());
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut r = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(self.fake.token());
         if let Some(b) = body {
             r = r.json(&json!({ "data": b }));
         }
@@ -45,7 +53,12 @@ impl Api {
     }
 
     async fn task(&self, name: &str) -> String {
-        let (s, v) = self.post("/tasks", json!({"name": name, "projects": [self.fake.project()]})).await;
+        let (s, v) = self
+            .post(
+                "/tasks",
+                json!({"name": name, "projects": [self.fake.project()]}),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["data"]["gid"].as_str().unwrap().to_owned()
     }
@@ -60,8 +73,17 @@ async fn auth_is_bearer_and_failures_are_asanas_401() {
     let api = Api::new().await;
     let r = api.http.get(api.url("/users/me")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({"errors": [{"message": "Not Authorized", "help": message_help()}]}));
-    let r = api.http.get(api.url("/users/me")).bearer_auth("wrong").send().await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"errors": [{"message": "Not Authorized", "help": message_help()}]})
+    );
+    let r = api
+        .http
+        .get(api.url("/users/me"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let (s, me) = api.get("/users/me").await;
     assert_eq!(s, StatusCode::OK);
@@ -72,12 +94,37 @@ async fn auth_is_bearer_and_failures_are_asanas_401() {
     let (_, again) = api.get(&format!("/users/{gid}")).await;
     assert_eq!(again["data"]["name"], "Alice Example");
     let other = api.fake.add_token(&gid);
-    let r = api.http.get(api.url("/users/me")).bearer_auth(&other).send().await.unwrap();
-    assert_eq!(r.json::<Value>().await.unwrap()["data"]["gid"], gid.as_str());
+    let r = api
+        .http
+        .get(api.url("/users/me"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["data"]["gid"],
+        gid.as_str()
+    );
     api.fake.revoke_token(&other);
-    let r = api.http.get(api.url("/users/me")).bearer_auth(&other).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a revoked token is refused");
-    let r = api.http.post(format!("{}/_fake/asana/revoke", api.fake.url())).json(&json!({"token": api.fake.token()})).send().await.unwrap();
+    let r = api
+        .http
+        .get(api.url("/users/me"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "a revoked token is refused"
+    );
+    let r = api
+        .http
+        .post(format!("{}/_fake/asana/revoke", api.fake.url()))
+        .json(&json!({"token": api.fake.token()}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(api.get("/users/me").await.0, StatusCode::UNAUTHORIZED);
 }
@@ -90,7 +137,10 @@ fn message_help() -> &'static str {
 async fn tasks_are_created_read_updated_and_deleted() {
     let api = Api::new().await;
     let (s, v) = api.post("/tasks", json!({"name": "x"})).await;
-    assert_eq!((s, message(&v)), (StatusCode::BAD_REQUEST, "workspace: Missing input"));
+    assert_eq!(
+        (s, message(&v)),
+        (StatusCode::BAD_REQUEST, "workspace: Missing input")
+    );
     let (s, h, v) = api
         .call(reqwest::Method::POST, "/tasks", Some(json!({"name": "Printer", "notes": "Tray 2",
             "projects": [api.fake.project()], "assignee": "alice@example.com", "due_on": "2031-05-17"})))
@@ -98,21 +148,49 @@ async fn tasks_are_created_read_updated_and_deleted() {
     assert_eq!(s, StatusCode::CREATED);
     let gid = v["data"]["gid"].as_str().unwrap().to_owned();
     assert!(gid.bytes().all(|b| b.is_ascii_digit()));
-    assert_eq!(h["location"].to_str().unwrap(), api.url(&format!("/tasks/{gid}")));
+    assert_eq!(
+        h["location"].to_str().unwrap(),
+        api.url(&format!("/tasks/{gid}"))
+    );
     assert_eq!(v["data"]["assignee"]["name"], "Alice Example");
-    assert!(v["data"].get("html_notes").is_none(), "html_notes is opt-in");
-    let (_, got) = api.get(&format!("/tasks/{gid}?opt_fields=name,assignee.email")).await;
-    assert_eq!(got["data"], json!({"gid": gid, "name": "Printer", "assignee": {"gid": v["data"]["assignee"]["gid"], "email": "alice@example.com"}}));
+    assert!(
+        v["data"].get("html_notes").is_none(),
+        "html_notes is opt-in"
+    );
+    let (_, got) = api
+        .get(&format!("/tasks/{gid}?opt_fields=name,assignee.email"))
+        .await;
+    assert_eq!(
+        got["data"],
+        json!({"gid": gid, "name": "Printer", "assignee": {"gid": v["data"]["assignee"]["gid"], "email": "alice@example.com"}})
+    );
 
     let before = v["data"]["modified_at"].as_str().unwrap().to_owned();
-    let (s, _, upd) = api.call(reqwest::Method::PUT, &format!("/tasks/{gid}"), Some(json!({"completed": true}))).await;
+    let (s, _, upd) = api
+        .call(
+            reqwest::Method::PUT,
+            &format!("/tasks/{gid}"),
+            Some(json!({"completed": true})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(upd["data"]["name"], "Printer", "a partial update keeps other fields");
+    assert_eq!(
+        upd["data"]["name"], "Printer",
+        "a partial update keeps other fields"
+    );
     assert!(upd["data"]["completed_at"].is_string());
     assert!(upd["data"]["modified_at"].as_str().unwrap() > before.as_str());
-    let (s, _, bad) = api.call(reqwest::Method::PUT, &format!("/tasks/{gid}"), Some(json!({"tags": []}))).await;
+    let (s, _, bad) = api
+        .call(
+            reqwest::Method::PUT,
+            &format!("/tasks/{gid}"),
+            Some(json!({"tags": []})),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
-    let (s, _, del) = api.call(reqwest::Method::DELETE, &format!("/tasks/{gid}"), None).await;
+    let (s, _, del) = api
+        .call(reqwest::Method::DELETE, &format!("/tasks/{gid}"), None)
+        .await;
     assert_eq!((s, del), (StatusCode::OK, json!({"data": {}})));
     let (s, v) = api.get(&format!("/tasks/{gid}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -125,27 +203,63 @@ async fn tasks_are_created_read_updated_and_deleted() {
 async fn sections_tags_and_system_stories() {
     let api = Api::new().await;
     let p = api.fake.project().to_owned();
-    let (s, todo) = api.post(&format!("/projects/{p}/sections"), json!({"name": "To do"})).await;
+    let (s, todo) = api
+        .post(&format!("/projects/{p}/sections"), json!({"name": "To do"}))
+        .await;
     assert_eq!(s, StatusCode::CREATED);
-    let (_, doing) = api.post(&format!("/projects/{p}/sections"), json!({"name": "Doing"})).await;
-    let (todo, doing) = (todo["data"]["gid"].as_str().unwrap(), doing["data"]["gid"].as_str().unwrap());
-    let (s, t) = api.post("/tasks", json!({"name": "t", "memberships": [{"project": p, "section": todo}]})).await;
+    let (_, doing) = api
+        .post(&format!("/projects/{p}/sections"), json!({"name": "Doing"}))
+        .await;
+    let (todo, doing) = (
+        todo["data"]["gid"].as_str().unwrap(),
+        doing["data"]["gid"].as_str().unwrap(),
+    );
+    let (s, t) = api
+        .post(
+            "/tasks",
+            json!({"name": "t", "memberships": [{"project": p, "section": todo}]}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let gid = t["data"]["gid"].as_str().unwrap();
     assert_eq!(t["data"]["memberships"][0]["section"]["name"], "To do");
-    let (s, v) = api.post(&format!("/sections/{doing}/addTask"), json!({"task": gid})).await;
+    let (s, v) = api
+        .post(&format!("/sections/{doing}/addTask"), json!({"task": gid}))
+        .await;
     assert_eq!((s, v), (StatusCode::OK, json!({"data": {}})));
-    let (s, tag) = api.post("/tags", json!({"name": "High", "workspace": api.fake.workspace()})).await;
+    let (s, tag) = api
+        .post(
+            "/tags",
+            json!({"name": "High", "workspace": api.fake.workspace()}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let tag = tag["data"]["gid"].as_str().unwrap();
-    api.post(&format!("/tasks/{gid}/addTag"), json!({"tag": tag})).await;
-    let (_, c) = api.post(&format!("/tasks/{gid}/stories"), json!({"text": "hello"})).await;
+    api.post(&format!("/tasks/{gid}/addTag"), json!({"tag": tag}))
+        .await;
+    let (_, c) = api
+        .post(&format!("/tasks/{gid}/stories"), json!({"text": "hello"}))
+        .await;
     assert_eq!(c["data"]["resource_subtype"], "comment_added");
     assert_eq!(c["data"]["type"], "comment");
-    api.post(&format!("/tasks/{gid}/removeTag"), json!({"tag": tag})).await;
+    api.post(&format!("/tasks/{gid}/removeTag"), json!({"tag": tag}))
+        .await;
     let (_, stories) = api.get(&format!("/tasks/{gid}/stories")).await;
-    let subtypes: Vec<&str> = stories["data"].as_array().unwrap().iter().map(|s| s["resource_subtype"].as_str().unwrap()).collect();
-    assert_eq!(subtypes, ["section_changed", "added_to_tag", "comment_added", "removed_from_tag"]);
+    let subtypes: Vec<&str> = stories["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["resource_subtype"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subtypes,
+        [
+            "section_changed",
+            "added_to_tag",
+            "comment_added",
+            "removed_from_tag"
+        ]
+    );
     let full = api.fake.stories(gid);
     assert_eq!(full[0]["new_section"]["name"], "Doing");
     assert_eq!(full[0]["old_section"]["name"], "To do");
@@ -169,29 +283,61 @@ async fn lists_paginate_and_filter() {
     loop {
         let (s, v) = api.get(&path).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        assert_eq!(v["data"][0].as_object().unwrap().len(), 4, "compact records: {v}");
-        seen.extend(v["data"].as_array().unwrap().iter().map(|t| t["gid"].as_str().unwrap().to_owned()));
+        assert_eq!(
+            v["data"][0].as_object().unwrap().len(),
+            4,
+            "compact records: {v}"
+        );
+        seen.extend(
+            v["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["gid"].as_str().unwrap().to_owned()),
+        );
         match v["next_page"].as_object() {
             Some(next) => path = next["path"].as_str().unwrap().to_owned(),
             None => {
-                assert!(v["next_page"].is_null(), "an explicit null on the last page");
+                assert!(
+                    v["next_page"].is_null(),
+                    "an explicit null on the last page"
+                );
                 break;
             }
         }
     }
     assert_eq!(seen, gids);
-    assert_eq!(api.get(&format!("/tasks?project={p}&limit=2&offset=bogus")).await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(api.get(&format!("/tasks?project={p}&limit=101")).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        api.get(&format!("/tasks?project={p}&limit=2&offset=bogus"))
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        api.get(&format!("/tasks?project={p}&limit=101")).await.0,
+        StatusCode::BAD_REQUEST
+    );
     let (_, all) = api.get(&format!("/projects/{p}/tasks")).await;
     assert_eq!(all["data"].as_array().unwrap().len(), 5);
     assert!(all.get("next_page").is_none(), "no next_page without limit");
 
-    api.call(reqwest::Method::PUT, &format!("/tasks/{}", gids[0]), Some(json!({"completed": true}))).await;
-    let (_, open) = api.get(&format!("/tasks?project={p}&completed_since=now")).await;
+    api.call(
+        reqwest::Method::PUT,
+        &format!("/tasks/{}", gids[0]),
+        Some(json!({"completed": true})),
+    )
+    .await;
+    let (_, open) = api
+        .get(&format!("/tasks?project={p}&completed_since=now"))
+        .await;
     assert_eq!(open["data"].as_array().unwrap().len(), 4);
-    let (_, t) = api.get(&format!("/tasks/{}?opt_fields=modified_at", gids[0])).await;
+    let (_, t) = api
+        .get(&format!("/tasks/{}?opt_fields=modified_at", gids[0]))
+        .await;
     let since = t["data"]["modified_at"].as_str().unwrap();
-    let (_, changed) = api.get(&format!("/tasks?project={p}&modified_since={since}")).await;
+    let (_, changed) = api
+        .get(&format!("/tasks?project={p}&modified_since={since}"))
+        .await;
     assert_eq!(changed["data"].as_array().unwrap().len(), 1);
     assert_eq!(changed["data"][0]["gid"], gids[0].as_str());
 }
@@ -200,26 +346,65 @@ async fn lists_paginate_and_filter() {
 async fn custom_fields_need_premium_and_validate() {
     let api = Api::new().await;
     let p = api.fake.project().to_owned();
-    let (s, f) = api.post("/custom_fields", json!({"workspace": api.fake.workspace(), "name": "Priority",
-        "resource_subtype": "enum", "enum_options": [{"name": "High"}, {"name": "Low"}]})).await;
+    let (s, f) = api
+        .post(
+            "/custom_fields",
+            json!({"workspace": api.fake.workspace(), "name": "Priority",
+        "resource_subtype": "enum", "enum_options": [{"name": "High"}, {"name": "Low"}]}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{f}");
     let field = f["data"]["gid"].as_str().unwrap().to_owned();
-    let high = f["data"]["enum_options"][0]["gid"].as_str().unwrap().to_owned();
-    let (s, v) = api.post("/tasks", json!({"name": "x", "projects": [p], "custom_fields": {field.clone(): high}})).await;
+    let high = f["data"]["enum_options"][0]["gid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, v) = api
+        .post(
+            "/tasks",
+            json!({"name": "x", "projects": [p], "custom_fields": {field.clone(): high}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "not on the project yet: {v}");
-    api.post(&format!("/projects/{p}/addCustomFieldSetting"), json!({"custom_field": field})).await;
-    let (_, settings) = api.get(&format!("/projects/{p}/custom_field_settings")).await;
+    api.post(
+        &format!("/projects/{p}/addCustomFieldSetting"),
+        json!({"custom_field": field}),
+    )
+    .await;
+    let (_, settings) = api
+        .get(&format!("/projects/{p}/custom_field_settings"))
+        .await;
     assert_eq!(settings["data"][0]["custom_field"]["name"], "Priority");
-    let (s, v) = api.post("/tasks", json!({"name": "x", "projects": [p], "custom_fields": {field.clone(): high}})).await;
+    let (s, v) = api
+        .post(
+            "/tasks",
+            json!({"name": "x", "projects": [p], "custom_fields": {field.clone(): high}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(v["data"]["custom_fields"][0]["enum_value"]["name"], "High");
     assert_eq!(v["data"]["custom_fields"][0]["display_value"], "High");
-    let (s, _) = api.post("/tasks", json!({"name": "x", "projects": [p], "custom_fields": {field.clone(): "123"}})).await;
+    let (s, _) = api
+        .post(
+            "/tasks",
+            json!({"name": "x", "projects": [p], "custom_fields": {field.clone(): "123"}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "not an option");
     api.fake.set_premium(false);
-    let (s, v) = api.post("/tasks", json!({"name": "x", "projects": [p], "custom_fields": {field: high}})).await;
+    let (s, v) = api
+        .post(
+            "/tasks",
+            json!({"name": "x", "projects": [p], "custom_fields": {field: high}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::PAYMENT_REQUIRED, "{v}");
-    let (s, v) = api.get(&format!("/workspaces/{}/tasks/search?text=x", api.fake.workspace())).await;
+    let (s, v) = api
+        .get(&format!(
+            "/workspaces/{}/tasks/search?text=x",
+            api.fake.workspace()
+        ))
+        .await;
     assert_eq!(s, StatusCode::PAYMENT_REQUIRED);
     assert!(message(&v).contains("premium"));
 }
@@ -233,17 +418,28 @@ async fn events_start_with_412_and_then_stream() {
     let sync = v["sync"].as_str().unwrap().to_owned();
     assert!(message(&v).contains("Sync token invalid"));
     let gid = api.task("evented").await;
-    api.post(&format!("/tasks/{gid}/stories"), json!({"text": "c"})).await;
+    api.post(&format!("/tasks/{gid}/stories"), json!({"text": "c"}))
+        .await;
     let (s, v) = api.get(&format!("/events?resource={p}&sync={sync}")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let actions: Vec<&str> = v["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["added", "added"]);
     assert_eq!(v["data"][1]["resource"]["resource_type"], "story");
     assert_eq!(v["has_more"], false);
     let next = v["sync"].as_str().unwrap();
     let (_, v) = api.get(&format!("/events?resource={p}&sync={next}")).await;
     assert_eq!(v["data"], json!([]), "nothing new");
-    assert_eq!(api.get(&format!("/events?resource={p}&sync=garbage")).await.0, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(
+        api.get(&format!("/events?resource={p}&sync=garbage"))
+            .await
+            .0,
+        StatusCode::PRECONDITION_FAILED
+    );
 }
 
 #[tokio::test]
@@ -260,10 +456,19 @@ async fn faults_render_as_asana_answers() {
     assert!(h["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
     assert!(message(&v).starts_with("You've made too many requests"));
     api.fake.faults().reset();
-    let r = api.http.post(api.url("/tasks")).bearer_auth(api.fake.token())
-        .form(&[("name", "from a form"), ("projects", api.fake.project())]).send().await.unwrap();
+    let r = api
+        .http
+        .post(api.url("/tasks"))
+        .bearer_auth(api.fake.token())
+        .form(&[("name", "from a form"), ("projects", api.fake.project())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED, "form bodies are accepted");
-    assert_eq!(r.json::<Value>().await.unwrap()["data"]["name"], "from a form");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["data"]["name"],
+        "from a form"
+    );
 }
 
 #[tokio::test]
@@ -274,9 +479,15 @@ async fn start_seeded_prints_a_usable_config() {
         assert!(info[k].is_string(), "{k} in {info}");
     }
     let r = reqwest::Client::new()
-        .get(format!("{}/projects/{}", info["base_url"].as_str().unwrap(), info["project"].as_str().unwrap()))
+        .get(format!(
+            "{}/projects/{}",
+            info["base_url"].as_str().unwrap(),
+            info["project"].as_str().unwrap()
+        ))
         .bearer_auth(info["token"].as_str().unwrap())
-        .send().await.unwrap();
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     drop(server);
 }
