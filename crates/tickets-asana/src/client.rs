@@ -72,7 +72,7 @@ impl<'a> Call<'a> {
 
 /// The Asana REST client. Cheap to clone.
 #[derive(Clone)]
-pub struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     base: Arc<str>,
     auth: HeaderValue,
@@ -93,7 +93,7 @@ impl fmt::Debug for Client {
 
 impl Client {
     /// A client for `config` (no request is made).
-    pub fn new(config: &AsanaConfig) -> Result<Self> {
+    pub(crate) fn new(config: &AsanaConfig) -> Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(config.timeout())
             .connect_timeout(Duration::from_secs(10).min(config.timeout()))
@@ -105,7 +105,7 @@ impl Client {
     }
 
     /// A client using a prepared reqwest client (proxies, custom TLS roots, ...).
-    pub fn with_http(http: reqwest::Client, config: &AsanaConfig) -> Result<Self> {
+    pub(crate) fn with_http(http: reqwest::Client, config: &AsanaConfig) -> Result<Self> {
         let mut auth =
             HeaderValue::from_str(&format!("Bearer {}", config.token.expose_secret()))
                 .map_err(|_| Error::config("token: contains characters not allowed in a header"))?;

@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use tickets_core::{DynProvider, ProviderFactory};
 
-pub use client::Client;
 pub use config::{AsanaConfig, DEFAULT_BASE_URL};
 pub use convert::KIND;
 pub use provider::AsanaProvider;

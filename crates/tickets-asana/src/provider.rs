@@ -64,11 +64,15 @@ impl AsanaProvider {
         Self::with_client(config, client, maps)
     }
 
-    pub(crate) fn with_client(
-        config: AsanaConfig,
-        client: Client,
-        maps: crate::config::Maps,
-    ) -> Result<Self> {
+    /// A provider using a prepared reqwest client (proxies, custom TLS roots, ...). The
+    /// config's `timeout_secs` does not apply then; set time-outs on `http`.
+    pub fn with_http(config: AsanaConfig, http: reqwest::Client) -> Result<Self> {
+        let maps = config.check(|k, p| Error::config(format!("{k}: {p}")))?;
+        let client = Client::with_http(http, &config)?;
+        Self::with_client(config, client, maps)
+    }
+
+    fn with_client(config: AsanaConfig, client: Client, maps: crate::config::Maps) -> Result<Self> {
         let project = config
             .project()
             .ok_or_else(|| Error::config("project: is required"))?

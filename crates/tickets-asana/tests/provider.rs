@@ -360,3 +360,18 @@ async fn built_from_config_with_numeric_ids() {
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.to_string().contains("page_size"), "{e}");
 }
+
+#[tokio::test]
+async fn a_prepared_reqwest_client_can_be_used() {
+    let fake = FakeAsana::start().await.unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let p = AsanaProvider::with_http(config(&fake), http).unwrap();
+    let t = p.create(NewTicket::new("through my client")).await.unwrap();
+    assert_eq!(p.get(&t.id).await.unwrap().subject, "through my client");
+    let bad = AsanaConfig::new(fake.token(), "x").base_url(fake.base_url());
+    let e = AsanaProvider::with_http(bad, reqwest::Client::new()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+}

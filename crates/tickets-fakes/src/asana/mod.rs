@@ -28,8 +28,10 @@
 //!
 //! Faults come from the shared [`Faults`] (rendered as Asana answers: 429 with `Retry-After`
 //! and the rate-limit message, 5xx with a `phrase`), and start with Asana's concurrency limits
-//! of 50 reads and 15 writes in flight. Tokens can be added and revoked
-//! ([`FakeAsana::revoke_token`], or `POST /_fake/asana/revoke {"token": ...}`).
+//! of 50 reads and 15 writes in flight (`POST /_fake/reset` clears every knob, these limits
+//! included; set them again with `max_concurrent_reads`/`max_concurrent_writes`). Tokens can
+//! be added and revoked ([`FakeAsana::revoke_token`], or `POST /_fake/asana/revoke
+//! {"token": ...}`).
 
 mod fields;
 mod lists;
