@@ -520,9 +520,25 @@ impl TicketProvider for InternalProvider {
 
     async fn list(&self, query: &TicketQuery) -> Result<Page<Ticket>> {
         query.validate()?;
-        let (sql, args, size) = query::list(self.dialect(), query)?;
         let mut conn = self.inner.db.conn().await?;
         let mut ex = conn.exec();
+        let mut rare = Vec::new();
+        if self.dialect() == Dialect::Sqlite {
+            for tag in &query.tags {
+                let sample = ex
+                    .fetch_optional(
+                        &self.inner.st.tag_sample,
+                        &[tag.as_str().into()],
+                        int_from_row,
+                    )
+                    .await?
+                    .unwrap_or(0);
+                if sample < query::RARE_TAG {
+                    rare.push(tag.as_str());
+                }
+            }
+        }
+        let (sql, args, size) = query::list(self.dialect(), query, &rare)?;
         let mut items = ex.fetch_all(&sql, &args, ticket_from_row).await?;
         let next = if items.len() > size {
             items.truncate(size);

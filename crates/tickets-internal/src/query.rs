@@ -29,6 +29,7 @@ pub(crate) struct Statements {
     pub update_ticket: Sql,
     pub touch_ticket: Sql,
     pub ticket_exists: Sql,
+    pub tag_sample: Sql,
     pub delete_tags: Sql,
     pub insert_comment: Sql,
     pub comment_by_key: Sql,
@@ -70,6 +71,9 @@ impl Statements {
             ),
             touch_ticket: s("UPDATE tickets SET updated_at = ? WHERE id = ?"),
             ticket_exists: s("SELECT number FROM tickets WHERE id = ?"),
+            tag_sample: s(&format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM ticket_tags WHERE tag = ? LIMIT {RARE_TAG}) x"
+            )),
             delete_tags: s("DELETE FROM ticket_tags WHERE ticket_id = ?"),
             insert_comment: s("INSERT INTO comments \
                  (id, ticket_id, author, body, public, idempotency_key, created_at) \
@@ -148,9 +152,21 @@ fn fts_phrase(needle: &str) -> String {
     format!("\"{}\"", needle.replace('"', "\"\""))
 }
 
+/// Below this many tickets a tag counts as rare (see [`list`]).
+pub(crate) const RARE_TAG: i64 = 5000;
+
 /// The page query for `query`: its SQL, arguments, and the page size (the query fetches one
 /// more row to learn whether another page follows).
-pub(crate) fn list(d: Dialect, query: &TicketQuery) -> Result<(Sql, Vec<Arg>, usize)> {
+///
+/// `rare_tags` are tags known to be on fewer than [`RARE_TAG`] tickets: those are filtered with
+/// `id IN (tickets with the tag)` instead of an `EXISTS` probe per ticket. PostgreSQL and MySQL
+/// choose a semi-join strategy from their statistics either way; SQLite follows the SQL as
+/// written, so the provider samples the tag index first there.
+pub(crate) fn list(
+    d: Dialect,
+    query: &TicketQuery,
+    rare_tags: &[&str],
+) -> Result<(Sql, Vec<Arg>, usize)> {
     let size = query
         .page_size
         .unwrap_or(DEFAULT_PAGE_SIZE)
@@ -171,9 +187,15 @@ pub(crate) fn list(d: Dialect, query: &TicketQuery) -> Result<(Sql, Vec<Arg>, us
         args.push(r.as_str().into());
     }
     for tag in &query.tags {
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = ?)",
-        );
+        if rare_tags.contains(&tag.as_str()) {
+            // Few tickets carry it: look them up from the tag index and sort those.
+            sql.push_str(" AND t.id IN (SELECT g.ticket_id FROM ticket_tags g WHERE g.tag = ?)");
+        } else {
+            // Many do: walk tickets in order and probe, the page fills quickly.
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = ?)",
+            );
+        }
         args.push(tag.as_str().into());
     }
     if let Some(text) = &query.text {
@@ -257,15 +279,23 @@ mod tests {
             .updated_since(chrono::Utc::now())
             .page_size(5000)
             .cursor(next_cursor(7));
-        let (sql, args, size) = list(Dialect::Postgres, &q).unwrap();
+        let (sql, args, size) = list(Dialect::Postgres, &q, &[]).unwrap();
         assert_eq!(size, MAX_PAGE_SIZE as usize);
         assert_eq!(args.len(), 2 + 1 + 1 + 2 + 2 + 1 + 1 + 1);
         assert_eq!(args.len(), 11);
         assert!(sql.as_str().contains("$10"), "{}", sql.as_str());
         assert!(sql.as_str().ends_with("ORDER BY t.number LIMIT $11"));
-        let (sql, _, _) = list(Dialect::Sqlite, &q).unwrap();
+        let (sql, _, _) = list(Dialect::Sqlite, &q, &["y"]).unwrap();
         assert!(sql.as_str().contains("MATCH ?"));
-        let (sql, _, _) = list(Dialect::Sqlite, &TicketQuery::new().text("ab")).unwrap();
+        assert!(
+            sql.as_str().contains("g.ticket_id = t.id AND g.tag = ?"),
+            "x probes"
+        );
+        assert!(
+            sql.as_str().contains("t.id IN (SELECT g.ticket_id"),
+            "rare y is looked up"
+        );
+        let (sql, _, _) = list(Dialect::Sqlite, &TicketQuery::new().text("ab"), &[]).unwrap();
         assert!(sql.as_str().contains("LIKE ?"));
     }
 
