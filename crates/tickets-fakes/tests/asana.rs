@@ -188,6 +188,21 @@ async fn tasks_are_created_read_updated_and_deleted() {
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    let (s, ext) = api
+        .post(
+            "/tasks",
+            json!({"name": "ext", "projects": [api.fake.project()], "external": {"gid": "our-42", "data": "{}"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, by_ext) = api.get("/tasks/external:our-42").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(by_ext["data"]["gid"], ext["data"]["gid"]);
+    assert_eq!(by_ext["data"]["external"]["gid"], "our-42");
+    assert_eq!(
+        api.get("/tasks/external:nope").await.0,
+        StatusCode::NOT_FOUND
+    );
     let (s, _, del) = api
         .call(reqwest::Method::DELETE, &format!("/tasks/{gid}"), None)
         .await;

@@ -431,10 +431,27 @@ pub(crate) async fn create(
     Ok(created(shape(&v, fields.as_deref(), false), location))
 }
 
+/// `GET /tasks/{gid}`, also `GET /tasks/external:{id}` for a task created with `external.gid`.
 pub(crate) async fn get(State(app): State<App>, Path(gid): Path<String>, Query(q): Q) -> Res {
-    check_gid("task", &gid)?;
     let s = app.lock();
-    let v = s.task_json(s.task(&gid)?);
+    let task = match gid.strip_prefix("external:") {
+        Some(ext) => s
+            .tasks
+            .values()
+            .find(|t| {
+                t.external
+                    .as_ref()
+                    .and_then(|e| e.get("gid"))
+                    .and_then(Value::as_str)
+                    == Some(ext)
+            })
+            .ok_or_else(|| ApiError::unknown("task", &gid))?,
+        None => {
+            check_gid("task", &gid)?;
+            s.task(&gid)?
+        }
+    };
+    let v = s.task_json(task);
     Ok(ok(shape(&v, opt_fields(&q, None).as_deref(), false)))
 }
 
