@@ -407,3 +407,22 @@ async fn a_sqlite_file_locked_by_another_process_is_unavailable_then_recovers() 
     sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
     store.create(NewTicket::new("free again")).await.unwrap();
 }
+
+#[tokio::test]
+async fn values_too_long_for_a_column_are_invalid_input() {
+    let Some(db) = TestDb::mysql().await.unwrap() else {
+        eprintln!("TICKETS_TEST_MYSQL_URL is not set; MySQL not tested");
+        return;
+    };
+    let s = db.open().await.unwrap();
+    let err = s
+        .create(NewTicket::new("long assignee").assignee("a".repeat(300)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.message().contains("too long"), "{err}");
+    // Nothing half-written: the failed create left no ticket behind.
+    let page = s.list(&TicketQuery::new()).await.unwrap();
+    assert!(page.items.is_empty());
+    s.shutdown().await;
+}
