@@ -2,10 +2,13 @@
 //! Asana, next to a baseline of raw reqwest calls making the same requests in the same run.
 //!
 //! The fake runs on its own runtime thread; both sides share it, so the ratio shows what the
-//! provider adds (typed decoding, mapping, limits, caches). Environment: `ASANA_BENCH_OPS`
-//! (operations per measurement, default 1500), `ASANA_BENCH_CONCURRENCY` (default 8, at most 15
-//! so writes stay under Asana's limit), `ASANA_BENCH_ROUNDS` (default 5; the best round of each side counts, and the
-//! sides take turns going first, so load from other processes hits both alike).
+//! provider adds (typed decoding, mapping, limits, caches). Environment:
+//! - `ASANA_BENCH_OPS`: operations per measurement (default 1500);
+//! - `ASANA_BENCH_CONCURRENCY`: requests in flight (default 8, at most 15 so writes stay
+//!   under Asana's limit);
+//! - `ASANA_BENCH_LATENCY_MS`: latency the fake adds to every request (default 0);
+//! - `ASANA_BENCH_ROUNDS`: rounds (default 5); the best round of each side counts, and the
+//!   sides take turns going first, so load from other processes hits both alike.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,6 +45,8 @@ fn start_fake() -> Target {
             let fake = FakeAsana::start().await.expect("fake starts");
             // Limits are the client's business here; the baseline has none of its own.
             fake.faults().set_concurrency_limits(0, 0);
+            let latency = env("ASANA_BENCH_LATENCY_MS", 0) as u64;
+            fake.faults().set_latency(Duration::from_millis(latency));
             tx.send(Target {
                 base: fake.base_url(),
                 token: fake.token().to_owned(),
@@ -197,7 +202,11 @@ fn main() {
 
         println!();
         println!("asana provider vs raw reqwest, against the in-process fake Asana");
-        println!("concurrency {concurrency}, best of {rounds} rounds; list = one page of 50 tasks");
+        let latency = env("ASANA_BENCH_LATENCY_MS", 0);
+        println!(
+            "concurrency {concurrency}, best of {rounds} rounds, {latency} ms added latency; \
+             list = one page of 50 tasks"
+        );
         println!();
         println!("| op     |     n | provider ops/s | raw ops/s | provider time / raw time | goal <= 1.10 |");
         println!("|--------|------:|---------------:|----------:|-------------------------:|:------------:|");

@@ -12,7 +12,7 @@
 //! | users | `GET /users/{me\|email\|gid}`, `GET /users`, `GET /workspaces/{gid}/users` |
 //! | workspaces, projects | `GET /workspaces[/{gid}]`, `GET /projects[/{gid}]`, `GET /workspaces/{gid}/projects` |
 //! | sections | `GET/POST /projects/{gid}/sections`, `GET /sections/{gid}`, `POST /sections/{gid}/addTask`, `GET /sections/{gid}/tasks` |
-//! | tasks | `POST /tasks`, `GET/PUT/DELETE /tasks/{gid}`, `GET /tasks?project=\|tag=\|section=\|assignee=&workspace=`, `GET /projects/{gid}/tasks` (`completed_since`, `modified_since`, `limit`, `offset`) |
+//! | tasks | `POST /tasks`, `GET/PUT/DELETE /tasks/{gid}`, `GET /tasks/external:{id}`, `GET /tasks?project=\|tag=\|section=\|assignee=&workspace=`, `GET /projects/{gid}/tasks` (`completed_since`, `modified_since`, `limit`, `offset`) |
 //! | tags | `GET/POST /tags`, `GET/POST /workspaces/{gid}/tags`, `GET /tags/{gid}[/tasks]`, `POST /tasks/{gid}/addTag\|removeTag` |
 //! | stories | `GET/POST /tasks/{gid}/stories` (system stories mixed in), `GET /stories/{gid}` |
 //! | custom fields | `POST /custom_fields`, `GET /workspaces/{gid}/custom_fields`, `GET /custom_fields/{gid}`, `POST /custom_fields/{gid}/enum_options`, `GET /projects/{gid}/custom_field_settings`, `POST /projects/{gid}/addCustomFieldSetting` (premium workspaces only, else 402) |
