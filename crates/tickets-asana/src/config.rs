@@ -60,6 +60,10 @@ pub struct AsanaConfig {
     /// Longest `Retry-After` waited for, in seconds (default 60); longer ones are returned.
     #[serde(default = "default_max_wait")]
     pub max_retry_after_secs: u64,
+    /// Look for idempotency markers only on tasks changed in the last this many hours
+    /// (default 0: the whole project). Speeds up keyed creates in very large projects.
+    #[serde(default)]
+    pub idempotency_window_hours: u32,
     /// The allowed status moves.
     #[serde(default)]
     pub workflow: Workflow,
@@ -125,6 +129,7 @@ impl AsanaConfig {
             max_concurrent_writes: default_writes(),
             max_retries: default_retries(),
             max_retry_after_secs: default_max_wait(),
+            idempotency_window_hours: 0,
             workflow: Workflow::default(),
         }
     }

@@ -15,6 +15,14 @@ use crate::convert::{split_marker, with_marker};
 use crate::provider::{AsanaProvider, lock};
 use crate::types::{MembershipWrite, TASK_FIELDS, TaskRecord, TaskWrite};
 
+/// A task as scanned for idempotency markers.
+#[derive(Debug, serde::Deserialize)]
+struct Marked {
+    gid: String,
+    #[serde(default)]
+    notes: String,
+}
+
 impl AsanaProvider {
     /// After a create failed in a way that may have been applied: the task it made, if any
     /// (same name and notes, made by the token's user since `since`, not claimed yet).
@@ -55,17 +63,29 @@ impl AsanaProvider {
                 Err(e) => return Err(e),
             }
         }
-        let call = Call::get("/tasks")
+        // Only the notes are read while scanning: the marker is all that is looked for.
+        let mut call = Call::get("/tasks")
             .query("project", self.inner.map.project.clone())
-            .query("opt_fields", TASK_FIELDS);
-        let tasks: Vec<TaskRecord> = self
+            .query("opt_fields", "notes");
+        if let Some(window) = self.inner.key_window {
+            let since = Utc::now() - window;
+            call = call.query(
+                "modified_since",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            );
+        }
+        let tasks: Vec<Marked> = self
             .c()
             .all(call)
             .await
             .map_err(|e| project_error(e, &self.inner.map.project))?;
-        Ok(tasks
+        match tasks
             .into_iter()
-            .find(|t| split_marker(&t.notes).1 == Some(key)))
+            .find(|t| split_marker(&t.notes).1 == Some(key))
+        {
+            Some(t) => self.record(&t.gid).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     pub(crate) async fn create_inner(&self, new: NewTicket) -> Result<Ticket> {

@@ -32,6 +32,8 @@ pub(crate) struct Inner {
     pub(crate) map: Mapping,
     pub(crate) page_size: u32,
     pub(crate) max_retries: u32,
+    /// How far back idempotency markers are looked for (`None`: the whole project).
+    pub(crate) key_window: Option<TimeDelta>,
     pub(crate) workflow: Workflow,
     /// Idempotency key -> task gid, for keys used by this process.
     pub(crate) keys: Mutex<HashMap<String, String>>,
@@ -93,6 +95,8 @@ impl AsanaProvider {
                 },
                 page_size: config.page_size,
                 max_retries: config.max_retries,
+                key_window: (config.idempotency_window_hours > 0)
+                    .then(|| TimeDelta::hours(config.idempotency_window_hours as i64)),
                 workflow: config.workflow.clone(),
                 keys: Mutex::default(),
                 key_locks: Mutex::default(),

@@ -166,6 +166,13 @@ async fn a_create_applied_before_the_connection_dropped_is_not_sent_again() {
         .unwrap();
     assert_eq!(again.id, k.id);
     assert_eq!(named(&fake, "keyed"), 1);
+    let mut windowed = config(&fake);
+    windowed.idempotency_window_hours = 1;
+    let third = provider(windowed)
+        .create(NewTicket::new("keyed").idempotency_key("k-1"))
+        .await
+        .unwrap();
+    assert_eq!(third.id, k.id, "found within the window");
 
     fake.faults().drop_next(1);
     p.add_comment(&t.id, NewComment::new("once").author("Alice"))
