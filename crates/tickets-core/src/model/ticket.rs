@@ -115,7 +115,7 @@ pub struct Ticket {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
-    /// An opaque token for optimistic concurrency (see [`TicketPatch::expected_version`]).
+    /// An opaque token for optimistic concurrency (see [`TicketPatch::expected_version`](crate::TicketPatch::expected_version)).
     pub version: Option<String>,
 }
 
