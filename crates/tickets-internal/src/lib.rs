@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod outbox;
 mod provider;
 mod query;
+pub mod state;
 pub mod testing;
 mod tx;
 
@@ -25,6 +26,7 @@ pub use links::{Link, Links};
 pub use outbox::{EntryState, Operation, Outbox, OutboxEntry, OutboxStats};
 pub use provider::InternalProvider;
 pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use state::{LeaseHolder, SyncState};
 
 /// The `internal` provider's factory, registered through `inventory`.
 pub static FACTORY: ProviderFactory = ProviderFactory {

@@ -30,6 +30,13 @@ const MIGRATIONS: &[Step] = &[
         include_str!("../migrations/postgres/0002_outbox.sql"),
         include_str!("../migrations/mysql/0002_outbox.sql"),
     ),
+    (
+        3,
+        "sync_state",
+        include_str!("../migrations/sqlite/0003_sync_state.sql"),
+        include_str!("../migrations/postgres/0003_sync_state.sql"),
+        include_str!("../migrations/mysql/0003_sync_state.sql"),
+    ),
 ];
 
 /// The migrator for one dialect.

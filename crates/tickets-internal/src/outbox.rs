@@ -367,6 +367,17 @@ impl<'a> Outbox<'a> {
         Ok(stats)
     }
 
+    /// How many entries of one ticket are not delivered yet (any state).
+    pub async fn undelivered(&self, ticket: &TicketId) -> Result<u64> {
+        let sql = self.sql("SELECT COUNT(*) FROM outbox WHERE ticket_id = ?");
+        let mut conn = self.store.db().conn().await?;
+        let n = conn
+            .exec()
+            .fetch_optional(&sql, &[ticket.as_str().into()], |r| r.int(0))
+            .await?;
+        Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+    }
+
     /// Entries in order, optionally of one state, at most `limit`.
     pub async fn entries(&self, state: Option<EntryState>, limit: u32) -> Result<Vec<OutboxEntry>> {
         let mut args = Vec::new();

@@ -122,6 +122,11 @@ impl InternalProvider {
         Links::new(self)
     }
 
+    /// Named values and leases kept in the store (see [`crate::state`]).
+    pub fn state(&self) -> crate::state::SyncState<'_> {
+        crate::state::SyncState::new(self)
+    }
+
     fn recorder(&self) -> Option<&Recorder> {
         self.inner.recorder.as_ref().filter(|_| self.record)
     }

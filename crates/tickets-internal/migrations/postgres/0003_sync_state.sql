@@ -1,0 +1,9 @@
+-- Named values and leases for the sync provider (see src/state.rs). Never edited once shipped.
+
+CREATE TABLE sync_state (
+    name       TEXT        PRIMARY KEY,
+    value      TEXT        NOT NULL,
+    owner      TEXT,
+    expires_at TIMESTAMPTZ,
+    updated_at TIMESTAMPTZ NOT NULL
+);
