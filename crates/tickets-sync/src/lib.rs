@@ -1,1 +1,73 @@
-//! Provider "sync" (being written).
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod config;
+pub mod convert;
+mod deliver;
+mod error;
+mod provider;
+mod pull;
+pub mod worker;
+
+use std::sync::Arc;
+
+use tickets_core::{BuildContext, DynProvider, Error, ProviderFactory, Result};
+use tickets_internal::{InternalConfig, InternalProvider};
+
+pub use config::{SyncConfig, WorkerOptions};
+pub use provider::{KIND, Metrics, ParkedEntry, SyncProvider, SyncStatus};
+pub use pull::PullReport;
+pub use worker::RunReport;
+
+/// The `sync` provider's factory, registered through `inventory`.
+pub static FACTORY: ProviderFactory = ProviderFactory {
+    kind: KIND,
+    summary: "internal store first, then durable delivery of every change to a remote tracker",
+    crate_name: env!("CARGO_PKG_NAME"),
+    build: |ctx| Box::pin(build(ctx)),
+};
+
+inventory::submit!(FACTORY);
+
+/// Builds a sync backend from its config section (see [`SyncConfig`]).
+async fn build(ctx: BuildContext) -> Result<DynProvider> {
+    let config: SyncConfig = ctx.extract()?;
+    if let Err((key, problem)) = config.check() {
+        return Err(ctx.config_error(key, problem));
+    }
+    let (local_config, remote, remote_name) = match (&config.local, &config.remote) {
+        (Some(local), Some(remote)) => {
+            let (kind, figment) = ctx.backend_config(local)?;
+            if kind != tickets_internal::KIND {
+                return Err(ctx.config_error(
+                    "local",
+                    format!(
+                        "backend {local:?} is a {kind:?} backend; sync keeps its tickets in an \
+                         \"internal\" one"
+                    ),
+                ));
+            }
+            let local_config: InternalConfig = figment
+                .extract()
+                .map_err(|e| Error::from(e).with_context("backend", local))?;
+            (local_config, ctx.backend(remote).await?, remote.clone())
+        }
+        _ => {
+            // The seed's shape: the internal default store (or `url`), and Asana from this
+            // section's keys (`asana_project`, `token`, ...). Built directly, so this
+            // section's layers wrap the sync provider only.
+            let local_config: InternalConfig = ctx.extract()?;
+            let asana = tickets_asana::AsanaConfig::from_context(&ctx)?;
+            let remote = Arc::new(tickets_asana::AsanaProvider::new(asana)?) as DynProvider;
+            (local_config, remote, "asana".to_owned())
+        }
+    };
+    let local = InternalProvider::open(local_config.outbox(true)).await?;
+    let provider = SyncProvider::new(local, remote, remote_name, config.worker_options())?;
+    let provider = if config.worker {
+        provider.start_worker()
+    } else {
+        provider
+    };
+    Ok(Arc::new(provider) as DynProvider)
+}

@@ -1,0 +1,214 @@
+//! Config keys of the `sync` provider.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The `[backends.NAME]` section of a `sync` backend.
+///
+/// ```toml
+/// [backends.main]
+/// provider = "sync"
+/// local = "db"          # an `internal` backend: the store every call reads and writes
+/// remote = "tracker"    # any backend: where changes are delivered
+/// ```
+///
+/// The seed's shape works too: no `local`/`remote`, and the Asana keys (`asana_project`,
+/// `token`, ...) beside `provider = "sync"`; then the local store is the internal default
+/// (`url` if given, else `tickets.db`) and the remote is Asana built from the same section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SyncConfig {
+    /// Name of the `internal` backend holding the tickets.
+    pub local: Option<String>,
+    /// Name of the backend changes are delivered to.
+    pub remote: Option<String>,
+    /// Start a delivery worker inside the provider.
+    pub worker: bool,
+    /// Tickets delivered at once (each ticket's changes go one after another).
+    pub concurrency: usize,
+    /// How long a worker holds a claimed entry (and, on SQLite, the worker lease), in seconds.
+    pub lease_secs: u64,
+    /// How often an idle worker looks for work, in milliseconds (local writes wake it at once).
+    pub poll_interval_ms: u64,
+    /// First retry delay, in milliseconds; doubled per attempt, with jitter.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay, in seconds.
+    pub backoff_max_secs: u64,
+    /// Attempts after which an entry failing for an unexplained reason is parked (transient
+    /// failures — unavailable, time-out, rate limit — are retried without limit).
+    pub max_attempts: u32,
+    /// How often the worker pulls remote changes, in seconds (0 = never).
+    pub pull_interval_secs: u64,
+    /// Overlap of consecutive pulls, in seconds, covering clock skew between the hosts.
+    pub pull_overlap_secs: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            local: None,
+            remote: None,
+            worker: true,
+            concurrency: 8,
+            lease_secs: 60,
+            poll_interval_ms: 1_000,
+            backoff_base_ms: 1_000,
+            backoff_max_secs: 300,
+            max_attempts: 10,
+            pull_interval_secs: 60,
+            pull_overlap_secs: 5,
+        }
+    }
+}
+
+impl SyncConfig {
+    /// Checks the values; `Err((key, problem))`.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.concurrency == 0 {
+            return Err(("concurrency", "must be at least 1".into()));
+        }
+        if self.lease_secs < 2 {
+            return Err(("lease_secs", "must be at least 2 seconds".into()));
+        }
+        if self.poll_interval_ms == 0 {
+            return Err(("poll_interval_ms", "must be at least 1".into()));
+        }
+        if self.max_attempts == 0 {
+            return Err(("max_attempts", "must be at least 1".into()));
+        }
+        for (key, name) in [("local", &self.local), ("remote", &self.remote)] {
+            if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+                return Err((key, "must name a backend".into()));
+            }
+        }
+        if self.local.is_some() != self.remote.is_some() {
+            return Err((
+                if self.local.is_some() {
+                    "remote"
+                } else {
+                    "local"
+                },
+                "set both `local` and `remote`, or neither (then the local store is the \
+                 internal default and the remote is Asana from this section's keys)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The worker's options from this config.
+    pub fn worker_options(&self) -> WorkerOptions {
+        WorkerOptions {
+            concurrency: self.concurrency,
+            lease: Duration::from_secs(self.lease_secs),
+            poll_interval: Duration::from_millis(self.poll_interval_ms),
+            backoff_base: Duration::from_millis(self.backoff_base_ms),
+            backoff_max: Duration::from_secs(self.backoff_max_secs),
+            max_attempts: self.max_attempts,
+            pull_interval: (self.pull_interval_secs > 0)
+                .then(|| Duration::from_secs(self.pull_interval_secs)),
+            pull_overlap: Duration::from_secs(self.pull_overlap_secs),
+        }
+    }
+}
+
+/// How a delivery worker runs (see [`SyncConfig`] for each key).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WorkerOptions {
+    /// Tickets delivered at once.
+    pub concurrency: usize,
+    /// Claim lease (and SQLite worker lease).
+    pub lease: Duration,
+    /// Idle poll interval.
+    pub poll_interval: Duration,
+    /// First retry delay.
+    pub backoff_base: Duration,
+    /// Longest retry delay.
+    pub backoff_max: Duration,
+    /// Attempts before an unexplained failure is parked.
+    pub max_attempts: u32,
+    /// Pull interval (`None`: no pulls).
+    pub pull_interval: Option<Duration>,
+    /// Pull overlap.
+    pub pull_overlap: Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        SyncConfig::default().worker_options()
+    }
+}
+
+impl WorkerOptions {
+    /// Sets the concurrency.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Sets the lease.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Sets the idle poll interval.
+    pub fn poll_interval(mut self, d: Duration) -> Self {
+        self.poll_interval = d.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Sets the backoff bounds.
+    pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.backoff_base = base;
+        self.backoff_max = max.max(base);
+        self
+    }
+
+    /// Sets the attempts before an unexplained failure is parked.
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+
+    /// Sets the pull interval (`None`: no pulls).
+    pub fn pull_interval(mut self, d: Option<Duration>) -> Self {
+        self.pull_interval = d;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_pass_and_half_a_pair_is_refused() {
+        assert!(SyncConfig::default().check().is_ok());
+        let c = SyncConfig {
+            local: Some("db".into()),
+            ..SyncConfig::default()
+        };
+        assert_eq!(c.check().unwrap_err().0, "remote");
+        let c = SyncConfig {
+            concurrency: 0,
+            ..SyncConfig::default()
+        };
+        assert_eq!(c.check().unwrap_err().0, "concurrency");
+    }
+
+    #[test]
+    fn pull_interval_zero_turns_pulls_off() {
+        let c = SyncConfig {
+            pull_interval_secs: 0,
+            ..SyncConfig::default()
+        };
+        assert!(c.worker_options().pull_interval.is_none());
+        assert_eq!(
+            SyncConfig::default().worker_options().pull_interval,
+            Some(Duration::from_secs(60))
+        );
+    }
+}

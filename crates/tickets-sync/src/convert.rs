@@ -1,0 +1,248 @@
+//! Local <-> remote: idempotency keys, requests trimmed to what the remote holds, and the
+//! differences between a local and a remote ticket.
+
+use std::collections::BTreeSet;
+
+use tickets_core::{
+    Capabilities, Comment, NewComment, NewTicket, Patch, Ticket, TicketId, TicketPatch,
+};
+
+/// The idempotency key of the remote create of a local ticket: the same for every attempt, from
+/// any process, so a create whose answer was lost is never made twice.
+pub fn create_key(local: &TicketId) -> String {
+    format!("sync-{}", local.as_str().replace('-', ""))
+}
+
+/// The idempotency key of the remote comment for one outbox entry.
+pub fn comment_key(local: &TicketId, seq: i64) -> String {
+    format!("sync-{}-{seq}", local.as_str().replace('-', ""))
+}
+
+/// The key a pulled remote ticket is created with locally (so a crash between the local create
+/// and the link never makes two local copies).
+pub fn pull_key(remote_name: &str, remote_id: &str) -> String {
+    format!("pull-{remote_name}-{remote_id}")
+}
+
+/// A create request as the remote can take it: fields it does not hold are left out, and the
+/// idempotency key is derived from the local id.
+pub fn remote_new(mut new: NewTicket, caps: &Capabilities, key: String) -> NewTicket {
+    if !caps.requester {
+        new.requester = None;
+    }
+    if !caps.kind {
+        new.kind = None;
+    }
+    if !caps.watchers {
+        new.watchers.clear();
+    }
+    if !caps.tags {
+        new.tags.clear();
+    }
+    if !caps.due {
+        new.due = None;
+    }
+    if !caps.custom_fields {
+        new.custom_fields.clear();
+    }
+    new.idempotency_key = Some(key);
+    new
+}
+
+/// A create request carrying a local ticket's current state.
+pub fn new_from(t: &Ticket) -> NewTicket {
+    let mut new = NewTicket::new(t.subject.clone());
+    new.description = t.description.clone();
+    new.status = t.status;
+    new.priority = t.priority;
+    new.kind = t.kind.clone();
+    new.assignee = t.assignee.clone();
+    new.requester = t.requester.clone();
+    new.watchers = t.watchers.clone();
+    new.tags = t.tags.clone();
+    new.due = t.due;
+    new.custom_fields = t.custom_fields.clone();
+    new
+}
+
+/// An update request as the remote can take it.
+pub fn remote_patch(mut patch: TicketPatch, caps: &Capabilities) -> TicketPatch {
+    if !caps.requester {
+        patch.requester = Patch::Keep;
+    }
+    if !caps.kind {
+        patch.kind = Patch::Keep;
+    }
+    if !caps.watchers {
+        patch.watchers = Patch::Keep;
+    }
+    if !caps.tags {
+        patch.tags = Patch::Keep;
+    }
+    if !caps.due {
+        patch.due = Patch::Keep;
+    }
+    if !caps.edit_description {
+        patch.description = Patch::Keep;
+    }
+    if !caps.custom_fields {
+        patch.custom_fields.clear();
+    }
+    patch.expected_version = None;
+    patch
+}
+
+fn sorted(v: &[String]) -> BTreeSet<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// The patch that makes `from` look like `to` in the fields the remote holds (`caps` are the
+/// remote's). A status the remote cannot hold exactly is left alone when both sides agree on
+/// open or not (the remote stores a neighbour, which must not be copied back).
+pub fn diff(from: &Ticket, to: &Ticket, caps: &Capabilities) -> TicketPatch {
+    let mut p = TicketPatch::new();
+    if from.subject != to.subject {
+        p.subject = Patch::Set(to.subject.clone());
+    }
+    if caps.edit_description && from.description.trim() != to.description.trim() {
+        p.description = Patch::from(Some(to.description.clone()).filter(|d| !d.is_empty()));
+    }
+    if from.status != to.status {
+        let exact = caps.statuses.contains(&from.status) && caps.statuses.contains(&to.status);
+        if exact || from.status.is_open() != to.status.is_open() {
+            p.status = Patch::Set(to.status);
+        }
+    }
+    if from.priority != to.priority
+        && caps.priorities.contains(&from.priority)
+        && caps.priorities.contains(&to.priority)
+    {
+        p.priority = Patch::Set(to.priority);
+    }
+    if from.assignee != to.assignee {
+        p.assignee = Patch::from(to.assignee.clone());
+    }
+    if caps.tags && sorted(&from.tags) != sorted(&to.tags) {
+        p.tags = Patch::Set(to.tags.clone());
+    }
+    if caps.due && from.due != to.due {
+        p.due = Patch::from(to.due);
+    }
+    if caps.custom_fields {
+        for (name, value) in &to.custom_fields {
+            if from.custom_fields.get(name) != Some(value) {
+                p.custom_fields
+                    .insert(name.clone(), Patch::Set(value.clone()));
+            }
+        }
+    }
+    p
+}
+
+/// True when a comment read from one side is `new` written on the other. Without
+/// `comment_author` on the remote, only bodies are compared.
+pub fn same_comment(c: &Comment, author: Option<&str>, body: &str, caps: &Capabilities) -> bool {
+    c.body.trim() == body.trim() && (!caps.comment_author || c.author.as_deref() == author)
+}
+
+/// A comment request copying `c`.
+pub fn new_comment_from(c: &Comment) -> NewComment {
+    let mut n = NewComment::new(c.body.clone());
+    n.author = c.author.clone();
+    n.public = c.public;
+    n
+}
+
+/// Whether a comment goes to the remote: private ones stay local when the remote has no
+/// private comments (sending them would publish them).
+pub fn travels(public: bool, caps: &Capabilities) -> bool {
+    public || caps.private_comments
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use tickets_core::{Priority, Status};
+
+    use super::*;
+
+    fn ticket(subject: &str) -> Ticket {
+        Ticket::new(TicketId::new("1"), "x", subject, Utc::now())
+    }
+
+    #[test]
+    fn keys_are_stable_and_short() {
+        let id = TicketId::new("0190f3a2-7c4e-7b1a-9d2e-3f4a5b6c7d8e");
+        assert_eq!(create_key(&id), create_key(&id.clone()));
+        assert!(create_key(&id).len() <= 40);
+        assert_ne!(comment_key(&id, 1), comment_key(&id, 2));
+    }
+
+    #[test]
+    fn requests_lose_what_the_remote_cannot_hold() {
+        let mut caps = Capabilities::default();
+        caps.requester = false;
+        caps.custom_fields = false;
+        let new = NewTicket::new("a")
+            .requester("r@x")
+            .custom_field("c", 1)
+            .watcher("w");
+        let out = remote_new(new, &caps, "k".into());
+        assert_eq!(out.requester, None);
+        assert!(out.custom_fields.is_empty() && out.watchers.is_empty());
+        assert_eq!(out.idempotency_key.as_deref(), Some("k"));
+        let p = remote_patch(TicketPatch::new().requester("r").subject("s"), &caps);
+        assert_eq!(p.requester, Patch::Keep);
+        assert_eq!(p.subject, Patch::Set("s".into()));
+    }
+
+    #[test]
+    fn diff_sets_only_what_differs() {
+        let caps = Capabilities::full();
+        let mut a = ticket("a");
+        let mut b = ticket("b");
+        a.tags = vec!["x".into(), "y".into()];
+        b.tags = vec!["y".into(), "x".into()];
+        b.status = Status::InProgress;
+        b.priority = Priority::High;
+        b.assignee = Some("alice@example.com".into());
+        let p = diff(&a, &b, &caps);
+        assert_eq!(p.subject, Patch::Set("b".into()));
+        assert_eq!(p.tags, Patch::Keep);
+        assert_eq!(p.status, Patch::Set(Status::InProgress));
+        assert_eq!(p.priority, Patch::Set(Priority::High));
+        assert_eq!(p.assignee, Patch::Set("alice@example.com".into()));
+        assert!(diff(&b, &b, &caps).is_empty());
+    }
+
+    #[test]
+    fn inexact_statuses_are_not_copied_back() {
+        let mut caps = Capabilities::full();
+        caps.statuses = vec![Status::New, Status::Closed];
+        let mut local = ticket("a");
+        local.status = Status::Triaged;
+        let remote = ticket("a");
+        assert_eq!(diff(&local, &remote, &caps).status, Patch::Keep);
+        let mut closed = ticket("a");
+        closed.status = Status::Closed;
+        assert_eq!(
+            diff(&local, &closed, &caps).status,
+            Patch::Set(Status::Closed)
+        );
+    }
+
+    #[test]
+    fn comments_match_on_body_and_author() {
+        let caps = Capabilities::default();
+        let mut c = Comment::new("1", TicketId::new("t"), "hello ", Utc::now());
+        c.author = Some("a".into());
+        assert!(same_comment(&c, Some("a"), "hello", &caps));
+        assert!(!same_comment(&c, Some("b"), "hello", &caps));
+        let mut no_author = caps.clone();
+        no_author.comment_author = false;
+        assert!(same_comment(&c, None, "hello", &no_author));
+        let mut public_only = caps;
+        public_only.private_comments = false;
+        assert!(!travels(false, &public_only));
+    }
+}
