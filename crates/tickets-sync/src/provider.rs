@@ -202,6 +202,13 @@ impl SyncProvider {
             let (tx, rx) = watch::channel(false);
             let shared = self.shared.clone();
             tokio::spawn(async move {
+                // A short-lived process (one CLI command) is usually gone before this: it does
+                // not claim entries (or the SQLite worker lease) only to abandon them.
+                let first = shared.options.poll_interval;
+                tokio::select! {
+                    () = tokio::time::sleep(first) => {}
+                    () = stopped(rx.clone()) => return,
+                }
                 if let Err(e) = shared.run_worker(stopped(rx)).await {
                     tracing::error!(target: "tickets_sync", error = %e, "sync worker stopped");
                 }
