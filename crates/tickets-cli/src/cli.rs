@@ -83,6 +83,37 @@ pub enum Command {
     Backends,
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// Delivery to the remote of a `sync` backend: run, status, retry, push, pull.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+}
+
+/// `tickets sync ...` (on a backend of kind `sync`).
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Deliver pending changes to the remote (until Ctrl-C, or with --once until none is due).
+    Run {
+        /// Deliver what is due now, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Show pending, delivering and parked changes, the oldest one's age and parked errors.
+    Status,
+    /// Re-queue parked changes (of one ticket, or all).
+    Retry {
+        /// Only this local ticket's parked changes.
+        id: Option<String>,
+    },
+    /// Make the remote ticket match a local one now (create it there if needed).
+    Push {
+        /// The local ticket id.
+        id: String,
+    },
+    /// Import or refresh a remote ticket locally.
+    Pull {
+        /// The ticket's id in the remote system.
+        remote_id: String,
+    },
 }
 
 /// A ticket id.

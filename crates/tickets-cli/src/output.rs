@@ -252,6 +252,14 @@ impl<W: Write> Printer<W> {
         }
         Ok(())
     }
+
+    /// A result that has its own text form: `json` with `--json`, else the text as is.
+    pub fn report(&mut self, json: &Value, text: &str) -> io::Result<()> {
+        if self.json {
+            return self.json(json);
+        }
+        write!(self.out, "{text}")
+    }
 }
 
 /// One configured backend, as `tickets backends` lists it.

@@ -7,6 +7,7 @@
 
 pub mod info;
 pub mod parse;
+pub mod sync;
 pub mod ticket;
 
 use std::fmt;
@@ -107,6 +108,9 @@ pub async fn run<W: Write>(cli: &Cli, out: &mut Printer<W>) -> Result<(), Failur
                 tickets.use_backend(name)?;
             }
             let result = on_backend(command, &tickets, out).await;
+            if result.is_ok() {
+                sync::settle(command, &tickets).await;
+            }
             first_use.report();
             result
         }
@@ -146,6 +150,7 @@ pub async fn on_backend<W: Write>(
         }
         Command::Reopen(IdArg { id }) => ticket::shortcut(tickets, Shortcut::Reopen, id, out).await,
         Command::History(IdArg { id }) => ticket::history(tickets, id, out).await,
+        Command::Sync(c) => sync::run(c, tickets, out).await,
         Command::Providers => info::providers(tickets.registry(), out),
         Command::Config => info::config(hub_config(tickets)?, tickets.registry(), out),
         Command::Backends => {
