@@ -51,7 +51,7 @@ impl Default for SyncConfig {
             remote: None,
             worker: true,
             concurrency: 8,
-            lease_secs: 60,
+            lease_secs: 120,
             poll_interval_ms: 1_000,
             backoff_base_ms: 1_000,
             backoff_max_secs: 300,
