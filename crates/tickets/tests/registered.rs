@@ -80,3 +80,9 @@ fn bugzilla_is_registered() {
 fn salesforce_is_registered() {
     assert!(kinds().contains(&"salesforce"), "{:?}", kinds());
 }
+
+#[cfg(feature = "sync")]
+#[test]
+fn sync_is_registered() {
+    assert!(kinds().contains(&"sync"), "{:?}", kinds());
+}
