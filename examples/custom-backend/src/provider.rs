@@ -302,8 +302,14 @@ mod tests {
 
         let again = Notebook::open(config).unwrap();
         let read = again.get(&t.id).await.unwrap();
-        assert_eq!((read.subject, read.tags), (t.subject.clone(), t.tags.clone()));
-        assert!(read.updated_at > t.updated_at, "the comment touched the ticket");
+        assert_eq!(
+            (read.subject, read.tags),
+            (t.subject.clone(), t.tags.clone())
+        );
+        assert!(
+            read.updated_at > t.updated_at,
+            "the comment touched the ticket"
+        );
         assert_eq!(again.comments(&t.id).await.unwrap()[0].body, "noted");
         let next = again.create(NewTicket::new("Second")).await.unwrap();
         assert_eq!(
