@@ -117,6 +117,12 @@ impl Shared {
         let rid = remote.id.as_str();
         let caps = &self.remote_caps;
         let Some(local_id) = links.local_id(&self.remote_name, rid).await? else {
+            if self.own_create_in_flight(remote).await? {
+                // Most likely made by a create of ours whose link is not written yet (a worker
+                // died between the two): importing it would make a second local copy. The
+                // create's retry links it; a later pull sees it linked.
+                return Ok((remote.id.clone(), Applied::KeptLocal, 0));
+            }
             let mut new = convert::new_from(remote);
             new.idempotency_key = Some(convert::pull_key(&self.remote_name, rid));
             let created = quiet.create(new).await?;
@@ -156,6 +162,16 @@ impl Shared {
             applied = Applied::Updated;
         }
         Ok((local_id, applied, n))
+    }
+
+    /// True when an undelivered local create has the same subject as `remote`.
+    async fn own_create_in_flight(&self, remote: &Ticket) -> Result<bool> {
+        let entries = self.local.outbox().entries(None, 10_000).await?;
+        Ok(entries.iter().any(|e| {
+            e.operation == tickets_internal::Operation::Create
+                && e.payload.get("subject").and_then(|s| s.as_str())
+                    == Some(remote.subject.as_str())
+        }))
     }
 
     /// Copies remote comments missing locally (counted by author and body, in order).
