@@ -115,7 +115,7 @@ async fn parent() -> Result<(), String> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(40);
     let fake = FakeAsana::start().await.map_err(|e| e.to_string())?;
-    fake.faults().set_latency(Duration::from_millis(3));
+    fake.faults().set_latency(Duration::from_millis(10));
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let url = format!("sqlite://{}", dir.path().join("chaos.db").display());
     let rem = remote(
@@ -146,7 +146,8 @@ async fn parent() -> Result<(), String> {
             .stdout(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start the worker: {e}"))?;
-        let delay = Duration::from_millis(fastrand::u64(150..1500));
+        // Past the dead worker's lease (2 s) often enough to deliver, short enough to die mid-way.
+        let delay = Duration::from_millis(fastrand::u64(200..3000));
         tokio::time::sleep(delay).await;
         let before = sync.status().await.map_err(|e| e.to_string())?;
         child.kill().map_err(|e| e.to_string())?;
@@ -157,9 +158,7 @@ async fn parent() -> Result<(), String> {
             before.undelivered(),
             before.delivering
         );
-        if rounds % 3 == 0 {
-            write_some(&sync, rounds, 10).await;
-        }
+        write_some(&sync, rounds, 8).await;
     }
 
     // A last worker runs to the end (waiting out the dead workers' leases).
