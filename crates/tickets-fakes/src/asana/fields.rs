@@ -165,11 +165,11 @@ pub(crate) async fn create_field(
             options,
         },
     );
-    let location = format!("{}/custom_fields/{gid}", super::wire::base(&headers));
     let v = s.field_json(&gid);
     Ok(created(
         shape(&v, opt_fields(&q, Some(&body)).as_deref(), false),
-        location,
+        &headers,
+        &format!("custom_fields/{gid}"),
     ))
 }
 
@@ -223,8 +223,7 @@ pub(crate) async fn create_option(
     if let Some(f) = s.fields.get_mut(&g) {
         f.options.push(option);
     }
-    let location = format!("{}/enum_options/{gid}", super::wire::base(&headers));
-    Ok(created(v, location))
+    Ok(created(v, &headers, &format!("enum_options/{gid}")))
 }
 
 /// `GET /workspaces/{gid}/custom_fields`.

@@ -185,11 +185,11 @@ pub(crate) async fn create_section(
             created_at,
         },
     );
-    let location = format!("{}/sections/{gid}", super::wire::base(&headers));
     let v = s.section_json(&gid);
     Ok(created(
         shape(&v, opt_fields(&q, Some(&body)).as_deref(), false),
-        location,
+        &headers,
+        &format!("sections/{gid}"),
     ))
 }
 
@@ -380,11 +380,11 @@ pub(crate) async fn create_tag(
             created_at,
         },
     );
-    let location = format!("{}/tags/{gid}", super::wire::base(&headers));
     let v = s.tag_json(&gid);
     Ok(created(
         shape(&v, opt_fields(&q, Some(&body)).as_deref(), false),
-        location,
+        &headers,
+        &format!("tags/{gid}"),
     ))
 }
 

@@ -132,10 +132,10 @@ pub(crate) async fn add_story(
         st.is_pinned = true;
     }
     let v = s.story_json(&s.stories[&story]);
-    let location = format!("{}/stories/{story}", super::wire::base(&headers));
     Ok(created(
         shape(&v, opt_fields(&q, Some(&body)).as_deref(), false),
-        location,
+        &headers,
+        &format!("stories/{story}"),
     ))
 }
 

@@ -427,8 +427,11 @@ pub(crate) async fn create(
     let gid = create_task(&mut s, &me, &body.data)?;
     let v = s.task_json(&s.tasks[&gid]);
     let fields = opt_fields(&q, Some(&body));
-    let location = format!("{}/tasks/{gid}", super::wire::base(&headers));
-    Ok(created(shape(&v, fields.as_deref(), false), location))
+    Ok(created(
+        shape(&v, fields.as_deref(), false),
+        &headers,
+        &format!("tasks/{gid}"),
+    ))
 }
 
 /// `GET /tasks/{gid}`, also `GET /tasks/external:{id}` for a task created with `external.gid`.

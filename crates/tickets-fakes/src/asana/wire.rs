@@ -431,8 +431,10 @@ pub(crate) fn ok(v: Value) -> Response {
     axum::Json(json!({ "data": v })).into_response()
 }
 
-/// `201 {"data": v}` with a `Location` header.
-pub(crate) fn created(v: Value, location: String) -> Response {
+/// `201 {"data": v}` with a `Location` header naming the new object at `path`
+/// (`tasks/123`) under the request's base URL.
+pub(crate) fn created(v: Value, headers: &HeaderMap, path: &str) -> Response {
+    let location = format!("{}/{path}", base(headers));
     let mut r = (StatusCode::CREATED, axum::Json(json!({ "data": v }))).into_response();
     if let Ok(l) = HeaderValue::from_str(&location) {
         r.headers_mut().insert(header::LOCATION, l);
