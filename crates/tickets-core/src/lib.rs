@@ -19,6 +19,7 @@ pub mod config;
 mod error;
 mod hub;
 pub mod layers;
+pub mod marker;
 pub mod memory;
 mod model;
 mod provider;

@@ -191,7 +191,9 @@ impl TicketProvider for MemoryProvider {
                 ),
             ));
         }
-        if let Some(to) = patch.status.as_set() {
+        if let Some(to) = patch.status.as_set()
+            && !patch.skip_workflow
+        {
             self.workflow.check(current.status, *to)?;
         }
         let mut next = current;
@@ -230,6 +232,7 @@ impl TicketProvider for MemoryProvider {
         let mut comment = Comment::new(comment_id, id.clone(), new.body, now);
         comment.author = new.author;
         comment.public = new.public;
+        comment.idempotency_key = new.idempotency_key.clone();
         let list = state.comments.entry(id.clone()).or_default();
         list.push(comment.clone());
         let index = list.len() - 1;

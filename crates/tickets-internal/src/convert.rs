@@ -32,7 +32,8 @@ pub(crate) const TICKET_COLUMNS: &str = "t.number, t.id, t.subject, t.descriptio
      t.created_at, t.updated_at, t.version";
 
 /// The comment columns, in [`comment_from_row`] order.
-pub(crate) const COMMENT_COLUMNS: &str = "id, ticket_id, author, body, public, created_at";
+pub(crate) const COMMENT_COLUMNS: &str =
+    "id, ticket_id, author, body, public, created_at, idempotency_key";
 
 /// The history columns, in [`history_from_row`] order.
 pub(crate) const HISTORY_COLUMNS: &str = "action, field, old_value, new_value, actor, created_at";
@@ -73,6 +74,7 @@ pub(crate) fn comment_from_row(row: &dyn RowRead) -> Result<Comment> {
     );
     c.author = row.opt_text(2)?;
     c.public = row.boolean(4)?;
+    c.idempotency_key = row.opt_text(6)?;
     Ok(c)
 }
 

@@ -249,7 +249,9 @@ impl InternalProvider {
                 ),
             ));
         }
-        if let Some(to) = patch.status.as_set() {
+        if let Some(to) = patch.status.as_set()
+            && !patch.skip_workflow
+        {
             self.inner.workflow.check(current.status, *to)?;
         }
         let mut next = current.clone();
@@ -340,6 +342,7 @@ impl InternalProvider {
         );
         comment.author = new.author.clone();
         comment.public = new.public;
+        comment.idempotency_key = new.idempotency_key.clone();
         let args = [
             Arg::from(comment.id.as_str()),
             id.as_str().into(),

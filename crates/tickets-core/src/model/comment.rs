@@ -24,6 +24,11 @@ pub struct Comment {
     pub public: bool,
     /// When it was written.
     pub created_at: DateTime<Utc>,
+    /// The [`NewComment::idempotency_key`] it was added with, where the backend keeps one
+    /// (backends with [`Capabilities::idempotent_comment`](crate::Capabilities::idempotent_comment)
+    /// do); how the sync provider recognises its own comments on the remote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 impl Comment {
@@ -41,6 +46,7 @@ impl Comment {
             body: body.into(),
             public: true,
             created_at,
+            idempotency_key: None,
         }
     }
 }

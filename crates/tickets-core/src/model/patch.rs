@@ -137,6 +137,13 @@ pub struct TicketPatch {
     /// [`Ticket::version`] equals this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_version: Option<String>,
+    /// The caller has already checked this status move against its own workflow (a sync
+    /// delivery, a repair): the backend makes the ticket show [`TicketPatch::status`] from
+    /// wherever it is now (including a half-applied earlier change), without its own
+    /// [`Workflow`](crate::Workflow) check. Backends whose server enforces a workflow of its own
+    /// (Bugzilla) still find a path through it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_workflow: bool,
 }
 
 impl TicketPatch {
@@ -386,6 +393,13 @@ impl TicketPatch {
     /// Requires the ticket to be at this version.
     pub fn expected_version(mut self, version: impl Into<String>) -> Self {
         self.expected_version = Some(version.into());
+        self
+    }
+
+    /// Sets the status without the backend's workflow check (see
+    /// [`TicketPatch::skip_workflow`]).
+    pub fn skip_workflow(mut self) -> Self {
+        self.skip_workflow = true;
         self
     }
 }
