@@ -83,7 +83,7 @@ pub enum Command {
     Backends,
     /// Print the effective configuration, secrets redacted.
     Config,
-    /// Delivery to the remote of a `sync` backend: run, status, retry, push, pull.
+    /// Delivery to the remote of a `sync` backend: run, status, retry, skip, push, pull.
     #[command(subcommand)]
     Sync(SyncCommand),
 }
@@ -97,12 +97,19 @@ pub enum SyncCommand {
         #[arg(long)]
         once: bool,
     },
-    /// Show pending, delivering and parked changes, the oldest one's age and parked errors.
+    /// Show pending, delivering and parked changes, why each waits, and parked errors.
     Status,
-    /// Re-queue parked changes (of one ticket, or all).
+    /// Re-queue parked changes (of one ticket, or all), their attempt counts reset.
     Retry {
         /// Only this local ticket's parked changes.
         id: Option<String>,
+    },
+    /// Drop one parked change for good (recorded in the ticket's history), so the ticket's
+    /// later changes flow again. The local ticket keeps the change; only its delivery is
+    /// given up.
+    Skip {
+        /// The change's number (`#N` in `tickets sync status`).
+        seq: i64,
     },
     /// Make the remote ticket match a local one now (create it there if needed).
     Push {

@@ -29,6 +29,11 @@ impl<W: Write> Printer<W> {
         self.out
     }
 
+    /// True when results are printed as JSON.
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
     fn json(&mut self, value: &Value) -> io::Result<()> {
         serde_json::to_writer_pretty(&mut self.out, value)?;
         writeln!(self.out)

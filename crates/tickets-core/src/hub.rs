@@ -210,6 +210,20 @@ impl Tickets {
         self.hub.config.as_ref()
     }
 
+    /// Shuts every backend down (see [`TicketProvider::shutdown`]): stops sync workers and gives
+    /// back what they claimed, closes database pools. Call it before the process exits. Every
+    /// backend is asked even when one fails; the first failure is returned.
+    pub async fn shutdown(&self) -> Result<()> {
+        let backends: Vec<DynProvider> = self.read().backends.values().cloned().collect();
+        let mut first = None;
+        for p in backends {
+            if let Err(e) = p.shutdown().await {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
     /// Every ticket matching `query` on the default backend, page after page to the end.
     pub fn list_all(&self, query: TicketQuery) -> BoxStream<'static, Result<Ticket>> {
         match self.default_backend() {

@@ -169,6 +169,13 @@ pub trait TicketProvider: Send + Sync + std::fmt::Debug + 'static {
         )))
     }
 
+    /// Releases what the provider holds (connection pools, background workers and the work
+    /// they claimed) before the process exits; calls made afterwards may fail. Calling it twice
+    /// is harmless. The default does nothing.
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Moves a ticket to `to`, if the workflow allows it from where it is now.
     async fn change_status(&self, id: &TicketId, to: Status) -> Result<Ticket> {
         let current = self.get(id).await?;

@@ -357,7 +357,9 @@ impl InternalProvider {
         entry.actor = comment.author.clone();
         self.insert_history(ex, id, &[entry]).await?;
         if let Some(recorder) = self.recorder() {
-            recorder.record(ex, id, Operation::Comment, new, at).await?;
+            recorder
+                .record_comment(ex, id, &comment.id, new, at)
+                .await?;
         }
         Ok(Done::Commit(comment))
     }
@@ -440,6 +442,12 @@ impl TicketProvider for InternalProvider {
 
     fn workflow(&self) -> &Workflow {
         &self.inner.workflow
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        // Closing the pool checkpoints a SQLite WAL into the database file.
+        InternalProvider::shutdown(self).await;
+        Ok(())
     }
 
     async fn create(&self, new: NewTicket) -> Result<Ticket> {

@@ -25,6 +25,22 @@ pub const POSTGRES_ENV: &str = "TICKETS_TEST_POSTGRES_URL";
 /// The variable naming a MySQL/MariaDB server for tests.
 pub const MYSQL_ENV: &str = "TICKETS_TEST_MYSQL_URL";
 
+/// Reports that part of a test is skipped for a missing service, where it shows: on the
+/// test's stderr *past* the test harness's output capture, so `cargo test` prints it even for
+/// a passing test. With `CI` set (non-empty), a skip is an error instead: CI must not pass
+/// while silently skipping what it is there to check.
+pub fn skipped(what: &str) -> Result<()> {
+    use std::io::Write;
+    if std::env::var("CI").is_ok_and(|v| !v.trim().is_empty()) {
+        return Err(Error::config(format!(
+            "CI is set, so a test may not skip {what}; start the service (see .ci/run)"
+        )));
+    }
+    // Written to the process's stderr directly: `eprintln!` would be captured and hidden.
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {what}");
+    Ok(())
+}
+
 /// A database of its own for one test: a temporary SQLite file, or a `tickets_test_<random>`
 /// database on a server. Dropped (file deleted, `DROP DATABASE`) when the value is dropped.
 #[derive(Debug)]
@@ -87,10 +103,22 @@ impl TestDb {
         })
     }
 
+    /// PostgreSQL and MySQL where configured (for tests that need a server, e.g. several
+    /// workers sharing one outbox). Each missing one is reported as skipped (see [`skipped`]).
+    pub async fn servers() -> Result<Vec<Self>> {
+        let mut dbs = Vec::new();
+        dbs.extend(Self::postgres().await?);
+        dbs.extend(Self::mysql().await?);
+        Ok(dbs)
+    }
+
     async fn on_server(dialect: Dialect, var: &str) -> Result<Option<Self>> {
         match std::env::var(var) {
             Ok(url) if !url.trim().is_empty() => Self::on(dialect, url.trim()).await.map(Some),
-            _ => Ok(None),
+            _ => {
+                skipped(&format!("the {dialect:?} tests ({var} is not set)"))?;
+                Ok(None)
+            }
         }
     }
 

@@ -138,7 +138,7 @@ async fn claims_go_in_order_one_entry_per_ticket() {
         s.add_comment(&a.id, NewComment::new("a3")).await.unwrap();
         let ob = s.outbox();
 
-        let first = ob.claim(10, LEASE).await.unwrap();
+        let first = ob.claim("w1", 10, LEASE).await.unwrap();
         let got: Vec<_> = first
             .iter()
             .map(|e| (e.ticket_id.clone(), e.operation))
@@ -152,33 +152,35 @@ async fn claims_go_in_order_one_entry_per_ticket() {
         );
         assert!(first.iter().all(|e| e.state == EntryState::Delivering));
         assert!(
-            ob.claim(10, LEASE).await.unwrap().is_empty(),
+            ob.claim("w1", 10, LEASE).await.unwrap().is_empty(),
             "heads are leased"
         );
 
-        ob.delivered(first[0].seq).await.unwrap();
-        let next = ob.claim(10, LEASE).await.unwrap();
+        assert!(ob.delivered(&first[0]).await.unwrap());
+        let next = ob.claim("w1", 10, LEASE).await.unwrap();
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].comment().unwrap().body, "a2");
 
         // B's create failed for now: it comes back after its time, with the error.
-        ob.retry_later(first[1].seq, "remote said 503", chrono::Utc::now())
-            .await
-            .unwrap();
-        let again = ob.claim(10, LEASE).await.unwrap();
+        assert!(
+            ob.retry_later(&first[1], "remote said 503", chrono::Utc::now())
+                .await
+                .unwrap()
+        );
+        let again = ob.claim("w1", 10, LEASE).await.unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].seq, first[1].seq);
         assert_eq!(again[0].attempts, 1);
         assert_eq!(again[0].last_error.as_deref(), Some("remote said 503"));
 
         // A's comment is parked: A's later entries wait behind it.
-        ob.park(next[0].seq, "remote said 400").await.unwrap();
-        ob.delivered(again[0].seq).await.unwrap();
-        let only_b = ob.claim(10, LEASE).await.unwrap();
+        assert!(ob.park(&next[0], "remote said 400").await.unwrap());
+        assert!(ob.delivered(&again[0]).await.unwrap());
+        let only_b = ob.claim("w1", 10, LEASE).await.unwrap();
         assert_eq!(only_b.len(), 1);
         assert_eq!(only_b[0].ticket_id, b.id);
-        ob.delivered(only_b[0].seq).await.unwrap();
-        assert!(ob.claim(10, LEASE).await.unwrap().is_empty());
+        assert!(ob.delivered(&only_b[0]).await.unwrap());
+        assert!(ob.claim("w1", 10, LEASE).await.unwrap().is_empty());
         let stats = ob.stats().await.unwrap();
         assert_eq!((stats.pending, stats.delivering, stats.parked), (1, 0, 1));
         let parked = ob.entries(Some(EntryState::Parked), 10).await.unwrap();
@@ -186,18 +188,23 @@ async fn claims_go_in_order_one_entry_per_ticket() {
 
         assert_eq!(ob.requeue_parked(Some(&b.id)).await.unwrap(), 0);
         assert_eq!(ob.requeue_parked(Some(&a.id)).await.unwrap(), 1);
-        let requeued = ob.claim(10, LEASE).await.unwrap();
+        let requeued = ob.claim("w1", 10, LEASE).await.unwrap();
         assert_eq!(requeued[0].seq, next[0].seq);
-        assert_eq!(requeued[0].attempts, 1);
-        ob.delivered(requeued[0].seq).await.unwrap();
-        let last = ob.claim(10, LEASE).await.unwrap();
+        assert_eq!(
+            requeued[0].attempts, 0,
+            "a retry by hand starts the count afresh"
+        );
+        assert!(ob.delivered(&requeued[0]).await.unwrap());
+        let last = ob.claim("w1", 10, LEASE).await.unwrap();
         assert_eq!(last[0].comment().unwrap().body, "a3");
-        ob.delivered(last[0].seq).await.unwrap();
+        assert!(ob.delivered(&last[0]).await.unwrap());
         assert_eq!(ob.stats().await.unwrap().total(), 0);
 
-        let err = ob.delivered(last[0].seq).await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::NotFound);
-        assert!(ob.claim(0, LEASE).await.unwrap().is_empty());
+        assert!(
+            !ob.delivered(&last[0]).await.unwrap(),
+            "a delivered entry is gone: recording it again writes nothing"
+        );
+        assert!(ob.claim("w1", 0, LEASE).await.unwrap().is_empty());
     })
     .await;
 }
@@ -206,10 +213,10 @@ async fn claims_go_in_order_one_entry_per_ticket() {
 async fn an_expired_lease_makes_the_entry_claimable_again() {
     each_dialect(|s| async move {
         s.create(NewTicket::new("lost worker")).await.unwrap();
-        let claimed = s.outbox().claim(1, Duration::ZERO).await.unwrap();
+        let claimed = s.outbox().claim("w1", 1, Duration::ZERO).await.unwrap();
         assert_eq!(claimed.len(), 1);
         tokio::time::sleep(Duration::from_millis(5)).await;
-        let again = s.outbox().claim(1, LEASE).await.unwrap();
+        let again = s.outbox().claim("w2", 1, LEASE).await.unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].seq, claimed[0].seq);
     })
@@ -238,7 +245,7 @@ async fn concurrent_workers_deliver_each_entry_once_in_ticket_order() {
                 let mut seen = Vec::new();
                 let mut idle = 0;
                 while idle < 20 {
-                    let batch = s.outbox().claim(5, LEASE).await.unwrap();
+                    let batch = s.outbox().claim("worker", 5, LEASE).await.unwrap();
                     if batch.is_empty() {
                         idle += 1;
                         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -249,7 +256,7 @@ async fn concurrent_workers_deliver_each_entry_once_in_ticket_order() {
                         // Stamped before the delete: the ticket's next entry cannot be
                         // claimed until the delete has committed.
                         let at = clock.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        s.outbox().delivered(e.seq).await.unwrap();
+                        assert!(s.outbox().delivered(&e).await.unwrap());
                         seen.push((e.ticket_id.clone(), e.seq, at));
                     }
                 }

@@ -55,8 +55,8 @@ async fn values_leases_and_undelivered_counts() {
             .await
             .unwrap();
         assert_eq!(s.outbox().undelivered(&t.id).await.unwrap(), 2);
-        let claimed = s.outbox().claim(10, ttl).await.unwrap();
-        s.outbox().delivered(claimed[0].seq).await.unwrap();
+        let claimed = s.outbox().claim("w", 10, ttl).await.unwrap();
+        assert!(s.outbox().delivered(&claimed[0]).await.unwrap());
         assert_eq!(s.outbox().undelivered(&t.id).await.unwrap(), 1);
         s.shutdown().await;
     }

@@ -35,6 +35,9 @@ pub struct SyncConfig {
     pub backoff_base_ms: u64,
     /// Longest retry delay, in seconds.
     pub backoff_max_secs: u64,
+    /// Longest wait a remote's `Retry-After` is honoured for, in seconds (a longer one is cut to
+    /// this; the entry is retried then and the remote may ask again).
+    pub max_retry_after_secs: u64,
     /// Attempts after which an entry failing for an unexplained reason is parked (transient
     /// failures — unavailable, time-out, rate limit — are retried without limit).
     pub max_attempts: u32,
@@ -55,6 +58,7 @@ impl Default for SyncConfig {
             poll_interval_ms: 1_000,
             backoff_base_ms: 1_000,
             backoff_max_secs: 300,
+            max_retry_after_secs: 300,
             max_attempts: 10,
             pull_interval_secs: 60,
             pull_overlap_secs: 5,
@@ -73,6 +77,9 @@ impl SyncConfig {
         }
         if self.poll_interval_ms == 0 {
             return Err(("poll_interval_ms", "must be at least 1".into()));
+        }
+        if self.max_retry_after_secs == 0 {
+            return Err(("max_retry_after_secs", "must be at least 1".into()));
         }
         if self.max_attempts == 0 {
             return Err(("max_attempts", "must be at least 1".into()));
@@ -105,16 +112,18 @@ impl SyncConfig {
             poll_interval: Duration::from_millis(self.poll_interval_ms),
             backoff_base: Duration::from_millis(self.backoff_base_ms),
             backoff_max: Duration::from_secs(self.backoff_max_secs),
+            max_retry_after: Duration::from_secs(self.max_retry_after_secs),
             max_attempts: self.max_attempts,
             pull_interval: (self.pull_interval_secs > 0)
                 .then(|| Duration::from_secs(self.pull_interval_secs)),
             pull_overlap: Duration::from_secs(self.pull_overlap_secs),
+            test_hook: None,
         }
     }
 }
 
 /// How a delivery worker runs (see [`SyncConfig`] for each key).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct WorkerOptions {
     /// Tickets delivered at once.
@@ -127,13 +136,59 @@ pub struct WorkerOptions {
     pub backoff_base: Duration,
     /// Longest retry delay.
     pub backoff_max: Duration,
+    /// Longest `Retry-After` honoured.
+    pub max_retry_after: Duration,
     /// Attempts before an unexplained failure is parked.
     pub max_attempts: u32,
     /// Pull interval (`None`: no pulls).
     pub pull_interval: Option<Duration>,
     /// Pull overlap.
     pub pull_overlap: Duration,
+    /// Called at fixed points of each delivery (tests pause a worker there to open a race
+    /// window on purpose). Not part of the stable API.
+    #[doc(hidden)]
+    pub test_hook: Option<TestHook>,
 }
+
+impl std::fmt::Debug for WorkerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerOptions")
+            .field("concurrency", &self.concurrency)
+            .field("lease", &self.lease)
+            .field("poll_interval", &self.poll_interval)
+            .field("backoff_base", &self.backoff_base)
+            .field("backoff_max", &self.backoff_max)
+            .field("max_retry_after", &self.max_retry_after)
+            .field("max_attempts", &self.max_attempts)
+            .field("pull_interval", &self.pull_interval)
+            .field("pull_overlap", &self.pull_overlap)
+            .field("test_hook", &self.test_hook.is_some())
+            .finish()
+    }
+}
+
+/// Where a delivery calls a [`TestHook`].
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HookPoint {
+    /// Before a claimed entry's claim is re-checked for a remote request (`call` names the
+    /// provider method about to be called).
+    BeforeRemoteCall {
+        /// `create`, `update`, `add_comment`, ...
+        call: &'static str,
+    },
+    /// After the remote took a change, before its outcome is recorded.
+    BeforeOutcome,
+}
+
+/// A test hook: awaited at each [`HookPoint`] of each delivery.
+#[doc(hidden)]
+pub type TestHook = std::sync::Arc<
+    dyn Fn(HookPoint, &tickets_internal::OutboxEntry) -> futures::future::BoxFuture<'static, ()>
+        + Send
+        + Sync,
+>;
 
 impl Default for WorkerOptions {
     fn default() -> Self {
@@ -164,6 +219,19 @@ impl WorkerOptions {
     pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
         self.backoff_base = base;
         self.backoff_max = max.max(base);
+        self
+    }
+
+    /// Sets the longest `Retry-After` honoured.
+    pub fn max_retry_after(mut self, d: Duration) -> Self {
+        self.max_retry_after = d.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Installs a test hook (see [`HookPoint`]). Not part of the stable API.
+    #[doc(hidden)]
+    pub fn test_hook(mut self, hook: TestHook) -> Self {
+        self.test_hook = Some(hook);
         self
     }
 

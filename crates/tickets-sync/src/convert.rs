@@ -13,9 +13,25 @@ pub fn create_key(local: &TicketId) -> String {
     format!("sync-{}", local.as_str().replace('-', ""))
 }
 
-/// The idempotency key of the remote comment for one outbox entry.
-pub fn comment_key(local: &TicketId, seq: i64) -> String {
+/// The idempotency key a local comment is delivered with: the same for every attempt, from
+/// any process, and kept by the remote (see `Capabilities::idempotent_comment`), so the comment
+/// is added once and is recognised as ours when it is read back.
+pub fn comment_key(local_comment: &str) -> String {
+    format!("{COMMENT_KEY_PREFIX}{}", local_comment.replace('-', ""))
+}
+
+/// How [`comment_key`]s start.
+pub const COMMENT_KEY_PREFIX: &str = "sync-c-";
+
+/// The key of a comment entry recorded before entries named their local comment.
+pub fn legacy_comment_key(local: &TicketId, seq: i64) -> String {
     format!("sync-{}-{seq}", local.as_str().replace('-', ""))
+}
+
+/// The key a comment pulled from the remote is stored with locally, so it is copied once and
+/// never pushed back.
+pub fn pull_comment_key(remote_name: &str, remote_comment: &str) -> String {
+    format!("pull-{remote_name}-{remote_comment}")
 }
 
 /// The key a pulled remote ticket is created with locally (so a crash between the local create
@@ -89,7 +105,47 @@ pub fn remote_patch(mut patch: TicketPatch, caps: &Capabilities) -> TicketPatch 
         patch.custom_fields.clear();
     }
     patch.expected_version = None;
+    // The local store checked the move; the remote is told to show the status, from wherever a
+    // half-applied earlier attempt left it.
+    patch.skip_workflow = patch.status.as_set().is_some();
     patch
+}
+
+/// The patch that delivers a change as state: every field `touched` names, with its value in
+/// `local` now (so a late or repeated delivery never sends an older value).
+pub fn state_patch(touched: &TicketPatch, local: &Ticket) -> TicketPatch {
+    fn opt<T: Clone>(touched: &Patch<T>, now: &Option<T>) -> Patch<T> {
+        if touched.is_keep() {
+            Patch::Keep
+        } else {
+            Patch::from(now.clone())
+        }
+    }
+    fn set<T: Clone>(touched: &Patch<T>, now: &T) -> Patch<T> {
+        if touched.is_keep() {
+            Patch::Keep
+        } else {
+            Patch::Set(now.clone())
+        }
+    }
+    let text = |s: &String| Some(s.clone()).filter(|s| !s.is_empty());
+    let list = |v: &Vec<String>| Some(v.clone()).filter(|v| !v.is_empty());
+    let mut p = TicketPatch::new();
+    p.subject = set(&touched.subject, &local.subject);
+    p.description = opt(&touched.description, &text(&local.description));
+    p.status = set(&touched.status, &local.status);
+    p.priority = set(&touched.priority, &local.priority);
+    p.kind = opt(&touched.kind, &local.kind);
+    p.assignee = opt(&touched.assignee, &local.assignee);
+    p.requester = opt(&touched.requester, &local.requester);
+    p.watchers = opt(&touched.watchers, &list(&local.watchers));
+    p.tags = opt(&touched.tags, &list(&local.tags));
+    p.due = opt(&touched.due, &local.due);
+    for name in touched.custom_fields.keys() {
+        let now = local.custom_fields.get(name).cloned();
+        p.custom_fields.insert(name.clone(), Patch::from(now));
+    }
+    p
 }
 
 fn sorted(v: &[String]) -> BTreeSet<&str> {
@@ -175,7 +231,12 @@ mod tests {
         let id = TicketId::new("0190f3a2-7c4e-7b1a-9d2e-3f4a5b6c7d8e");
         assert_eq!(create_key(&id), create_key(&id.clone()));
         assert!(create_key(&id).len() <= 40);
-        assert_ne!(comment_key(&id, 1), comment_key(&id, 2));
+        assert_ne!(legacy_comment_key(&id, 1), legacy_comment_key(&id, 2));
+        let c = "0190f3a2-7c4e-7b1a-9d2e-3f4a5b6c7d8f";
+        assert_eq!(comment_key(c), comment_key(c));
+        assert!(comment_key(c).starts_with(COMMENT_KEY_PREFIX));
+        assert!(tickets_core::marker::check_key(&comment_key(c)).is_ok());
+        assert!(tickets_core::marker::check_key(&create_key(&id)).is_ok());
     }
 
     #[test]
@@ -194,6 +255,44 @@ mod tests {
         let p = remote_patch(TicketPatch::new().requester("r").subject("s"), &caps);
         assert_eq!(p.requester, Patch::Keep);
         assert_eq!(p.subject, Patch::Set("s".into()));
+    }
+
+    #[test]
+    fn a_change_is_delivered_as_the_current_local_state() {
+        let mut local = ticket("now");
+        local.status = Status::Closed;
+        local.assignee = None;
+        local.tags = vec!["b".into()];
+        local.custom_fields.insert("n".into(), 2.into());
+        // The change that was recorded set older values; what is sent is what is there now.
+        let touched = TicketPatch::new()
+            .subject("then")
+            .status(Status::InProgress)
+            .assignee("alice")
+            .custom_field("n", 1)
+            .custom_field("gone", 1);
+        let p = state_patch(&touched, &local);
+        assert_eq!(p.subject, Patch::Set("now".into()));
+        assert_eq!(p.status, Patch::Set(Status::Closed));
+        assert_eq!(p.assignee, Patch::Clear);
+        assert_eq!(p.custom_fields["n"], Patch::Set(2.into()));
+        assert_eq!(p.custom_fields["gone"], Patch::Clear);
+        assert_eq!(
+            p.tags,
+            Patch::Keep,
+            "fields the change did not touch are not sent"
+        );
+        assert_eq!(p.priority, Patch::Keep);
+        let sent = remote_patch(p, &Capabilities::full());
+        assert!(
+            sent.skip_workflow,
+            "a delivered status is set, not stepped to"
+        );
+        let no_status = remote_patch(
+            state_patch(&TicketPatch::new().subject("x"), &local),
+            &Capabilities::full(),
+        );
+        assert!(!no_status.skip_workflow);
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub(crate) enum Verdict {
 pub(crate) struct Backoff {
     pub base: Duration,
     pub max: Duration,
+    /// The longest `Retry-After` honoured.
+    pub max_retry_after: Duration,
     pub max_attempts: u32,
 }
 
@@ -41,9 +43,12 @@ impl Backoff {
         match err.kind() {
             ErrorKind::RateLimited | ErrorKind::Unavailable | ErrorKind::Timeout => {
                 let wait = match err.retry_after() {
-                    // Honour the server's wait, plus a little jitter so workers do not return
-                    // together.
-                    Some(after) => after + after.mul_f64(fastrand::f64() * 0.1),
+                    // Honour the server's wait (capped: a bogus or hostile value must not stall
+                    // a ticket for days), plus a little jitter so workers do not return together.
+                    Some(after) => {
+                        let after = after.min(self.max_retry_after);
+                        after + after.mul_f64(fastrand::f64() * 0.1)
+                    }
                     None => self.delay(attempts),
                 };
                 Verdict::Retry(wait)
@@ -70,6 +75,7 @@ mod tests {
         Backoff {
             base: Duration::from_millis(100),
             max: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(60),
             max_attempts: 3,
         }
     }
@@ -92,6 +98,16 @@ mod tests {
             Verdict::Retry(d) => {
                 assert!(d >= Duration::from_secs(7) && d <= Duration::from_millis(7700))
             }
+            Verdict::Park => panic!("a 429 must be retried"),
+        }
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_capped() {
+        let e = Error::new(ErrorKind::RateLimited, "slow down")
+            .with_retry_after(Duration::from_secs(1_000_000_000));
+        match backoff().verdict(&e, 0) {
+            Verdict::Retry(d) => assert!(d <= Duration::from_secs(66), "{d:?}"),
             Verdict::Park => panic!("a 429 must be retried"),
         }
     }

@@ -7,6 +7,8 @@ mod deliver;
 mod error;
 mod provider;
 mod pull;
+mod push;
+mod status;
 pub mod worker;
 
 use std::sync::Arc;
@@ -14,9 +16,10 @@ use std::sync::Arc;
 use tickets_core::{BuildContext, DynProvider, Error, ProviderFactory, Result};
 use tickets_internal::{InternalConfig, InternalProvider};
 
-pub use config::{SyncConfig, WorkerOptions};
-pub use provider::{KIND, Metrics, ParkedEntry, SyncProvider, SyncStatus};
+pub use config::{HookPoint, SyncConfig, TestHook, WorkerOptions};
+pub use provider::{KIND, Metrics, MetricsHandle, SyncProvider};
 pub use pull::PullReport;
+pub use status::{ParkedEntry, SyncStatus, WaitReason, WaitingEntry};
 pub use worker::RunReport;
 
 /// The `sync` provider's factory, registered through `inventory`.

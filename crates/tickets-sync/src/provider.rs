@@ -6,17 +6,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+
 use serde::Serialize;
 use tickets_core::{
     Capabilities, Comment, DynProvider, Error, HistoryEntry, NewComment, NewTicket, Page, Result,
     Ticket, TicketId, TicketPatch, TicketProvider, TicketQuery, Workflow,
 };
-use tickets_internal::{EntryState, InternalProvider, Operation};
+use tickets_internal::InternalProvider;
 use tokio::sync::{Notify, watch};
 
 use crate::config::WorkerOptions;
-use crate::convert;
 use crate::error::Backoff;
 
 /// The provider kind.
@@ -48,12 +47,15 @@ pub(crate) struct Shared {
     pub(crate) pause: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
-/// Stops the background worker when the provider is dropped.
-struct WorkerGuard(watch::Sender<bool>);
+/// Stops the background worker when the provider is dropped (or shut down).
+struct WorkerGuard {
+    stop: watch::Sender<bool>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
 
 impl Drop for WorkerGuard {
     fn drop(&mut self) {
-        let _ = self.0.send(true);
+        let _ = self.stop.send(true);
     }
 }
 
@@ -63,7 +65,38 @@ pub(crate) struct Counters {
     pub(crate) retried: AtomicU64,
     pub(crate) parked: AtomicU64,
     pub(crate) skipped: AtomicU64,
+    pub(crate) paused: AtomicU64,
     pub(crate) pulled: AtomicU64,
+}
+
+/// Reads a sync provider's counters from anywhere (see [`SyncProvider::metrics_handle`]).
+#[derive(Clone)]
+pub struct MetricsHandle(Arc<Shared>);
+
+impl MetricsHandle {
+    /// The counters now.
+    pub fn read(&self) -> Metrics {
+        self.0.metrics.read()
+    }
+}
+
+impl fmt::Debug for MetricsHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("MetricsHandle").field(&self.read()).finish()
+    }
+}
+
+impl Counters {
+    pub(crate) fn read(&self) -> Metrics {
+        Metrics {
+            delivered: self.delivered.load(Ordering::Relaxed),
+            retried: self.retried.load(Ordering::Relaxed),
+            parked: self.parked.load(Ordering::Relaxed),
+            skipped: self.skipped.load(Ordering::Relaxed),
+            paused: self.paused.load(Ordering::Relaxed),
+            pulled: self.pulled.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Counters since the provider was made (also sent as `tracing` events with target
@@ -80,69 +113,10 @@ pub struct Metrics {
     /// Entries with nothing to send (already on the remote, or a private comment the remote
     /// cannot keep private).
     pub skipped: u64,
+    /// Entries given back unsent while the remote asked to wait (rate limit).
+    pub paused: u64,
     /// Remote tickets applied locally by pulls.
     pub pulled: u64,
-}
-
-/// A parked entry, for `sync status`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct ParkedEntry {
-    /// The outbox position.
-    pub seq: i64,
-    /// The local ticket.
-    pub ticket_id: TicketId,
-    /// What it asks the remote to do.
-    pub operation: Operation,
-    /// Failed attempts.
-    pub attempts: u32,
-    /// Why it was parked.
-    pub last_error: Option<String>,
-    /// When the local change was made.
-    pub created_at: DateTime<Utc>,
-}
-
-/// Where delivery stands.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct SyncStatus {
-    /// The remote backend's name (as in the link table).
-    pub remote: String,
-    /// The remote's provider kind.
-    pub remote_kind: String,
-    /// Waiting to be delivered.
-    pub pending: u64,
-    /// Being delivered by a worker now.
-    pub delivering: u64,
-    /// Set aside after a failure retrying cannot fix; see `retry`.
-    pub parked: u64,
-    /// Age of the oldest change not delivered yet.
-    #[serde(with = "opt_secs")]
-    pub oldest_pending_age: Option<Duration>,
-    /// The parked entries with their errors (the oldest first, at most 100).
-    pub parked_entries: Vec<ParkedEntry>,
-    /// The last error of entries still pending (the oldest first, at most 20).
-    pub recent_errors: Vec<ParkedEntry>,
-    /// When remote changes were last pulled.
-    pub last_pull: Option<DateTime<Utc>>,
-}
-
-mod opt_secs {
-    use std::time::Duration;
-
-    pub fn serialize<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&d.as_secs_f64()),
-            None => s.serialize_none(),
-        }
-    }
-}
-
-impl SyncStatus {
-    /// Changes not delivered yet.
-    pub fn undelivered(&self) -> u64 {
-        self.pending + self.delivering + self.parked
-    }
 }
 
 impl fmt::Debug for SyncProvider {
@@ -176,6 +150,7 @@ impl SyncProvider {
         let backoff = Backoff {
             base: options.backoff_base,
             max: options.backoff_max,
+            max_retry_after: options.max_retry_after,
             max_attempts: options.max_attempts,
         };
         Ok(Self {
@@ -196,12 +171,12 @@ impl SyncProvider {
     }
 
     /// Starts the delivery worker on the current tokio runtime; it stops when the provider is
-    /// dropped. Calling it again does nothing.
+    /// dropped or [shut down](TicketProvider::shutdown). Calling it again does nothing.
     pub fn start_worker(mut self) -> Self {
         if self.worker.is_none() {
             let (tx, rx) = watch::channel(false);
             let shared = self.shared.clone();
-            tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 // A short-lived process (one CLI command) is usually gone before this: it does
                 // not claim entries (or the SQLite worker lease) only to abandon them.
                 let first = shared.options.poll_interval;
@@ -213,9 +188,27 @@ impl SyncProvider {
                     tracing::error!(target: "tickets_sync", error = %e, "sync worker stopped");
                 }
             });
-            self.worker = Some(WorkerGuard(tx));
+            self.worker = Some(WorkerGuard {
+                stop: tx,
+                task: std::sync::Mutex::new(Some(task)),
+            });
         }
         self
+    }
+
+    /// Stops the background worker, if any, and waits until it has given back the changes it
+    /// claimed and the SQLite worker lease. The provider stays usable (writes are stored and
+    /// wait in the outbox; `run_once` still delivers).
+    pub async fn stop_worker(&self) {
+        let Some(guard) = &self.worker else { return };
+        let _ = guard.stop.send(true);
+        let task = guard.task.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(task) = task
+            && let Err(e) = task.await
+            && e.is_panic()
+        {
+            tracing::error!(target: "tickets_sync", error = %e, "the sync worker panicked");
+        }
     }
 
     /// The local store.
@@ -235,14 +228,13 @@ impl SyncProvider {
 
     /// Counters since the provider was made.
     pub fn metrics(&self) -> Metrics {
-        let m = &self.shared.metrics;
-        Metrics {
-            delivered: m.delivered.load(Ordering::Relaxed),
-            retried: m.retried.load(Ordering::Relaxed),
-            parked: m.parked.load(Ordering::Relaxed),
-            skipped: m.skipped.load(Ordering::Relaxed),
-            pulled: m.pulled.load(Ordering::Relaxed),
-        }
+        self.shared.metrics.read()
+    }
+
+    /// A handle that reads the counters while the provider is busy elsewhere (a progress
+    /// display during `run_worker`).
+    pub fn metrics_handle(&self) -> MetricsHandle {
+        MetricsHandle(self.shared.clone())
     }
 
     /// Runs a delivery worker until `stop` completes (see [`crate::worker`]).
@@ -253,14 +245,18 @@ impl SyncProvider {
         self.shared.run_worker(stop).await
     }
 
-    /// Delivers every entry due now and returns; entries that fail are rescheduled, not
-    /// waited for.
+    /// Delivers every change that is not parked, now (`tickets sync run --once`): changes
+    /// waiting in backoff are made due first, and a rate-limit pause is waited out (holding no
+    /// claim). Each change gets at most one attempt per ticket in a row; one that fails is
+    /// rescheduled, not retried in a loop.
     pub async fn run_once(&self) -> Result<crate::RunReport> {
         self.shared.run_once(None).await
     }
 
-    /// Like [`run_once`](Self::run_once), but gives up after `limit` (entries in flight then
-    /// stay claimed until their lease ends and are delivered by the next worker).
+    /// Delivers what is due for at most `limit` (the CLI's short delivery after a write).
+    /// Deliveries still in flight then are cut off and their changes given back at once, so
+    /// none waits for a lease to end; a change cut off mid-request is sent again later, which
+    /// the idempotency keys make harmless.
     pub async fn run_for(&self, limit: Duration) -> Result<crate::RunReport> {
         self.shared
             .run_once(Some(tokio::time::Instant::now() + limit))
@@ -286,50 +282,6 @@ impl SyncProvider {
         self.shared.pull_changes().await
     }
 
-    /// Counts, the oldest pending change's age, and parked entries with their errors.
-    pub async fn status(&self) -> Result<SyncStatus> {
-        let outbox = self.shared.local.outbox();
-        let stats = outbox.stats().await?;
-        let parked = outbox.entries(Some(EntryState::Parked), 100).await?;
-        let pending = outbox.entries(Some(EntryState::Pending), 200).await?;
-        let age = stats
-            .oldest
-            .map(|t| (Utc::now() - t).to_std().unwrap_or_default());
-        let last_pull = self.shared.cursor().await?;
-        let to_view = |e: tickets_internal::OutboxEntry| ParkedEntry {
-            seq: e.seq,
-            ticket_id: e.ticket_id,
-            operation: e.operation,
-            attempts: e.attempts,
-            last_error: e.last_error,
-            created_at: e.created_at,
-        };
-        Ok(SyncStatus {
-            remote: self.shared.remote_name.clone(),
-            remote_kind: self.shared.remote.kind().to_owned(),
-            pending: stats.pending,
-            delivering: stats.delivering,
-            parked: stats.parked,
-            oldest_pending_age: age,
-            parked_entries: parked.into_iter().map(to_view).collect(),
-            recent_errors: pending
-                .into_iter()
-                .filter(|e| e.last_error.is_some())
-                .take(20)
-                .map(to_view)
-                .collect(),
-            last_pull,
-        })
-    }
-
-    /// Makes parked entries (of one ticket, or all) pending again and wakes the worker.
-    /// Returns how many.
-    pub async fn retry(&self, id: Option<&TicketId>) -> Result<u64> {
-        let n = self.shared.local.outbox().requeue_parked(id).await?;
-        self.shared.wake.notify_one();
-        Ok(n)
-    }
-
     /// How many changes of one ticket are not delivered yet.
     pub async fn undelivered(&self, id: &TicketId) -> Result<u64> {
         self.shared.local.outbox().undelivered(id).await
@@ -337,7 +289,7 @@ impl SyncProvider {
 }
 
 /// Tickets read through the sync provider name it as their provider.
-fn ours(mut t: Ticket) -> Ticket {
+pub(crate) fn ours(mut t: Ticket) -> Ticket {
     t.provider = KIND.to_owned();
     t
 }
@@ -358,75 +310,6 @@ impl Shared {
     fn written(&self) {
         self.wake.notify_one();
     }
-
-    /// The ticket's remote id, creating the remote ticket from the local state if it has no
-    /// link yet (a ticket made before sync was on, or pulled and then unlinked).
-    pub(crate) async fn ensure_remote(&self, id: &TicketId) -> Result<String> {
-        if let Some(rid) = self.local.links().remote_id(id, &self.remote_name).await? {
-            return Ok(rid);
-        }
-        let local = self.local.get(id).await?;
-        self.create_remote(id, convert::new_from(&local)).await
-    }
-
-    /// Creates the remote ticket (idempotently: the key comes from the local id) and links it.
-    pub(crate) async fn create_remote(&self, id: &TicketId, new: NewTicket) -> Result<String> {
-        if !self.remote_caps.idempotent_create {
-            tracing::warn!(
-                target: "tickets_sync",
-                remote = %self.remote_name,
-                "the remote has no idempotent create: a create whose answer is lost may be made twice"
-            );
-        }
-        let new = convert::remote_new(new, &self.remote_caps, convert::create_key(id));
-        let created = self.remote.create(new).await?;
-        self.local
-            .links()
-            .set(
-                id,
-                &self.remote_name,
-                self.remote.kind(),
-                created.id.as_str(),
-            )
-            .await?;
-        Ok(created.id.to_string())
-    }
-
-    async fn push(&self, id: &TicketId) -> Result<Ticket> {
-        let local = self.local.get(id).await?;
-        let rid = match self.local.links().remote_id(id, &self.remote_name).await? {
-            None => self.create_remote(id, convert::new_from(&local)).await?,
-            Some(rid) => {
-                let remote = self.remote.get(&TicketId::new(rid.clone())).await?;
-                let patch = convert::diff(&remote, &local, &self.remote_caps);
-                if !patch.is_empty() {
-                    self.remote.update(&remote.id, patch).await?;
-                }
-                rid
-            }
-        };
-        let rid = TicketId::new(rid);
-        let remote_comments = self.remote.comments(&rid).await?;
-        let local_comments = self.local.comments(id).await?;
-        for (i, c) in local_comments.iter().enumerate() {
-            if !convert::travels(c.public, &self.remote_caps) {
-                continue;
-            }
-            let same = |x: &Comment| {
-                convert::same_comment(x, c.author.as_deref(), &c.body, &self.remote_caps)
-            };
-            let wanted = local_comments[..=i]
-                .iter()
-                .filter(|x| convert::travels(x.public, &self.remote_caps) && same(x))
-                .count();
-            if remote_comments.iter().filter(|x| same(x)).count() < wanted {
-                self.remote
-                    .add_comment(&rid, convert::new_comment_from(c))
-                    .await?;
-            }
-        }
-        self.local.get(id).await.map(ours)
-    }
 }
 
 #[async_trait]
@@ -445,6 +328,12 @@ impl TicketProvider for SyncProvider {
 
     fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
         Some(self)
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        self.stop_worker().await;
+        self.shared.remote.shutdown().await?;
+        TicketProvider::shutdown(&self.shared.local).await
     }
 
     async fn create(&self, ticket: NewTicket) -> Result<Ticket> {

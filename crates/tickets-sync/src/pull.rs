@@ -6,6 +6,8 @@
 //! is applied with `expected_version`, so a local write racing the pull wins too. Pulled
 //! changes are written without outbox entries (they are not pushed back).
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde::Serialize;
@@ -174,7 +176,10 @@ impl Shared {
         }))
     }
 
-    /// Copies remote comments missing locally (counted by author and body, in order).
+    /// Copies remote comments missing locally, each once: a remote comment delivered from
+    /// here carries the key of its local comment; one copied before carries its remote id in
+    /// the local copy's key; comments from before keys existed are matched by author and text,
+    /// counted so repeated identical comments each need their own match.
     async fn copy_comments(&self, local_id: &TicketId, remote_id: &TicketId) -> Result<u64> {
         let caps = &self.remote_caps;
         let remote: Vec<Comment> = self.remote.comments(remote_id).await?;
@@ -182,21 +187,41 @@ impl Shared {
             return Ok(0);
         }
         let local = self.local.comments(local_id).await?;
+        let delivered: HashSet<String> =
+            local.iter().map(|c| convert::comment_key(&c.id)).collect();
+        let kept: HashSet<&str> = local
+            .iter()
+            .filter_map(|c| c.idempotency_key.as_deref())
+            .collect();
+        let mut unkeyed: Vec<&Comment> = local
+            .iter()
+            .filter(|c| c.idempotency_key.is_none() && convert::travels(c.public, caps))
+            .collect();
         let quiet = self.local.without_outbox();
         let mut copied = 0;
-        for (i, c) in remote.iter().enumerate() {
-            let same = |x: &Comment| convert::same_comment(x, c.author.as_deref(), &c.body, caps);
-            let wanted = remote[..=i].iter().filter(|x| same(x)).count();
-            let here = local
-                .iter()
-                .filter(|x| convert::travels(x.public, caps) && same(x))
-                .count();
-            if here < wanted {
-                quiet
-                    .add_comment(local_id, convert::new_comment_from(c))
-                    .await?;
-                copied += 1;
+        for c in &remote {
+            if c.idempotency_key
+                .as_ref()
+                .is_some_and(|k| delivered.contains(k))
+            {
+                continue;
             }
+            let key = convert::pull_comment_key(&self.remote_name, &c.id);
+            if kept.contains(key.as_str()) {
+                continue;
+            }
+            if c.idempotency_key.is_none()
+                && let Some(i) = unkeyed
+                    .iter()
+                    .position(|x| convert::same_comment(x, c.author.as_deref(), &c.body, caps))
+            {
+                unkeyed.remove(i);
+                continue;
+            }
+            let mut new = convert::new_comment_from(c);
+            new.idempotency_key = Some(key);
+            quiet.add_comment(local_id, new).await?;
+            copied += 1;
         }
         Ok(copied)
     }

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use figment::providers::Format;
 use tickets_core::{
-    ErrorKind, NewComment, NewTicket, Status, TicketId, TicketPatch, TicketProvider, Tickets,
+    ErrorKind, HistoryAction, NewComment, NewTicket, Status, TicketId, TicketPatch, TicketProvider,
+    Tickets,
 };
 use tickets_fakes::asana::FakeAsana;
-use tickets_sync::SyncProvider;
+use tickets_sync::{SyncProvider, WaitReason};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pull_imports_then_local_wins_until_delivered() {
@@ -99,8 +100,11 @@ async fn push_then_the_outbox_sends_nothing_twice() {
     let pushed = sync.push(&t.id).await.expect("push");
     let rid = TicketId::new(pushed.links["asana"].clone());
     assert_eq!(sync.remote().comments(&rid).await.unwrap().len(), 2);
+    // The outbox then delivers the same create and comments: the create is linked already,
+    // and the comments carry the keys the push sent them with, so the remote keeps one each.
     let report = sync.run_once().await.expect("run");
-    assert_eq!((report.delivered, report.skipped), (0, 3), "{report:?}");
+    assert_eq!(report.delivered + report.skipped, 3, "{report:?}");
+    assert_eq!(sync.remote().comments(&rid).await.unwrap().len(), 2);
     common::assert_equal(&sync, &fake).await;
 }
 
@@ -147,11 +151,38 @@ async fn a_permanent_failure_parks_visibly_and_blocks_only_its_ticket() {
     assert_eq!(sync.retry(Some(&bad.id)).await.unwrap(), 1);
     assert_eq!(sync.status().await.unwrap().parked, 0);
     sync.run_once().await.expect("run");
+    let st = sync.status().await.unwrap();
+    assert_eq!(st.parked, 1, "still wrong, parked again");
     assert_eq!(
-        sync.status().await.unwrap().parked,
-        1,
-        "still wrong, parked again"
+        st.parked_entries[0].attempts, 1,
+        "a retry by hand starts the attempt count afresh"
     );
+    assert!(
+        st.waiting
+            .iter()
+            .any(|w| w.reason == (WaitReason::BehindParked { seq: parked.seq })),
+        "the comment says what it waits for: {:?}",
+        st.waiting
+    );
+
+    // The remote will never take it: skip it, and the ticket's later change flows.
+    let skipped = sync.skip(parked.seq).await.expect("skip");
+    assert_eq!(skipped.ticket_id, bad.id);
+    sync.run_once().await.expect("run");
+    assert_eq!(sync.status().await.unwrap().undelivered(), 0);
+    let rid = TicketId::new(sync.get(&bad.id).await.unwrap().links["asana"].clone());
+    let remote_comments = sync.remote().comments(&rid).await.unwrap();
+    assert_eq!(remote_comments.len(), 1);
+    assert_eq!(remote_comments[0].body, "after");
+    let history = sync.history(&bad.id).await.unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|h| h.action == HistoryAction::Sync && h.field.as_deref() == Some("skipped")),
+        "{history:?}"
+    );
+    let err = sync.skip(parked.seq).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

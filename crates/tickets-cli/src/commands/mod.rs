@@ -111,6 +111,11 @@ pub async fn run<W: Write>(cli: &Cli, out: &mut Printer<W>) -> Result<(), Failur
             if result.is_ok() {
                 sync::settle(command, &tickets).await;
             }
+            // Stop sync workers (giving back what they claimed) and close stores (a SQLite
+            // WAL is checkpointed into the database file).
+            if let Err(e) = tickets.shutdown().await {
+                tracing::warn!(error = %e, "shutting the backends down failed");
+            }
             first_use.report();
             result
         }

@@ -1,14 +1,14 @@
-//! `tickets sync run|status|retry|push|pull`: delivery to the remote of a `sync` backend.
+//! `tickets sync run|status|retry|skip|push|pull`: delivery to the remote of a `sync` backend.
 //!
 //! After a write on a sync backend, [`settle`] tries a short bounded delivery, and says on
 //! stderr how many changes still wait (and that `tickets sync run` delivers them), so a one-shot
 //! command never leaves its change silently behind.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use serde_json::json;
-use tickets::sync::{SyncProvider, SyncStatus};
+use tickets::sync::{SyncProvider, SyncStatus, WaitReason};
 use tickets::{DynProvider, Error, TicketId, Tickets};
 
 use super::Failure;
@@ -48,14 +48,18 @@ pub async fn run<W: Write>(
     let sync = as_sync(&p).expect("checked by backend()");
     match command {
         SyncCommand::Run { once: true } => {
-            let report = sync.run_once().await?;
+            let live = Live::start(sync, out.is_json());
+            let report = sync.run_once().await;
+            live.finish();
+            let report = report?;
             let status = sync.status().await?;
             let text = format!(
-                "delivered {}, already there {}, retried {}, parked {}\n{}",
+                "delivered {}, already there {}, retried {}, parked {}, waiting for a rate limit {}\n{}",
                 report.delivered,
                 report.skipped,
                 report.retried,
                 report.parked,
+                report.paused,
                 status_text(&status)
             );
             out.report(&json!({"run": report, "status": status}), &text)?;
@@ -66,10 +70,14 @@ pub async fn run<W: Write>(
                 sync.remote_name(),
                 sync.remote().kind()
             );
-            sync.run_worker(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            let live = Live::start(sync, out.is_json());
+            let result = sync
+                .run_worker(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await;
+            live.finish();
+            result?;
             let m = sync.metrics();
             out.report(
                 &json!({ "metrics": m }),
@@ -89,6 +97,17 @@ pub async fn run<W: Write>(
             out.report(
                 &json!({ "requeued": n }),
                 &format!("re-queued {n} parked change(s); `tickets sync run` delivers them\n"),
+            )?;
+        }
+        SyncCommand::Skip { seq } => {
+            let e = sync.skip(*seq).await?;
+            out.report(
+                &json!({ "skipped": e }),
+                &format!(
+                    "skipped #{} ({} of ticket {}); the ticket's later changes are delivered now, \
+                     its history records the skip\n",
+                    e.seq, e.operation, e.ticket_id
+                ),
             )?;
         }
         SyncCommand::Push { id } => {
@@ -127,20 +146,102 @@ fn status_text(s: &SyncStatus) -> String {
             e.last_error.as_deref().unwrap_or("-")
         ));
     }
-    for e in &s.recent_errors {
+    let waiting: Vec<_> = s
+        .waiting
+        .iter()
+        .filter(|w| w.reason != WaitReason::Parked)
+        .collect();
+    if !waiting.is_empty() {
+        text.push_str("waiting:\n");
+    }
+    for w in waiting.iter().take(50) {
+        let why = match &w.reason {
+            WaitReason::Due => "due now".to_owned(),
+            WaitReason::Backoff { until } => format!("retry at {}", clock(until)),
+            WaitReason::Claimed { by, until } => {
+                format!(
+                    "being delivered by worker {by} (claim until {})",
+                    clock(until)
+                )
+            }
+            WaitReason::BehindParked { seq } => format!("behind parked #{seq}"),
+            WaitReason::Behind { seq } => format!("behind #{seq} of the same ticket"),
+            other => format!("{other:?}"),
+        };
         text.push_str(&format!(
-            "retrying #{} {} of ticket {} ({} attempt(s)): {}\n",
-            e.seq,
-            e.operation,
-            e.ticket_id,
-            e.attempts,
-            e.last_error.as_deref().unwrap_or("-")
+            "  #{} {} of ticket {}: {why}",
+            w.seq, w.operation, w.ticket_id
+        ));
+        if let Some(err) = &w.last_error {
+            text.push_str(&format!(" (after {} attempt(s): {err})", w.attempts));
+        }
+        text.push('\n');
+    }
+    if waiting.len() > 50 {
+        text.push_str(&format!(
+            "  ... and {} more (--json lists them)\n",
+            waiting.len() - 50
         ));
     }
     if s.parked > 0 {
-        text.push_str("`tickets sync retry [ID]` re-queues parked changes\n");
+        text.push_str(
+            "`tickets sync retry [ID]` re-queues parked changes; `tickets sync skip N` drops one\n",
+        );
     }
     text
+}
+
+fn clock(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%H:%M:%S UTC").to_string()
+}
+
+/// Live counts on stderr while a worker runs, on a terminal only (never with `--json`).
+struct Live {
+    bar: Option<indicatif::ProgressBar>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Live {
+    fn start(sync: &SyncProvider, json: bool) -> Self {
+        if json || !std::io::stderr().is_terminal() {
+            return Self {
+                bar: None,
+                task: None,
+            };
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(120));
+        let before = sync.metrics();
+        let shared = bar.clone();
+        // The provider is borrowed here; the counters are read through a clone of its handle.
+        let metrics = sync.metrics_handle();
+        let task = tokio::spawn(async move {
+            loop {
+                let m = metrics.read();
+                shared.set_message(format!(
+                    "delivered {}, retrying {}, parked {}, already there {}",
+                    m.delivered - before.delivered,
+                    m.retried - before.retried,
+                    m.parked - before.parked,
+                    m.skipped - before.skipped,
+                ));
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        });
+        Self {
+            bar: Some(bar),
+            task: Some(task),
+        }
+    }
+
+    fn finish(self) {
+        if let Some(t) = self.task {
+            t.abort();
+        }
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// After a write on a sync backend: deliver for a moment, then say on stderr what still waits.

@@ -214,6 +214,10 @@ impl<I: Interceptor> TicketProvider for Layered<I> {
         self.inner.as_any()
     }
 
+    async fn shutdown(&self) -> Result<()> {
+        self.inner.shutdown().await
+    }
+
     async fn create(&self, ticket: NewTicket) -> Result<Ticket> {
         let idempotent =
             ticket.idempotency_key.is_some() && self.inner.capabilities().idempotent_create;

@@ -20,6 +20,9 @@ pub enum HistoryAction {
     Assigned,
     /// A comment was added.
     CommentAdded,
+    /// Something the sync provider decided about this ticket: a parked change skipped, a
+    /// conflict settled, a remote deletion seen (`field` says which, the values say what).
+    Sync,
 }
 
 impl HistoryAction {
@@ -31,6 +34,7 @@ impl HistoryAction {
             HistoryAction::StatusChange => "STATUS_CHANGE",
             HistoryAction::Assigned => "ASSIGNED",
             HistoryAction::CommentAdded => "COMMENT_ADDED",
+            HistoryAction::Sync => "SYNC",
         }
     }
 

@@ -135,3 +135,72 @@ pub async fn assert_equal(sync: &SyncProvider, fake: &FakeAsana) {
         assert_eq!(lc, rc, "comments of ticket {} vs task {rid}", l.id);
     }
 }
+
+/// The memory provider as a remote that logs every write it is sent (`create SUBJECT`,
+/// `update REMOTE_ID subject=...`, `comment REMOTE_ID KEY BODY`), so tests can say exactly what
+/// reached the remote and in which order.
+#[derive(Debug, Default)]
+pub struct Recording {
+    pub inner: tickets_core::memory::MemoryProvider,
+    pub log: std::sync::Mutex<Vec<String>>,
+}
+
+impl Recording {
+    pub fn sent(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn push(&self, line: String) {
+        self.log.lock().unwrap().push(line);
+    }
+}
+
+#[async_trait::async_trait]
+impl TicketProvider for Recording {
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+    fn capabilities(&self) -> tickets_core::Capabilities {
+        self.inner.capabilities()
+    }
+    async fn create(&self, t: tickets_core::NewTicket) -> tickets_core::Result<Ticket> {
+        self.push(format!("create {}", t.subject));
+        self.inner.create(t).await
+    }
+    async fn get(&self, id: &TicketId) -> tickets_core::Result<Ticket> {
+        self.inner.get(id).await
+    }
+    async fn update(
+        &self,
+        id: &TicketId,
+        p: tickets_core::TicketPatch,
+    ) -> tickets_core::Result<Ticket> {
+        let mut line = format!("update {id}");
+        if let tickets_core::Patch::Set(s) = &p.subject {
+            line.push_str(&format!(" subject={s}"));
+        }
+        if let tickets_core::Patch::Set(s) = &p.status {
+            line.push_str(&format!(" status={s}"));
+        }
+        self.push(line);
+        self.inner.update(id, p).await
+    }
+    async fn add_comment(
+        &self,
+        id: &TicketId,
+        c: tickets_core::NewComment,
+    ) -> tickets_core::Result<tickets_core::Comment> {
+        self.push(format!(
+            "comment {id} {} {}",
+            c.idempotency_key.as_deref().unwrap_or("-"),
+            c.body
+        ));
+        self.inner.add_comment(id, c).await
+    }
+    async fn comments(&self, id: &TicketId) -> tickets_core::Result<Vec<tickets_core::Comment>> {
+        self.inner.comments(id).await
+    }
+    async fn list(&self, q: &TicketQuery) -> tickets_core::Result<tickets_core::Page<Ticket>> {
+        self.inner.list(q).await
+    }
+}

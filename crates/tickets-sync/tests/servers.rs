@@ -1,6 +1,7 @@
-//! Several workers (each with its own pool, as in separate processes) share one PostgreSQL
-//! outbox: everything is delivered, and no create or comment is ever sent twice. Runs when
-//! `TICKETS_TEST_POSTGRES_URL` is set (otherwise it says so and passes).
+//! Several workers (each with its own pool, as in separate processes) share one PostgreSQL or
+//! MySQL outbox: everything is delivered, and no create or comment is ever sent twice. Runs on
+//! the servers `TICKETS_TEST_POSTGRES_URL` / `TICKETS_TEST_MYSQL_URL` name (a missing one is
+//! reported as skipped, and is an error when `CI` is set).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -60,11 +61,14 @@ impl TicketProvider for Counting {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn several_workers_share_a_postgres_outbox_and_send_nothing_twice() {
-    let Some(db) = TestDb::postgres().await.expect("postgres") else {
-        eprintln!("TICKETS_TEST_POSTGRES_URL is not set: skipping the multi-worker test");
-        return;
-    };
+async fn several_workers_share_a_server_outbox_and_send_nothing_twice() {
+    for db in TestDb::servers().await.expect("test servers") {
+        eprintln!("dialect {:?}", db.dialect());
+        three_workers(&db).await;
+    }
+}
+
+async fn three_workers(db: &TestDb) {
     let remote = Arc::new(Counting::default());
     let opts = WorkerOptions::default()
         .concurrency(8)

@@ -10,16 +10,24 @@
 //! A worker then pushes entries to the remote:
 //!
 //! 1. [`Outbox::claim`] hands out due entries, oldest first, and **only the oldest undelivered
-//!    entry of each ticket**, so one ticket's changes reach the remote in order. Claimed entries
-//!    are `delivering` for a lease; if the worker dies, they become claimable again when the
-//!    lease runs out (delivery is at-least-once). On PostgreSQL and MySQL the claim uses
+//!    entry of each ticket**, so one ticket's changes reach the remote in order. A claimed entry
+//!    is `delivering` until its lease ends and carries a **claim token** ([`OutboxEntry::claim_token`]).
+//!    If the worker dies, the entry becomes claimable again when the lease runs out (delivery is
+//!    at-least-once), with a new token. On PostgreSQL and MySQL the claim uses
 //!    `FOR UPDATE SKIP LOCKED`, so several workers can share the outbox; on SQLite claims are
-//!    serialized by the writer lock (run one worker).
-//! 2. After trying, the worker calls [`Outbox::delivered`] (the row is deleted),
-//!    [`Outbox::retry_later`] (back to `pending` at a later time, error kept, attempts + 1) or
-//!    [`Outbox::park`] (kept aside with its error until [`Outbox::requeue_parked`]; it keeps
-//!    blocking that ticket's later entries, so order is never broken).
-//! 3. [`Outbox::stats`] and [`Outbox::entries`] show what is waiting, for `sync status`.
+//!    serialized by the writer lock.
+//! 2. **Fencing:** every write about a claimed entry is conditional on its token.
+//!    [`Outbox::extend`] re-checks the claim and pushes its lease out (a worker calls it right
+//!    before each remote request); [`Outbox::delivered`] (the row is deleted),
+//!    [`Outbox::retry_later`] (back to `pending` at a later time, error kept, attempts + 1),
+//!    [`Outbox::release`] (back to `pending` without counting an attempt: a rate-limit pause, a
+//!    worker stopping) and [`Outbox::park`] (kept aside with its error; it keeps blocking that
+//!    ticket's later entries, so order is never broken) all answer `false` and write nothing
+//!    when the claim was lost, so a worker that outlived its lease can never record over the
+//!    entry's new holder.
+//! 3. People act on parked entries: [`Outbox::requeue_parked`] (pending again, attempts reset),
+//!    [`Outbox::skip`] (dropped, with a history record on the ticket, so later changes flow).
+//!    [`Outbox::stats`] and [`Outbox::entries`] show what is waiting, for `sync status`.
 //!
 //! [`Links`](crate::Links) maps a local ticket to its id in each remote (`(ticket, remote name) -> remote
 //! id`, unique both ways). With the outbox on, [`Ticket::links`](tickets_core::Ticket) is
@@ -27,21 +35,21 @@
 //!
 //! [`InternalConfig::outbox`]: crate::InternalConfig::outbox
 
+mod admin;
+mod claims;
+
 use std::fmt;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tickets_core::{Error, NewComment, NewTicket, Result, TicketId, TicketPatch};
 
 use crate::client::Dialect;
-use crate::convert::now;
 use crate::exec::{Arg, Exec, RowRead, Sql};
 use crate::provider::InternalProvider;
-use crate::tx::{Done, in_tx};
 
 /// What an outbox entry asks the remote to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
     /// Create the ticket; the payload is a [`NewTicket`].
@@ -83,7 +91,7 @@ impl fmt::Display for Operation {
 }
 
 /// Where an outbox entry stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryState {
     /// Waiting for its `available_at`.
@@ -115,7 +123,7 @@ impl EntryState {
 }
 
 /// One outbox row.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OutboxEntry {
     /// Its position; entries are delivered in this order per ticket.
@@ -136,6 +144,11 @@ pub struct OutboxEntry {
     pub available_at: DateTime<Utc>,
     /// When the local change was made.
     pub created_at: DateTime<Utc>,
+    /// The worker holding it (delivering), as it named itself to [`Outbox::claim`].
+    pub claimed_by: Option<String>,
+    /// The token of the claim that handed it out (delivering): every outcome write about the
+    /// entry is conditional on it.
+    pub claim_token: Option<String>,
 }
 
 impl OutboxEntry {
@@ -152,6 +165,14 @@ impl OutboxEntry {
     /// The payload of a `comment`.
     pub fn comment(&self) -> Result<NewComment> {
         self.payload_as(Operation::Comment)
+    }
+
+    /// The local comment a `comment` entry delivers (entries recorded before this was kept
+    /// have none).
+    pub fn comment_id(&self) -> Option<&str> {
+        (self.operation == Operation::Comment)
+            .then(|| self.payload.get(COMMENT_ID).and_then(|v| v.as_str()))
+            .flatten()
     }
 
     fn payload_as<T: serde::de::DeserializeOwned>(&self, op: Operation) -> Result<T> {
@@ -188,8 +209,11 @@ impl OutboxStats {
     }
 }
 
-const ENTRY_COLUMNS: &str = "o.seq, o.ticket_id, o.operation, o.payload, o.state, o.attempts, \
-     o.last_error, o.available_at, o.created_at";
+pub(super) const ENTRY_COLUMNS: &str = "o.seq, o.ticket_id, o.operation, o.payload, o.state, o.attempts, \
+     o.last_error, o.available_at, o.created_at, o.claimed_by, o.claim_token";
+
+/// The payload key of a comment entry naming the local comment.
+const COMMENT_ID: &str = "comment_id";
 
 /// Inserts outbox rows inside a provider's write transactions.
 #[derive(Debug, Clone)]
@@ -218,6 +242,36 @@ impl Recorder {
     ) -> Result<()> {
         let payload = serde_json::to_string(payload)
             .map_err(|e| Error::unexpected(format!("cannot encode the outbox payload: {e}")))?;
+        self.insert(ex, id, op, payload, at).await
+    }
+
+    /// Records a comment entry naming the local comment, so its delivery carries an identity
+    /// derived from it.
+    pub(crate) async fn record_comment(
+        &self,
+        ex: &mut Exec<'_>,
+        id: &TicketId,
+        comment_id: &str,
+        new: &NewComment,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut payload = serde_json::to_value(new)
+            .map_err(|e| Error::unexpected(format!("cannot encode the outbox payload: {e}")))?;
+        if let Some(map) = payload.as_object_mut() {
+            map.insert(COMMENT_ID.to_owned(), comment_id.into());
+        }
+        self.insert(ex, id, Operation::Comment, payload.to_string(), at)
+            .await
+    }
+
+    async fn insert(
+        &self,
+        ex: &mut Exec<'_>,
+        id: &TicketId,
+        op: Operation,
+        payload: String,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
         let args = [
             Arg::from(id.as_str()),
             op.as_str().into(),
@@ -243,104 +297,6 @@ impl<'a> Outbox<'a> {
 
     fn sql(&self, text: &str) -> Sql {
         Sql::new(self.store.dialect(), text)
-    }
-
-    /// Claims up to `limit` due entries for `lease`: oldest first, at most one per ticket (its
-    /// oldest undelivered entry), skipping entries other workers hold.
-    pub async fn claim(&self, limit: u32, lease: Duration) -> Result<Vec<OutboxEntry>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let lock = match self.store.dialect() {
-            Dialect::Sqlite => "",
-            Dialect::Postgres | Dialect::MySql => " FOR UPDATE SKIP LOCKED",
-        };
-        let select = self.sql(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM outbox o \
-             WHERE o.state IN ('pending', 'delivering') AND o.available_at <= ? \
-             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.ticket_id = o.ticket_id AND p.seq < o.seq) \
-             ORDER BY o.seq LIMIT ?{lock}"
-        ));
-        let lease = chrono::Duration::from_std(lease)
-            .map_err(|_| Error::invalid_input("lease is too long"))?;
-        let store = self.store;
-        in_tx!(store, |ex| async {
-            let at = now();
-            let mut entries = ex
-                .fetch_all(
-                    &select,
-                    &[at.into(), Arg::Int(i64::from(limit))],
-                    entry_from_row,
-                )
-                .await?;
-            if entries.is_empty() {
-                return Ok(Done::Discard(entries));
-            }
-            let until = at + lease;
-            let marks = vec!["?"; entries.len()].join(", ");
-            let update = self.sql(&format!(
-                "UPDATE outbox SET state = 'delivering', available_at = ? WHERE seq IN ({marks})"
-            ));
-            let mut args = vec![Arg::from(until)];
-            args.extend(entries.iter().map(|e| Arg::Int(e.seq)));
-            ex.execute(&update, &args).await?;
-            for e in &mut entries {
-                e.state = EntryState::Delivering;
-                e.available_at = until;
-            }
-            Ok(Done::Commit(entries))
-        })
-    }
-
-    /// The entry reached the remote: removes it.
-    pub async fn delivered(&self, seq: i64) -> Result<()> {
-        let sql = self.sql("DELETE FROM outbox WHERE seq = ?");
-        self.change_one(&sql, vec![Arg::Int(seq)], seq).await
-    }
-
-    /// The attempt failed and may work later: back to pending at `at`, with the error kept.
-    pub async fn retry_later(&self, seq: i64, error: &str, at: DateTime<Utc>) -> Result<()> {
-        let sql = self.sql(
-            "UPDATE outbox SET state = 'pending', attempts = attempts + 1, last_error = ?, \
-             available_at = ? WHERE seq = ?",
-        );
-        self.change_one(&sql, vec![error.into(), at.into(), Arg::Int(seq)], seq)
-            .await
-    }
-
-    /// The attempt failed in a way retrying will not fix: set the entry aside (it keeps
-    /// blocking later entries of its ticket) until [`Outbox::requeue_parked`].
-    pub async fn park(&self, seq: i64, error: &str) -> Result<()> {
-        let sql = self.sql(
-            "UPDATE outbox SET state = 'parked', attempts = attempts + 1, last_error = ? \
-             WHERE seq = ?",
-        );
-        self.change_one(&sql, vec![error.into(), Arg::Int(seq)], seq)
-            .await
-    }
-
-    /// Makes parked entries (of one ticket, or all) pending again, due now. Returns how many.
-    pub async fn requeue_parked(&self, ticket: Option<&TicketId>) -> Result<u64> {
-        let (sql, mut args) = match ticket {
-            Some(id) => (
-                self.sql(
-                    "UPDATE outbox SET state = 'pending', available_at = ? \
-                     WHERE state = 'parked' AND ticket_id = ?",
-                ),
-                vec![Arg::from(id.as_str())],
-            ),
-            None => (
-                self.sql(
-                    "UPDATE outbox SET state = 'pending', available_at = ? WHERE state = 'parked'",
-                ),
-                Vec::new(),
-            ),
-        };
-        args.insert(0, now().into());
-        let store = self.store;
-        in_tx!(store, |ex| async {
-            Ok(Done::Commit(ex.execute(&sql, &args).await?))
-        })
     }
 
     /// Counts by state, and the oldest undelivered entry's time.
@@ -395,20 +351,9 @@ impl<'a> Outbox<'a> {
         let mut conn = self.store.db().conn().await?;
         conn.exec().fetch_all(&sql, &args, entry_from_row).await
     }
-
-    async fn change_one(&self, sql: &Sql, args: Vec<Arg>, seq: i64) -> Result<()> {
-        let store = self.store;
-        let changed = in_tx!(store, |ex| async {
-            Ok(Done::Commit(ex.execute(sql, &args).await?))
-        })?;
-        if changed == 0 {
-            return Err(Error::not_found(format!("outbox entry {seq}")));
-        }
-        Ok(())
-    }
 }
 
-fn entry_from_row(r: &dyn RowRead) -> Result<OutboxEntry> {
+pub(super) fn entry_from_row(r: &dyn RowRead) -> Result<OutboxEntry> {
     let payload = r.text(3)?;
     Ok(OutboxEntry {
         seq: r.int(0)?,
@@ -421,5 +366,7 @@ fn entry_from_row(r: &dyn RowRead) -> Result<OutboxEntry> {
         last_error: r.opt_text(6)?,
         available_at: r.time(7)?,
         created_at: r.time(8)?,
+        claimed_by: r.opt_text(9)?,
+        claim_token: r.opt_text(10)?,
     })
 }

@@ -1,0 +1,5 @@
+-- Fenced claims (see src/outbox/claims.rs): a claim carries a token, and every outcome write is
+-- conditional on it, so a worker whose lease ran out can never record over the new holder.
+-- Never edited once shipped.
+
+ALTER TABLE outbox ADD COLUMN claim_token VARCHAR(64) NULL, ADD COLUMN claimed_by VARCHAR(191) NULL;
