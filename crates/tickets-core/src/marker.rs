@@ -69,7 +69,13 @@ mod tests {
 
     #[test]
     fn round_trips_any_text() {
-        for text in ["", "one line", "two\nlines", "ends with newline\n", "  spaced  "] {
+        for text in [
+            "",
+            "one line",
+            "two\nlines",
+            "ends with newline\n",
+            "  spaced  ",
+        ] {
             let marked = append(text, Some("k-1"));
             let (before, key) = split(&marked);
             assert_eq!(key, Some("k-1"), "{text:?}");
