@@ -468,3 +468,85 @@ async fn quicksearch_covers_open_bugs_unless_all() {
     let (_, b) = t.get("/bug?quicksearch=ALL+quick+brown").await;
     assert_eq!(ids(&b), vec![open, done]);
 }
+
+#[tokio::test]
+async fn select_values_match_case_insensitively_and_unknown_ones_are_51() {
+    // As a real 5.0.6 answers: `in_progress`, `fixed`, `high` are taken and stored in the
+    // legal spelling; an unknown value is 404 code 51 "There is no <field> named 'x'.".
+    let t = T::new(false).await;
+    let id = t.create("case").await;
+    let (s, b) = t
+        .put(
+            &format!("/bug/{id}"),
+            json!({"status": "in_progress", "priority": "high"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = t
+        .put(
+            &format!("/bug/{id}"),
+            json!({"status": "resolved", "resolution": "fixed"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let bug = t.fake.bug(id).unwrap();
+    assert_eq!(
+        (&bug["status"], &bug["resolution"], &bug["priority"]),
+        (&json!("RESOLVED"), &json!("FIXED"), &json!("High"))
+    );
+    for (body, message) in [
+        (
+            json!({"resolution": "MOVED"}),
+            "There is no Resolution named 'MOVED'.",
+        ),
+        (
+            json!({"priority": "Bogus"}),
+            "There is no Priority named 'Bogus'.",
+        ),
+        (json!({"op_sys": "bogus"}), "There is no OS named 'bogus'."),
+        (
+            json!({"platform": "bogus"}),
+            "There is no Hardware named 'bogus'.",
+        ),
+        (
+            json!({"status": "REOPENED"}),
+            "There is no status named 'REOPENED'.",
+        ),
+    ] {
+        let (s, b) = t.put(&format!("/bug/{id}"), body).await;
+        assert_eq!((s, code(&b)), (404, 51), "{b}");
+        assert_eq!(b["message"], message);
+    }
+}
+
+#[tokio::test]
+async fn fail_writes_after_stops_a_change_half_way() {
+    let t = T::new(false).await;
+    let id = t.create("half").await;
+    // One write goes through, the next one fails before it is applied, then all is normal.
+    t.fake.faults().fail_writes_after(1, 1, 503);
+    let (s, _) = t.get(&format!("/bug/{id}")).await;
+    assert_eq!(s, 200, "reads are not counted");
+    let (s, b) = t
+        .put(
+            &format!("/bug/{id}"),
+            json!({"status": "RESOLVED", "resolution": "FIXED"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let resp = t
+        .http
+        .put(t.url(&format!("/bug/{id}")))
+        .json(&json!({"api_key": t.fake.api_key(), "status": "VERIFIED", "resolution": "FIXED"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+    assert_eq!(t.fake.bug(id).unwrap()["status"], "RESOLVED");
+    let (s, b) = t
+        .put(&format!("/bug/{id}"), json!({"status": "VERIFIED"}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(t.fake.bug(id).unwrap()["status"], "VERIFIED");
+    assert_eq!(t.fake.faults().stats().injected, 1);
+}

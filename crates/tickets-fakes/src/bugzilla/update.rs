@@ -317,7 +317,7 @@ fn apply_status(
     changes: &mut Changes,
 ) -> Result<(), BzError> {
     let status = req.field("status").as_ref().and_then(as_string);
-    let resolution = req.field("resolution").as_ref().and_then(as_string);
+    let mut resolution = req.field("resolution").as_ref().and_then(as_string);
     let dupe_of = match req.field("dupe_of") {
         Some(Value::Null) | None => None,
         Some(v) => {
@@ -326,11 +326,11 @@ fn apply_status(
         }
     };
     if let Some(r) = resolution.as_deref().filter(|r| !r.is_empty()) {
-        legal("resolution", r, &RESOLUTIONS)?;
+        resolution = Some(legal("resolution", r, &RESOLUTIONS)?);
     }
+    let status = status.map(|s| check_status_name(&s)).transpose()?;
     let mut new_status = old.status.clone();
     if let Some(s) = status.filter(|s| *s != old.status) {
-        check_status_name(&s)?;
         if !can_change_to(&old.status).contains(&s.as_str()) {
             return Err(BzError::new(
                 123,
