@@ -8,6 +8,7 @@ mod error;
 mod meta;
 mod provider;
 mod search;
+mod status;
 
 use std::sync::Arc;
 
