@@ -327,6 +327,7 @@ pub async fn create(State(app): State<Arc<App>>, req: BzReq) -> Result<Json<Valu
         id,
         alias: aliases.clone(),
         summary,
+        is_confirmed: status != "UNCONFIRMED",
         status,
         resolution: String::new(),
         priority,

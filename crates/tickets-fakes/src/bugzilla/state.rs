@@ -101,6 +101,9 @@ pub struct Bug {
     pub summary: String,
     pub status: String,
     pub resolution: String,
+    /// Bugzilla's `everconfirmed`: cleared by a move to UNCONFIRMED, set by a move to any
+    /// other open status, kept by a move to a closed one.
+    pub is_confirmed: bool,
     pub priority: String,
     pub severity: String,
     pub product: String,
@@ -429,7 +432,7 @@ impl Db {
             "status": bug.status,
             "resolution": bug.resolution,
             "is_open": is_open(&bug.status),
-            "is_confirmed": bug.status != "UNCONFIRMED",
+            "is_confirmed": bug.is_confirmed,
             "priority": bug.priority,
             "severity": bug.severity,
             "product": bug.product,

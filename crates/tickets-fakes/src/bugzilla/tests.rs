@@ -550,3 +550,34 @@ async fn fail_writes_after_stops_a_change_half_way() {
     assert_eq!(t.fake.bug(id).unwrap()["status"], "VERIFIED");
     assert_eq!(t.fake.faults().stats().injected, 1);
 }
+
+#[tokio::test]
+async fn is_confirmed_follows_everconfirmed_as_on_a_real_5_0_6() {
+    // Seen on a real 5.0.6: a move to UNCONFIRMED clears it (and says so in `changes`), a
+    // move to a closed status keeps it, a move to another open status sets it.
+    let t = T::new(false).await;
+    let id = t.create("confirmed?").await;
+    let path = format!("/bug/{id}");
+    let confirmed = |t: &T| t.fake.bug(id).unwrap()["is_confirmed"].clone();
+    assert_eq!(confirmed(&t), true);
+    t.put(&path, json!({"status": "RESOLVED", "resolution": "FIXED"}))
+        .await;
+    let (_, b) = t.put(&path, json!({"status": "UNCONFIRMED"})).await;
+    assert_eq!(
+        b["bugs"][0]["changes"]["is_confirmed"],
+        json!({"removed": "1", "added": "0"})
+    );
+    let (_, b) = t
+        .put(&path, json!({"status": "RESOLVED", "resolution": "FIXED"}))
+        .await;
+    assert!(b["bugs"][0]["changes"].get("is_confirmed").is_none(), "{b}");
+    assert_eq!(confirmed(&t), false, "closing keeps it");
+    let (_, b) = t
+        .put(&path, json!({"status": "CONFIRMED", "resolution": ""}))
+        .await;
+    assert_eq!(
+        b["bugs"][0]["changes"]["is_confirmed"],
+        json!({"removed": "0", "added": "1"})
+    );
+    assert_eq!(confirmed(&t), true);
+}

@@ -397,6 +397,22 @@ fn apply_status(
     if new_resolution != "DUPLICATE" {
         bug.dupe_of = None;
     }
+    if new_status != old.status {
+        let confirmed = if new_status == "UNCONFIRMED" {
+            false
+        } else {
+            old.is_confirmed || is_open(&new_status)
+        };
+        if confirmed != old.is_confirmed {
+            let bit = |b: bool| if b { "1" } else { "0" }.to_owned();
+            changes.push((
+                "is_confirmed".to_owned(),
+                bit(old.is_confirmed),
+                bit(confirmed),
+            ));
+            bug.is_confirmed = confirmed;
+        }
+    }
     set_scalar(changes, "status", &mut bug.status, new_status);
     set_scalar(changes, "resolution", &mut bug.resolution, new_resolution);
     Ok(())
