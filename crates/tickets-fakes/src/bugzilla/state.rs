@@ -1,6 +1,6 @@
 //! The fake's data: users, products, bugs, comments, history, and the 5.x default workflow.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::{Value, json};
@@ -162,6 +162,8 @@ pub struct Db {
     pub next_bug: u64,
     /// Custom fields: name, display name, type (1 free text, 10 integer).
     pub custom_fields: Vec<(String, String, u64)>,
+    /// Status moves `(from, to)` an admin set to require a comment.
+    pub comment_required: HashSet<(String, String)>,
 }
 
 /// The seed: who and what exists at start.
@@ -195,6 +197,7 @@ impl Db {
         };
         let mut db = Db {
             next_bug: 1,
+            comment_required: HashSet::new(),
             custom_fields: vec![
                 ("cf_customer".into(), "Customer".into(), 1),
                 ("cf_severity".into(), "Customer severity".into(), 10),

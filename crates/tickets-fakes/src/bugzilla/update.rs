@@ -270,6 +270,20 @@ pub async fn update(
         _ => None,
     };
 
+    if comment.is_none()
+        && old.status != bug.status
+        && db
+            .comment_required
+            .contains(&(old.status.clone(), bug.status.clone()))
+    {
+        return Err(BzError::new(
+            32000,
+            format!(
+                "You have to specify a comment when changing the Status of a bug from {} to {}.",
+                old.status, bug.status
+            ),
+        ));
+    }
     let at = now();
     if !changes.is_empty() || comment.is_some() {
         bug.last_change_time = at;
