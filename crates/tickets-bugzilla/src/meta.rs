@@ -1,7 +1,7 @@
 //! What the provider learns from the server once: legal priorities, the status workflow
 //! (`can_change_to`), the component's default assignee ("nobody"), and the API user.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde_json::Value;
 use tickets_core::{Error, ErrorKind, Priority, Result};
@@ -19,6 +19,9 @@ pub struct Transitions {
     pub initial: Vec<String>,
     /// `is_open` of each status, as the server says.
     pub open: HashMap<String, bool>,
+    /// Moves `(from, to)` an admin made comment-required (a `PUT` without a comment is
+    /// refused with code 32000).
+    pub comment_required: HashSet<(String, String)>,
 }
 
 impl Transitions {
@@ -31,15 +34,23 @@ impl Transitions {
             .ok_or_else(|| Error::unexpected("bug_status field answer without values"))?;
         let mut t = Transitions::default();
         for v in values {
-            let to: Vec<String> = v
+            let from = v.get("name").and_then(Value::as_str).unwrap_or_default();
+            let mut to = Vec::new();
+            for x in v
                 .get("can_change_to")
                 .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.get("name").and_then(Value::as_str).map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
+                .into_iter()
+                .flatten()
+            {
+                let Some(name) = x.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
+                if x.get("comment_required").and_then(Value::as_bool) == Some(true) {
+                    t.comment_required
+                        .insert((from.to_owned(), name.to_owned()));
+                }
+                to.push(name.to_owned());
+            }
             match v.get("name").and_then(Value::as_str) {
                 None | Some("") => t.initial = to,
                 Some(name) => {

@@ -456,7 +456,7 @@ impl TicketProvider for BugzillaProvider {
         // assignee, ...) fails before any status moved; further steps carry the status only.
         let mut puts = steps.into_iter();
         let mut first = puts.next().unwrap_or_default();
-        first.extend(body);
+        status::merge_into_step(&mut first, body);
         let path = format!("/bug/{}", segment(id.as_str()));
         let mut sent = false;
         for put in std::iter::once(first).chain(puts) {

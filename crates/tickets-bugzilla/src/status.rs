@@ -103,15 +103,25 @@ pub fn status_steps(
             target.resolution.clone()
         }
     };
-    let mut steps: Vec<Map<String, Value>> = path
-        .iter()
-        .map(|status| {
-            let mut m = Map::new();
-            m.insert("status".into(), json!(status));
-            m.insert("resolution".into(), json!(resolution_for(status)));
-            m
-        })
-        .collect();
+    let mut from = bug.status.as_str();
+    let mut steps: Vec<Map<String, Value>> = Vec::with_capacity(path.len());
+    for status in &path {
+        let mut m = Map::new();
+        m.insert("status".into(), json!(status));
+        m.insert("resolution".into(), json!(resolution_for(status)));
+        // A move the admin made comment-required carries one, or Bugzilla refuses it.
+        if transitions
+            .comment_required
+            .contains(&(from.to_owned(), status.clone()))
+        {
+            m.insert(
+                "comment".into(),
+                json!({"body": format!("Status changed from {from} to {status}.")}),
+            );
+        }
+        steps.push(m);
+        from = status;
+    }
     let final_resolution = resolution_for(&target_status);
     if steps.is_empty() && !final_resolution.eq_ignore_ascii_case(&bug.resolution) {
         let mut m = Map::new();
@@ -119,6 +129,23 @@ pub fn status_steps(
         steps.push(m);
     }
     Ok(steps)
+}
+
+/// Adds `fields` to a step's body; when both carry a comment, one comment holds both texts
+/// (a `PUT` takes one).
+pub fn merge_into_step(step: &mut Map<String, Value>, mut fields: Map<String, Value>) {
+    let text = |v: Option<&Value>| {
+        v.and_then(|c| c.get("body").or(Some(c)))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    if let (Some(mine), Some(theirs)) = (text(step.get("comment")), text(fields.get("comment"))) {
+        fields.insert(
+            "comment".into(),
+            json!({"body": format!("{theirs}\n\n{mine}")}),
+        );
+    }
+    step.extend(fields);
 }
 
 #[cfg(test)]
@@ -209,6 +236,33 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn comment_required_moves_carry_a_comment() {
+        let mut t = workflow();
+        t.comment_required
+            .insert(("RESOLVED".into(), "CONFIRMED".into()));
+        let map = StatusMap::new(default_status_map());
+        let steps =
+            status_steps(&map, &t, &bug("RESOLVED", "FIXED", ""), Status::InProgress).unwrap();
+        assert_eq!(
+            bodies(steps.clone()),
+            json!([{"status": "CONFIRMED", "resolution": "",
+                    "comment": {"body": "Status changed from RESOLVED to CONFIRMED."}},
+                   {"status": "IN_PROGRESS", "resolution": ""}])
+        );
+        // A description update in the same PUT shares the one comment.
+        let mut first = steps[0].clone();
+        let mut fields = Map::new();
+        fields.insert("comment".into(), json!({"body": "Description updated"}));
+        fields.insert("summary".into(), json!("s2"));
+        merge_into_step(&mut first, fields);
+        assert_eq!(
+            first["comment"],
+            json!({"body": "Description updated\n\nStatus changed from RESOLVED to CONFIRMED."})
+        );
+        assert_eq!(first["summary"], "s2");
     }
 
     fn tokens(wb: &str) -> Vec<String> {

@@ -225,6 +225,15 @@ async fn every_half_state_converges_to_every_status_on_the_fake() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_half_state_converges_where_reopening_requires_a_comment() {
+    // An admin made reopening comment-required: those steps carry a comment.
+    let fake = FakeBugzilla::start().await.unwrap();
+    fake.require_comment("RESOLVED", "CONFIRMED");
+    fake.require_comment("VERIFIED", "CONFIRMED");
+    every_half_state_to_every_status(&Raw::new(fake.info()), 8).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_half_state_converges_to_every_status_on_a_real_bugzilla() {
     let Some(info) = real_server() else { return };
     // A few bugs at a time (each bug's requests in order): the real server runs on SQLite.
