@@ -9,7 +9,9 @@ mod convert;
 mod create;
 mod error;
 mod provider;
+mod status;
 mod types;
+mod values;
 
 use std::sync::Arc;
 

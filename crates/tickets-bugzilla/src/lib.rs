@@ -10,6 +10,7 @@ mod keylock;
 mod meta;
 mod provider;
 mod search;
+mod status;
 
 use std::sync::Arc;
 

@@ -16,5 +16,5 @@ pub mod faults;
 pub mod salesforce;
 mod server;
 
-pub use faults::{FailNext, Fault, FaultConfig, FaultStats, Faults};
+pub use faults::{FailAfter, FailNext, Fault, FaultConfig, FaultStats, Faults};
 pub use server::FakeServer;
