@@ -96,6 +96,10 @@ pub struct Error {
     operation: Option<&'static str>,
     context: Vec<(&'static str, String)>,
     source: Option<BoxError>,
+    /// The message already says what the source says: Display does not repeat it.
+    source_described: bool,
+    /// Attempts made before giving up, when a retry loop gave up on this error.
+    exhausted: Option<u32>,
 }
 
 impl Error {
@@ -110,6 +114,8 @@ impl Error {
             operation: None,
             context: Vec::new(),
             source: None,
+            source_described: false,
+            exhausted: None,
         }
     }
 
@@ -148,9 +154,24 @@ impl Error {
         &self.message
     }
 
-    /// True when trying again later may succeed (rate limits, outages, time-outs).
+    /// True when trying again later may succeed (rate limits, outages, time-outs) and no retry
+    /// loop has given up on it yet (see [`Error::exhausted`]): an outer loop must not retry
+    /// what an inner one already retried to its limit.
     pub fn is_retryable(&self) -> bool {
-        self.kind.is_retryable()
+        self.kind.is_retryable() && self.exhausted.is_none()
+    }
+
+    /// Marks the error as what a retry loop gave up on after `attempts` attempts: it is no
+    /// longer [`retryable`](Error::is_retryable), and its Display says so. The kind stays, so
+    /// a queue that reschedules work (the sync outbox) still sees a transient failure.
+    pub fn exhausted(mut self, attempts: u32) -> Self {
+        self.exhausted = Some(attempts);
+        self
+    }
+
+    /// The attempts made before a retry loop gave up on this error, if one did.
+    pub fn attempts(&self) -> Option<u32> {
+        self.exhausted
     }
 
     /// How long the backend asked us to wait before trying again, if it said.
@@ -215,9 +236,18 @@ impl Error {
         self
     }
 
-    /// Attaches the underlying error.
+    /// Attaches the underlying error (Display appends its text, unless the message holds it).
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.source = Some(source.into());
+        self.source_described = false;
+        self
+    }
+
+    /// Attaches the underlying error whose causes the message already describes: it is kept
+    /// for [`std::error::Error::source`] and Debug, and Display does not repeat it.
+    pub fn with_source_described(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self.source_described = true;
         self
     }
 
@@ -246,8 +276,16 @@ impl fmt::Display for Error {
         if let Some(after) = self.retry_after {
             write!(f, " (retry after {}s)", after.as_secs_f64())?;
         }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
+        if let Some(n) = self.exhausted {
+            write!(f, " (gave up after {n} attempts)")?;
+        }
+        if let Some(source) = &self.source
+            && !self.source_described
+        {
+            let text = source.to_string();
+            if !self.message.contains(&text) {
+                write!(f, ": {text}")?;
+            }
         }
         Ok(())
     }

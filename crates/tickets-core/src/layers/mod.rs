@@ -16,6 +16,7 @@
 //! `layers = { timeout_secs = 30, retries = 3, max_concurrency = 16 }`.
 
 mod concurrency;
+mod deadline;
 mod retry;
 mod timeout;
 mod trace;
@@ -37,7 +38,8 @@ use crate::status::Status;
 use crate::workflow::Workflow;
 
 pub use concurrency::ConcurrencyLimit;
-pub use retry::{Retry, RetryPolicy};
+pub use deadline::Deadline;
+pub use retry::{Retry, RetryPolicy, without_retries};
 pub use timeout::Timeout;
 pub use trace::Trace;
 
@@ -98,6 +100,11 @@ pub fn with_timeout(inner: DynProvider, limit: Duration) -> DynProvider {
     Arc::new(Layered::new(inner, Timeout::new(limit)))
 }
 
+/// Fails a call that takes longer than `limit` in all, retries included.
+pub fn with_deadline(inner: DynProvider, limit: Duration) -> DynProvider {
+    Arc::new(Layered::new(inner, Deadline::new(limit)))
+}
+
 /// Retries retryable failures with jittered exponential backoff (see [`RetryPolicy`]).
 pub fn with_retry(inner: DynProvider, policy: RetryPolicy) -> DynProvider {
     Arc::new(Layered::new(inner, Retry::new(policy)))
@@ -108,14 +115,26 @@ pub fn with_concurrency_limit(inner: DynProvider, max: usize) -> DynProvider {
     Arc::new(Layered::new(inner, ConcurrencyLimit::new(max)))
 }
 
+/// Extra attempts for retryable failures unless `layers.retries` says otherwise.
+pub const DEFAULT_RETRIES: u32 = 2;
+/// The total time one call may take unless `layers.deadline_secs` says otherwise.
+pub const DEFAULT_DEADLINE_SECS: f64 = 60.0;
+/// The longest time-out or deadline accepted (a week): longer values are a config error, not a
+/// panic deep in a timer.
+pub const MAX_SECS: f64 = 7.0 * 24.0 * 3600.0;
+
 /// A backend's `layers` config table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct LayerConfig {
     /// Per-attempt time limit in seconds; none when unset.
     pub timeout_secs: Option<f64>,
-    /// Extra attempts for retryable failures; 0 turns retries off.
+    /// Extra attempts for retryable failures; 0 turns retries off. The one place calls are
+    /// retried (providers send each request once).
     pub retries: u32,
+    /// The longest one call may take in all, retries and their waits included, in seconds;
+    /// none when unset.
+    pub deadline_secs: Option<f64>,
     /// At most this many calls at once; unlimited when unset.
     pub max_concurrency: Option<usize>,
     /// A tracing span per call (on by default).
@@ -126,7 +145,8 @@ impl Default for LayerConfig {
     fn default() -> Self {
         Self {
             timeout_secs: None,
-            retries: 0,
+            retries: DEFAULT_RETRIES,
+            deadline_secs: Some(DEFAULT_DEADLINE_SECS),
             max_concurrency: None,
             tracing: true,
         }
@@ -142,15 +162,20 @@ impl LayerConfig {
         let config: Self = figment
             .extract_inner("layers")
             .map_err(|e| crate::Error::from(e).with_context("backend", backend))?;
-        if let Some(t) = config.timeout_secs
-            && !(t.is_finite() && t > 0.0)
-        {
-            return Err(crate::config::key_error(
-                figment,
-                backend,
-                "layers.timeout_secs",
-                "must be a positive number of seconds",
-            ));
+        for (key, value) in [
+            ("layers.timeout_secs", config.timeout_secs),
+            ("layers.deadline_secs", config.deadline_secs),
+        ] {
+            if let Some(t) = value
+                && !(t.is_finite() && t > 0.0 && t <= MAX_SECS)
+            {
+                return Err(crate::config::key_error(
+                    figment,
+                    backend,
+                    key,
+                    &format!("must be a positive number of seconds, at most {MAX_SECS}"),
+                ));
+            }
         }
         if config.max_concurrency == Some(0) {
             return Err(crate::config::key_error(
@@ -163,13 +188,16 @@ impl LayerConfig {
         Ok(config)
     }
 
-    /// Wraps `provider` as configured: concurrency innermost, then timeout, retry, tracing.
+    /// Wraps `provider` as configured: concurrency innermost, then the per-attempt timeout,
+    /// retry, the deadline of the whole call, tracing. Out-of-range seconds (refused by
+    /// [`LayerConfig::from_figment`]) are clamped here rather than panicking.
     pub fn apply(&self, mut provider: DynProvider, backend: &str) -> DynProvider {
+        let secs = |s: f64| Duration::try_from_secs_f64(s.clamp(0.001, MAX_SECS)).ok();
         if let Some(max) = self.max_concurrency {
             provider = with_concurrency_limit(provider, max);
         }
-        if let Some(secs) = self.timeout_secs {
-            provider = with_timeout(provider, Duration::from_secs_f64(secs));
+        if let Some(limit) = self.timeout_secs.and_then(secs) {
+            provider = with_timeout(provider, limit);
         }
         if self.retries > 0 {
             provider = with_retry(
@@ -179,6 +207,9 @@ impl LayerConfig {
                     ..RetryPolicy::default()
                 },
             );
+        }
+        if let Some(limit) = self.deadline_secs.and_then(secs) {
+            provider = with_deadline(provider, limit);
         }
         if self.tracing {
             provider = traced(provider, backend);
