@@ -22,6 +22,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let json = cli.json;
     let stdout = io::stdout();
     let mut printer = output::Printer::new(stdout.lock(), cli.json);
     let result = runtime
@@ -32,6 +33,13 @@ fn main() -> ExitCode {
         Err(failure) if failure.is_broken_pipe() => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("tickets: {failure}");
+            if json && !matches!(failure, commands::Failure::Differences(_)) {
+                // One JSON object on stdout, so scripts tell failures apart without parsing
+                // prose; the exit code is the same.
+                let mut out = io::stdout().lock();
+                let _ = serde_json::to_writer_pretty(&mut out, &failure.to_json());
+                let _ = writeln!(out);
+            }
             ExitCode::from(failure.exit_code())
         }
     }

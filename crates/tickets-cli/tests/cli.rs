@@ -157,6 +157,23 @@ fn unknown_ticket_exits_3() {
 }
 
 #[test]
+fn with_json_a_failure_is_one_json_object_with_the_same_exit_code() {
+    let dir = dir_with(MEMORY);
+    let out = run(dir.path(), &["--json", "get", "does-not-exist"]);
+    assert_eq!(out.status.code(), Some(3));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    assert_eq!(v["error"]["kind"], "not_found", "{v}");
+    assert_eq!(v["error"]["exit_code"], 3, "{v}");
+    assert_eq!(v["error"]["operation"], "get", "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("does-not-exist"), "{v}");
+    let out = run(dir.path(), &["--json", "status", "x", "almost-done"]);
+    assert_eq!(out.status.code(), Some(4));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["error"]["kind"], "invalid_input", "{v}");
+    assert!(!stderr(&out).is_empty(), "people still get the line on stderr");
+}
+
+#[test]
 fn invalid_input_exits_4() {
     let dir = dir_with(MEMORY);
     let err = failed(&run(dir.path(), &["status", "some-id", "almost-done"]), 4);

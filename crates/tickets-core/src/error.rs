@@ -66,6 +66,25 @@ impl ErrorKind {
         }
     }
 
+    /// The kind's name for machines (`not_found`), as in JSON error objects.
+    pub const fn code(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::InvalidTransition => "invalid_transition",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::AlreadyExists => "already_exists",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Config => "config",
+            ErrorKind::Unexpected => "unexpected",
+        }
+    }
+
     /// Kinds that may succeed if the same call is made again later.
     pub const fn is_retryable(self) -> bool {
         matches!(

@@ -66,6 +66,41 @@ pub fn exit_code(kind: ErrorKind) -> u8 {
     }
 }
 
+impl Failure {
+    /// The failure as one JSON object, for `--json`: `{"error": {"kind": "not_found",
+    /// "message": ..., "provider": ..., "operation": ..., "exit_code": 3, ...}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut error = serde_json::Map::new();
+        match self {
+            Failure::Tickets(e) => {
+                error.insert("kind".into(), e.kind().code().into());
+                error.insert("message".into(), e.message().into());
+                error.insert("provider".into(), e.provider().into());
+                error.insert("operation".into(), e.operation().into());
+                error.insert("retryable".into(), e.is_retryable().into());
+                if let Some(after) = e.retry_after() {
+                    error.insert("retry_after_secs".into(), after.as_secs_f64().into());
+                }
+                for (k, v) in e.context() {
+                    error.insert((*k).to_owned(), v.clone().into());
+                }
+            }
+            Failure::Io(e) => {
+                error.insert("kind".into(), "io".into());
+                error.insert("message".into(), e.to_string().into());
+            }
+            Failure::Differences(n) => {
+                error.insert("kind".into(), "differences".into());
+                error.insert("message".into(), self.to_string().into());
+                error.insert("differences".into(), (*n).into());
+            }
+        }
+        error.insert("exit_code".into(), self.exit_code().into());
+        error.insert("text".into(), self.to_string().into());
+        serde_json::json!({ "error": error })
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = match self {
