@@ -36,9 +36,17 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub backend: Option<String>,
 
-    /// Print one JSON document instead of text.
-    #[arg(long, global = true)]
+    /// Print one JSON document instead of text (a failure too: `{"error": {...}}`).
+    #[arg(long, global = true, conflicts_with = "jsonl")]
     pub json: bool,
+
+    /// Print lists one JSON object per line, as they arrive.
+    #[arg(long, global = true)]
+    pub jsonl: bool,
+
+    /// No progress display and no notes on stderr (errors are still printed).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 
     /// What to do.
     #[command(subcommand)]

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod listing;
 mod output;
 
 use std::io::{self, IsTerminal, Write};
@@ -24,7 +25,18 @@ fn main() -> ExitCode {
     };
     let json = cli.json;
     let stdout = io::stdout();
-    let mut printer = output::Printer::new(stdout.lock(), cli.json);
+    let columns = io::stdout()
+        .is_terminal()
+        .then(|| {
+            console::Term::stdout()
+                .size_checked()
+                .map(|(_, c)| usize::from(c))
+        })
+        .flatten();
+    let mut printer = output::Printer::new(stdout.lock(), cli.json)
+        .json_lines(cli.jsonl)
+        .columns(columns)
+        .progress(!cli.quiet && io::stderr().is_terminal());
     let result = runtime
         .block_on(commands::run(&cli, &mut printer))
         .and_then(|()| io::stdout().flush().map_err(commands::Failure::Io));

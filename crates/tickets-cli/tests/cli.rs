@@ -147,6 +147,38 @@ fn an_empty_list_is_an_empty_array() {
 }
 
 #[test]
+fn lists_stream_as_json_lines_and_piped_tables_keep_whole_subjects() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "a subject much longer than any table column would want to show in a terminal";
+    for s in [long, "short"] {
+        assert!(
+            run(dir.path(), &["create", "--subject", s])
+                .status
+                .success()
+        );
+    }
+    let out = run(dir.path(), &["list", "--jsonl"]);
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 2, "{text}");
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).expect("one object a line");
+        assert!(v["id"].is_string());
+    }
+    let table = stdout(&run(dir.path(), &["list"]));
+    assert!(table.contains(long), "piped, nothing is cut: {table}");
+    assert!(
+        table.lines().last().unwrap().starts_with("2 ticket(s)"),
+        "{table}"
+    );
+    let out = run(dir.path(), &["list", "--json", "--jsonl"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the two JSON forms exclude each other"
+    );
+}
+
+#[test]
 fn unknown_ticket_exits_3() {
     let dir = dir_with(MEMORY);
     let err = failed(&run(dir.path(), &["get", "does-not-exist"]), 3);
@@ -165,12 +197,21 @@ fn with_json_a_failure_is_one_json_object_with_the_same_exit_code() {
     assert_eq!(v["error"]["kind"], "not_found", "{v}");
     assert_eq!(v["error"]["exit_code"], 3, "{v}");
     assert_eq!(v["error"]["operation"], "get", "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("does-not-exist"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does-not-exist"),
+        "{v}"
+    );
     let out = run(dir.path(), &["--json", "status", "x", "almost-done"]);
     assert_eq!(out.status.code(), Some(4));
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["error"]["kind"], "invalid_input", "{v}");
-    assert!(!stderr(&out).is_empty(), "people still get the line on stderr");
+    assert!(
+        !stderr(&out).is_empty(),
+        "people still get the line on stderr"
+    );
 }
 
 #[test]

@@ -2,8 +2,8 @@
 
 use std::io::{Read, Write};
 
-use futures::{StreamExt, TryStreamExt};
-use tickets::{Error, NewComment, NewTicket, Patch, Ticket, TicketPatch, TicketQuery, Tickets};
+use futures::StreamExt;
+use tickets::{Error, NewComment, NewTicket, Patch, TicketPatch, TicketQuery, Tickets};
 
 use super::{Failure, parse};
 use crate::cli::{AssignArgs, CommentArgs, CreateArgs, ListArgs, StatusArgs, UpdateArgs};
@@ -100,12 +100,32 @@ pub async fn list<W: Write>(
     a: &ListArgs,
     out: Out<'_, W>,
 ) -> Result<(), Failure> {
-    let stream = tickets.list_all(query(a)?);
-    let items: Vec<Ticket> = match a.limit {
-        Some(n) => stream.take(n).try_collect().await?,
-        None => stream.try_collect().await?,
-    };
-    out.tickets(&items)?;
+    let mut stream = tickets.list_all(query(a)?);
+    let spinner = out.shows_progress().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar.set_message("listing tickets");
+        bar
+    });
+    let format = out.list_format();
+    let mut writer = crate::listing::ListWriter::new(out, format)?;
+    let limit = a.limit.unwrap_or(usize::MAX);
+    let result = async {
+        while writer.count() < limit {
+            let Some(t) = stream.next().await else { break };
+            writer.push(t?)?;
+            if let Some(bar) = &spinner {
+                bar.set_message(format!("listed {} ticket(s)", writer.count()));
+            }
+        }
+        Ok::<_, Failure>(())
+    }
+    .await;
+    if let Some(bar) = spinner {
+        bar.finish_and_clear();
+    }
+    result?;
+    writer.finish()?;
     Ok(())
 }
 

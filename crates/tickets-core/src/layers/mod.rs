@@ -173,7 +173,7 @@ impl LayerConfig {
                     figment,
                     backend,
                     key,
-                    &format!("must be a positive number of seconds, at most {MAX_SECS}"),
+                    format!("must be a positive number of seconds, at most {MAX_SECS}"),
                 ));
             }
         }
