@@ -151,14 +151,16 @@ pub async fn run<W: Write>(cli: &Cli, out: &mut Printer<W>) -> Result<(), Failur
             }
             let result = on_backend(command, &tickets, out).await;
             if result.is_ok() {
-                sync::settle(command, &tickets).await;
+                sync::settle(command, &tickets, cli.quiet).await;
             }
             // Stop sync workers (giving back what they claimed) and close stores (a SQLite
             // WAL is checkpointed into the database file).
             if let Err(e) = tickets.shutdown().await {
                 tracing::warn!(error = %e, "shutting the backends down failed");
             }
-            first_use.report();
+            if !cli.quiet {
+                first_use.report();
+            }
             result
         }
     }
