@@ -8,10 +8,24 @@ mod output;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
+
+/// `--version`: the version and the provider kinds compiled in.
+fn version() -> String {
+    let kinds = tickets::Registry::discover()
+        .map(|r| r.kinds().collect::<Vec<_>>().join(", "))
+        .unwrap_or_else(|e| format!("(registry error: {e})"));
+    format!("{} (providers: {kinds})", env!("CARGO_PKG_VERSION"))
+}
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    // Built once per process; clap keeps the text for the whole run.
+    let version: &'static str = Box::leak(version().into_boxed_str());
+    let command = cli::Cli::command().version(version);
+    let cli = match cli::Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -246,6 +246,78 @@ fn invalid_input_exits_4() {
 }
 
 #[test]
+fn unclear_inputs_get_clear_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let id = json(&run(d, &["--json", "create", "--subject", "x"]))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = run(d, &["list", "--limit", "-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("at least 1"), "{}", stderr(&out));
+    let out = run(d, &["update", &id, "--tag", ""]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("tag must not be empty"),
+        "{}",
+        stderr(&out)
+    );
+    let deep = format!("d={}1{}", "[".repeat(200), "]".repeat(200));
+    let err = failed(&run(d, &["update", &id, "--field", &deep]), 4);
+    assert!(err.contains("not valid JSON"), "{err}");
+    let err = failed(
+        &run(
+            d,
+            &["update", &id, "--subject", "y", "--expected-version", "abc"],
+        ),
+        4,
+    );
+    assert!(err.contains("not a version"), "{err}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tickets"))
+        .current_dir(d)
+        .args(["comment", &id, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&[0x66, 0xff, 0xfe])
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
+}
+
+#[test]
+fn completions_for_each_shell_and_a_version_naming_the_providers() {
+    let dir = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef tickets"),
+        ("fish", "complete -c tickets"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = run(dir.path(), &["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        assert!(stdout(&out).contains(marker), "{shell}");
+    }
+    assert!(
+        !dir.path().join("tickets.db").exists(),
+        "no store for completions"
+    );
+    let v = stdout(&run(dir.path(), &["--version"]));
+    for kind in ["asana", "bugzilla", "internal", "salesforce", "sync"] {
+        assert!(v.contains(kind), "{v}");
+    }
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let dir = dir_with(MEMORY);
     assert_eq!(run(dir.path(), &[]).status.code(), Some(2));

@@ -134,6 +134,15 @@ impl From<io::Error> for Failure {
 
 /// Runs the command line, writing results to `out`.
 pub async fn run<W: Write>(cli: &Cli, out: &mut Printer<W>) -> Result<(), Failure> {
+    if let Command::Completions { shell } = &cli.command {
+        use clap::CommandFactory;
+        let mut command = Cli::command();
+        // Into a buffer first: the generator panics on a write error (a closed pipe).
+        let mut script = Vec::new();
+        clap_complete::generate(*shell, &mut command, "tickets", &mut script);
+        out.raw().write_all(&script)?;
+        return Ok(());
+    }
     if let Command::Providers = cli.command {
         // Works even when the configuration is broken.
         return info::providers(&Registry::discover()?, out);
@@ -201,6 +210,8 @@ pub async fn on_backend<W: Write>(
         Command::History(IdArg { id }) => ticket::history(tickets, id, out).await,
         Command::Sync(c) => sync::run(c, tickets, out).await,
         Command::Providers => info::providers(tickets.registry(), out),
+        // Answered before any backend is built (see `run`).
+        Command::Completions { .. } => Ok(()),
         Command::Config => info::config(hub_config(tickets)?, tickets.registry(), out),
         Command::Backends => {
             let chosen = tickets.default_name();

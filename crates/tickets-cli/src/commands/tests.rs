@@ -335,7 +335,10 @@ async fn list_follows_every_page_unless_limited() {
         "{text}"
     );
 
-    assert_eq!(fails(&t, &["list", "--limit", "0"]).await.0, 4);
+    assert!(
+        Cli::try_parse_from(["tickets", "list", "--limit", "0"]).is_err(),
+        "a limit below 1 is a usage error"
+    );
     assert_eq!(fails(&t, &["list", "--status", "nope"]).await.0, 4);
     assert_eq!(fails(&t, &["list", "--updated-since", "soon"]).await.0, 4);
 }

@@ -183,6 +183,12 @@ pub fn patch(a: &UpdateArgs) -> Result<TicketPatch, Error> {
         ));
     }
     if let Some(v) = &a.expected_version {
+        if v.trim().is_empty() || v.chars().any(char::is_whitespace) {
+            return Err(Error::invalid_input(format!(
+                "--expected-version {v:?} is not a version; give the `version` that \
+                 `tickets get ID` shows"
+            )));
+        }
         p = p.expected_version(v.clone());
     }
     Ok(p)
@@ -241,8 +247,14 @@ pub async fn comment<W: Write>(
 ) -> Result<(), Failure> {
     let id = parse::id(&a.id)?;
     let body = if a.text == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Error::invalid_input(format!(
+                "the comment on stdin is not UTF-8 text (bad byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
         text.trim_end_matches(['\n', '\r']).to_owned()
     } else {
         a.text.clone()
