@@ -347,6 +347,25 @@ pub struct CommentArgs {
     pub idempotency_key: Option<String>,
 }
 
+/// A tag as given to `--tag`: not empty or blank (an empty tag would be dropped silently).
+fn non_blank_tag(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("a tag must not be empty; leave --tag out (or use --clear-tags)".into());
+    }
+    Ok(text.to_owned())
+}
+
+/// A count of at least one (`--limit`).
+fn positive_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<i128>() {
+        Ok(n) if n >= 1 => usize::try_from(n).map_err(|_| format!("{n} is too large")),
+        Ok(n) => Err(format!("must be at least 1 (got {n})")),
+        Err(_) => Err(format!(
+            "must be a whole number of at least 1 (got {text:?})"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,24 +412,5 @@ mod tests {
         };
         assert_eq!(args.tags, ["a", "b"]);
         assert_eq!(args.fields, ["x=1"]);
-    }
-}
-
-/// A tag as given to `--tag`: not empty or blank (an empty tag would be dropped silently).
-fn non_blank_tag(text: &str) -> Result<String, String> {
-    if text.trim().is_empty() {
-        return Err("a tag must not be empty; leave --tag out (or use --clear-tags)".into());
-    }
-    Ok(text.to_owned())
-}
-
-/// A count of at least one (`--limit`).
-fn positive_count(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<i128>() {
-        Ok(n) if n >= 1 => usize::try_from(n).map_err(|_| format!("{n} is too large")),
-        Ok(n) => Err(format!("must be at least 1 (got {n})")),
-        Err(_) => Err(format!(
-            "must be a whole number of at least 1 (got {text:?})"
-        )),
     }
 }
