@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod cases;
+pub mod readme;
 mod support;
 
 use std::collections::BTreeMap;
