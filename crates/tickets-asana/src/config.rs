@@ -111,6 +111,28 @@ impl fmt::Debug for AsanaConfig {
 }
 
 impl AsanaConfig {
+    /// The keys of an `asana` backend section (besides `provider` and `layers`): the fields
+    /// above.
+    pub const KEYS: &'static [&'static str] = &[
+        "token",
+        "workspace",
+        "project",
+        "asana_project",
+        "base_url",
+        "sections",
+        "priority_tags",
+        "priority_field",
+        "create_missing",
+        "page_size",
+        "timeout_secs",
+        "max_concurrent_reads",
+        "max_concurrent_writes",
+        "max_retries",
+        "max_retry_after_secs",
+        "idempotency_window_hours",
+        "workflow",
+    ];
+
     /// A config for `project` with `token` and every other key at its default.
     pub fn new(token: impl Into<String>, project: impl Into<String>) -> Self {
         Self {
@@ -261,7 +283,7 @@ impl AsanaConfig {
 
     /// Reads and checks the config of a backend section.
     pub fn from_context(ctx: &BuildContext) -> Result<Self> {
-        let config: Self = ctx.extract()?;
+        let config: Self = ctx.config()?;
         config.check(|k, p| ctx.config_error(k, p))?;
         Ok(config)
     }
@@ -346,5 +368,19 @@ mod tests {
         let d = format!("{c:?}");
         assert!(!d.contains("super-secret-token"), "{d}");
         assert!(d.contains("redacted"));
+    }
+
+    #[test]
+    fn keys_are_the_fields_of_the_struct() {
+        let mut fields = tickets_core::config::struct_keys::<AsanaConfig>()
+            .expect("a plain struct")
+            .to_vec();
+        let mut keys = AsanaConfig::KEYS.to_vec();
+        fields.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(
+            keys, fields,
+            "KEYS must list exactly the fields serde reads"
+        );
     }
 }

@@ -167,6 +167,28 @@ impl fmt::Debug for BugzillaConfig {
 }
 
 impl BugzillaConfig {
+    /// The keys of a `bugzilla` backend section (besides `provider` and `layers`): the fields
+    /// above.
+    pub const KEYS: &'static [&'static str] = &[
+        "base_url",
+        "api_key",
+        "api_key_in",
+        "login",
+        "product",
+        "component",
+        "version",
+        "op_sys",
+        "platform",
+        "severity",
+        "status_map",
+        "priority_map",
+        "custom_fields",
+        "escalate_priority",
+        "unassigned",
+        "timeout_secs",
+        "workflow",
+    ];
+
     /// A config for `base_url` with `api_key`, filing into product/component.
     pub fn new(
         base_url: impl Into<String>,
@@ -326,5 +348,19 @@ mod tests {
         assert_eq!(c.priority_map[&Priority::Critical], "P1");
         assert_eq!(c.custom_fields["customer"], "cf_customer");
         assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn keys_are_the_fields_of_the_struct() {
+        let mut fields = tickets_core::config::struct_keys::<BugzillaConfig>()
+            .expect("a plain struct")
+            .to_vec();
+        let mut keys = BugzillaConfig::KEYS.to_vec();
+        fields.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(
+            keys, fields,
+            "KEYS must list exactly the fields serde reads"
+        );
     }
 }

@@ -71,6 +71,17 @@ impl fmt::Debug for InternalConfig {
 }
 
 impl InternalConfig {
+    /// The keys of an `internal` backend section (besides `provider` and `layers`): the fields
+    /// above.
+    pub const KEYS: &'static [&'static str] = &[
+        "url",
+        "migrate",
+        "max_connections",
+        "busy_timeout_ms",
+        "workflow",
+        "outbox",
+    ];
+
     /// A config for this URL, everything else default.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
@@ -231,5 +242,19 @@ mod tests {
         assert_eq!(c.max_connections, Some(3));
         assert_eq!(c.busy_timeout_duration(), Duration::from_millis(100));
         assert!(c.workflow.is_some());
+    }
+
+    #[test]
+    fn keys_are_the_fields_of_the_struct() {
+        let mut fields = tickets_core::config::struct_keys::<InternalConfig>()
+            .expect("a plain struct")
+            .to_vec();
+        let mut keys = InternalConfig::KEYS.to_vec();
+        fields.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(
+            keys, fields,
+            "KEYS must list exactly the fields serde reads"
+        );
     }
 }

@@ -258,6 +258,34 @@ fn required<T: Clone>(
 }
 
 impl SalesforceConfig {
+    /// The keys of a `salesforce` backend section (besides `provider` and `layers`): the
+    /// fields above.
+    pub const KEYS: &'static [&'static str] = &[
+        "login_url",
+        "instance_url",
+        "flow",
+        "client_id",
+        "client_secret",
+        "username",
+        "password",
+        "refresh_token",
+        "private_key",
+        "audience",
+        "api_version",
+        "external_id_field",
+        "statuses",
+        "priorities",
+        "close_reason_field",
+        "tags_field",
+        "due_field",
+        "custom_fields",
+        "origin",
+        "auto_assign",
+        "unassigned_owner",
+        "timeout_secs",
+        "workflow",
+    ];
+
     /// Checks the config and builds [`Settings`], naming the key on any problem.
     pub fn settings(&self, ctx: Option<&BuildContext>) -> Result<Settings> {
         self.check().map_err(|(key, problem)| match ctx {
@@ -494,5 +522,19 @@ mod tests {
         let c = base();
         let shown = format!("{c:?} {:?}", c.settings(None).unwrap());
         assert!(!shown.contains("s3cr3t-value"), "{shown}");
+    }
+
+    #[test]
+    fn keys_are_the_fields_of_the_struct() {
+        let mut fields = tickets_core::config::struct_keys::<SalesforceConfig>()
+            .expect("a plain struct")
+            .to_vec();
+        let mut keys = SalesforceConfig::KEYS.to_vec();
+        fields.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(
+            keys, fields,
+            "KEYS must list exactly the fields serde reads"
+        );
     }
 }

@@ -128,6 +128,67 @@ impl Default for SyncConfig {
 }
 
 impl SyncConfig {
+    /// The keys of a `sync` section that joins two named backends (`local`, `remote`): the
+    /// fields above.
+    pub const NAMED_KEYS: &'static [&'static str] = &[
+        "local",
+        "remote",
+        "worker",
+        "concurrency",
+        "lease_secs",
+        "poll_interval_ms",
+        "backoff_base_ms",
+        "backoff_max_secs",
+        "max_retry_after_secs",
+        "max_attempts",
+        "pull_interval_secs",
+        "pull_overlap_secs",
+        "conflicts",
+    ];
+
+    /// Every key a `sync` section may hold: its own, plus, for the seed's shape (no `local` and
+    /// `remote`), those of the internal store and the Asana remote it builds from the same
+    /// section. A section with `local` and `remote` is then held to [`SyncConfig::NAMED_KEYS`].
+    pub const KEYS: &'static [&'static str] = &[
+        // sync
+        "local",
+        "remote",
+        "worker",
+        "concurrency",
+        "lease_secs",
+        "poll_interval_ms",
+        "backoff_base_ms",
+        "backoff_max_secs",
+        "max_retry_after_secs",
+        "max_attempts",
+        "pull_interval_secs",
+        "pull_overlap_secs",
+        "conflicts",
+        // internal
+        "url",
+        "migrate",
+        "max_connections",
+        "busy_timeout_ms",
+        "workflow",
+        "outbox",
+        // asana
+        "token",
+        "workspace",
+        "project",
+        "asana_project",
+        "base_url",
+        "sections",
+        "priority_tags",
+        "priority_field",
+        "create_missing",
+        "page_size",
+        "timeout_secs",
+        "max_concurrent_reads",
+        "max_concurrent_writes",
+        "max_retries",
+        "idempotency_window_hours",
+    ];
+
     /// Checks the values; `Err((key, problem))`.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
         if self.concurrency == 0 {
@@ -374,5 +435,22 @@ mod tests {
             SyncConfig::default().worker_options().pull_interval,
             Some(Duration::from_secs(60))
         );
+    }
+
+    #[test]
+    fn keys_are_the_fields_of_the_structs_read() {
+        use tickets_core::config::struct_keys;
+        let sorted = |v: &[&'static str]| {
+            let mut v = v.to_vec();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let own = struct_keys::<SyncConfig>().expect("a plain struct");
+        assert_eq!(sorted(SyncConfig::NAMED_KEYS), sorted(own));
+        let mut all = own.to_vec();
+        all.extend(struct_keys::<tickets_internal::InternalConfig>().expect("a plain struct"));
+        all.extend(struct_keys::<tickets_asana::AsanaConfig>().expect("a plain struct"));
+        assert_eq!(sorted(SyncConfig::KEYS), sorted(&all));
     }
 }

@@ -108,15 +108,19 @@ pub fn with_concurrency_limit(inner: DynProvider, max: usize) -> DynProvider {
     Arc::new(Layered::new(inner, ConcurrencyLimit::new(max)))
 }
 
-/// A backend's `layers` config table.
+/// A backend's `layers` config table. Unknown keys are refused (naming the nearest known one).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct LayerConfig {
-    /// Per-attempt time limit in seconds; none when unset.
+    /// Per-attempt time limit in seconds (up to [`LayerConfig::MAX_TIMEOUT_SECS`]); none when
+    /// unset.
     pub timeout_secs: Option<f64>,
-    /// Extra attempts for retryable failures; 0 turns retries off.
+    /// Extra attempts for retryable failures (up to [`LayerConfig::MAX_RETRIES`]); 0 turns
+    /// retries off.
     pub retries: u32,
-    /// At most this many calls at once; unlimited when unset.
+    /// At most this many calls at once (1 to [`LayerConfig::MAX_CONCURRENCY`]); unlimited when
+    /// unset.
     pub max_concurrency: Option<usize>,
     /// A tracing span per call (on by default).
     pub tracing: bool,
@@ -134,30 +138,49 @@ impl Default for LayerConfig {
 }
 
 impl LayerConfig {
-    /// Reads the `layers` key of a backend section (defaults when absent).
-    pub fn from_figment(figment: &figment::Figment, backend: &str) -> Result<Self> {
-        if figment.find_value("layers").is_err() {
+    /// The longest per-attempt time limit: one day.
+    pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+    /// The most retries.
+    pub const MAX_RETRIES: u32 = 100;
+    /// The largest concurrency limit.
+    pub const MAX_CONCURRENCY: usize = 100_000;
+
+    /// Reads the `layers` key of a backend section (defaults when absent), naming the key and
+    /// its source on any problem.
+    pub fn from_spec(spec: &crate::config::BackendSpec) -> Result<Self> {
+        let Some(config) = spec
+            .read_key::<Self>("layers")
+            .map_err(|e| e.with_context("backend", &spec.name))?
+        else {
             return Ok(Self::default());
-        }
-        let config: Self = figment
-            .extract_inner("layers")
-            .map_err(|e| crate::Error::from(e).with_context("backend", backend))?;
+        };
         if let Some(t) = config.timeout_secs
-            && !(t.is_finite() && t > 0.0)
+            && !(t.is_finite() && t > 0.0 && t <= Self::MAX_TIMEOUT_SECS)
         {
-            return Err(crate::config::key_error(
-                figment,
-                backend,
+            return Err(spec.key_error(
                 "layers.timeout_secs",
-                "must be a positive number of seconds",
+                format!(
+                    "is {t}; it must be a number of seconds above 0 and at most {}",
+                    Self::MAX_TIMEOUT_SECS
+                ),
             ));
         }
-        if config.max_concurrency == Some(0) {
-            return Err(crate::config::key_error(
-                figment,
-                backend,
+        if config.retries > Self::MAX_RETRIES {
+            return Err(spec.key_error(
+                "layers.retries",
+                format!(
+                    "is {}; it must be at most {}",
+                    config.retries,
+                    Self::MAX_RETRIES
+                ),
+            ));
+        }
+        if let Some(n) = config.max_concurrency
+            && !(1..=Self::MAX_CONCURRENCY).contains(&n)
+        {
+            return Err(spec.key_error(
                 "layers.max_concurrency",
-                "must be at least 1",
+                format!("is {n}; it must be from 1 to {}", Self::MAX_CONCURRENCY),
             ));
         }
         Ok(config)
@@ -168,8 +191,13 @@ impl LayerConfig {
         if let Some(max) = self.max_concurrency {
             provider = with_concurrency_limit(provider, max);
         }
-        if let Some(secs) = self.timeout_secs {
-            provider = with_timeout(provider, Duration::from_secs_f64(secs));
+        // Checked values cannot fail here; an unchecked one out of range means no limit
+        // rather than a panic.
+        if let Some(limit) = self
+            .timeout_secs
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        {
+            provider = with_timeout(provider, limit);
         }
         if self.retries > 0 {
             provider = with_retry(
