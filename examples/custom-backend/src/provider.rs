@@ -8,9 +8,9 @@ use std::sync::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 use tickets_core::chrono::{DateTime, Duration, Utc};
 use tickets_core::{
-    Capabilities, Comment, Cursor, Error, ErrorKind, NewComment, NewTicket, Page, Result, Ticket,
-    TicketId, TicketPatch, TicketProvider, TicketQuery, Workflow, async_trait, normalize_tags,
-    serde_json,
+    Capabilities, Comment, Cursor, Error, ErrorKind, NewComment, NewTicket, Page, Priority, Result,
+    Status, Ticket, TicketId, TicketPatch, TicketProvider, TicketQuery, Workflow, async_trait,
+    normalize_tags, serde_json,
 };
 
 use crate::KIND;
@@ -137,15 +137,28 @@ impl TicketProvider for Notebook {
     }
 
     fn capabilities(&self) -> Capabilities {
-        // `Capabilities` is non-exhaustive: start from the default and switch on what we do.
+        // `Capabilities` is non-exhaustive and its default claims nothing optional: start from
+        // it and switch on what the notebook does (no history, no keyed comments, no feed).
         let mut caps = Capabilities::default();
-        caps.custom_fields = true;
+        caps.comment_author = true;
+        caps.private_comments = true;
         caps.idempotent_create = true;
+        caps.custom_fields = true;
+        caps.text_search = true;
+        caps.updated_since = true;
+        caps.due = true;
         caps.watchers = true;
+        caps.requester = true;
+        caps.edit_requester = true;
         caps.kind = true;
+        caps.tags = true;
         caps.number = true;
         caps.optimistic_concurrency = true;
+        caps.edit_description = true;
+        caps.statuses = Status::ALL.to_vec();
+        caps.priorities = Priority::ALL.to_vec();
         caps.max_page_size = MAX_PAGE_SIZE;
+        caps.time_resolution = std::time::Duration::from_millis(1);
         caps
     }
 
