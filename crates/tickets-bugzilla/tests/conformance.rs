@@ -100,11 +100,7 @@ async fn suite_passes_with_new_as_unconfirmed() {
     ] {
         cfg.status_map.insert(
             status,
-            tickets_bugzilla::StatusTarget {
-                status: bz.into(),
-                resolution: resolution.into(),
-                marker: None,
-            },
+            tickets_bugzilla::StatusTarget::new(bz, resolution, None),
         );
     }
     let provider: DynProvider = Arc::new(BugzillaProvider::new(cfg).unwrap());

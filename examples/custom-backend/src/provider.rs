@@ -15,14 +15,32 @@ use tickets_core::{
 
 use crate::KIND;
 
-/// Config keys of the notebook.
+/// Config keys of the notebook. Non-exhaustive, so keys can be added without breaking code
+/// that builds one: start from `NotebookConfig::default()` or [`NotebookConfig::in_file`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct NotebookConfig {
     /// The JSON file; `None` keeps tickets in memory only.
     pub path: Option<PathBuf>,
     /// A custom workflow table.
     pub workflow: Workflow,
+}
+
+impl NotebookConfig {
+    /// Tickets kept in this JSON file.
+    pub fn in_file(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: Some(path.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Sets a custom workflow table.
+    pub fn workflow(mut self, workflow: Workflow) -> Self {
+        self.workflow = workflow;
+        self
+    }
 }
 
 const ID_PREFIX: &str = "NB-";

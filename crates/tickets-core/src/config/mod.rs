@@ -677,3 +677,33 @@ pub fn opt_string_or_number<'de, D: Deserializer<'de>>(
     struct Wrap(#[serde(deserialize_with = "string_or_number")] String);
     Ok(Option::<Wrap>::deserialize(deserializer)?.map(|w| w.0))
 }
+
+/// Checks a number against the range a setting allows, for providers' checks after reading:
+/// `Err("is 0; it must be from 1 to 86400 seconds")` outside `min..=max`. `unit` follows the
+/// range (`"seconds"`, or `""`).
+///
+/// ```
+/// use tickets_core::config::check_range;
+/// assert!(check_range(30u64, 1, 86_400, "seconds").is_ok());
+/// assert_eq!(
+///     check_range(0u64, 1, 86_400, "seconds").unwrap_err(),
+///     "is 0; it must be from 1 to 86400 seconds"
+/// );
+/// ```
+pub fn check_range<T: PartialOrd + fmt::Display>(
+    value: T,
+    min: T,
+    max: T,
+    unit: &str,
+) -> std::result::Result<(), String> {
+    if value >= min && value <= max {
+        Ok(())
+    } else {
+        let unit = if unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {unit}")
+        };
+        Err(format!("is {value}; it must be from {min} to {max}{unit}"))
+    }
+}
