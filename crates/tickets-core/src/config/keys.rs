@@ -10,6 +10,7 @@ use figment::{Figment, Metadata, Source};
 use super::ENV_PREFIX;
 use super::de::{DeError, DeErrorKind};
 use super::env::ENV_SOURCE;
+use super::redact::is_secret_key;
 use crate::error::Error;
 
 /// Where a config section sits: its key path from the configuration's root (`backends.main`,
@@ -76,9 +77,26 @@ impl Place {
         }
     }
 
-    /// Turns a deserialization error at `section` into a `Config` error naming the key.
+    /// Turns a deserialization error at `section` into a `Config` error naming the key. The
+    /// value of a key whose name says it is secret (see [`is_secret_key`]) is never shown.
     pub(crate) fn de_error(&self, section: &Figment, err: DeError) -> Error {
         let rel = err.path();
+        if rel.iter().any(|k| is_secret_key(k)) {
+            let problem = match &err.kind {
+                DeErrorKind::MissingField(_) => "is missing".to_owned(),
+                DeErrorKind::UnknownField { field, expected } => {
+                    unknown_problem(field, expected.iter().copied())
+                }
+                DeErrorKind::UnknownVariant { expected, .. } => format!(
+                    "is not one of: {} (the value is not shown: the key's name says it is secret)",
+                    expected.join(", ")
+                ),
+                DeErrorKind::Message(_) => "has a value of the wrong type or form (not shown: \
+                                            the key's name says it is secret)"
+                    .to_owned(),
+            };
+            return self.error(section, &rel, problem);
+        }
         match &err.kind {
             DeErrorKind::UnknownField { field, expected } => self.error(
                 section,

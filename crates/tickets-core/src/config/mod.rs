@@ -348,7 +348,7 @@ impl BackendSpec {
             .chain(allowed)
             .copied();
         self.place
-            .check_keys(&self.figment, &dict, all, &format!("of a `{kind}` backend"))
+            .check_keys(&self.figment, &dict, all, &format!("of `{kind}` backends"))
     }
 
     /// Reads the whole section (minus `provider`, `layers` and top-level keys) as `T`.

@@ -2,8 +2,17 @@ use super::*;
 use figment::Jail;
 use serde::Deserialize;
 
+/// Sources for tests inside a `Jail` (which owns the working directory while it runs).
 fn loader(vars: &[(&str, &str)]) -> ConfigLoader {
     ConfigLoader::new().env_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+}
+
+/// Sources for tests outside a `Jail`: config files are looked for in an empty directory of
+/// their own, not in the working directory a concurrent `Jail` test may be changing.
+fn isolated(vars: &[(&str, &str)]) -> ConfigLoader {
+    let dir = std::env::temp_dir().join(format!("tickets-config-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    loader(vars).dir(dir)
 }
 
 #[test]
@@ -50,7 +59,7 @@ fn named_backends_from_file_and_env() {
 
 #[test]
 fn shorthand_from_env_only() {
-    let config = loader(&[
+    let config = isolated(&[
         ("TICKETS_PROVIDER", "asana"),
         ("TICKETS_PROJECT", "1209000000000000"),
     ])
@@ -127,7 +136,7 @@ fn errors_name_key_and_source() {
 
 #[test]
 fn key_paths_are_absolute_and_name_their_variable() {
-    let config = loader(&[
+    let config = isolated(&[
         ("TICKETS_BACKENDS__DB__PROVIDER", "internal"),
         ("TICKETS_BACKENDS__DB__MAX_CONNECTIONS", "lots"),
     ])
@@ -171,7 +180,7 @@ fn env_text_is_kept_as_written() {
         tags: Vec<String>,
         sections: BTreeMap<String, String>,
     }
-    let config = loader(&[
+    let config = isolated(&[
         ("TICKETS_PROVIDER", "x"),
         ("TICKETS_VERSION", "1.0"),
         ("TICKETS_PASSWORD", "0123456"),
@@ -259,7 +268,7 @@ fn two_config_files_side_by_side_are_an_error() {
 
 #[test]
 fn unknown_top_level_keys_suggest_the_nearest() {
-    let msg = loader(&[
+    let msg = isolated(&[
         ("TICKETS_DEFALT", "a"),
         ("TICKETS_BACKENDS__A__PROVIDER", "memory"),
     ])
@@ -289,7 +298,7 @@ fn backend_keys_are_checked_against_a_list() {
         assert!(msg.contains("`backends.main.tokn`"), "{msg}");
         assert!(msg.contains("did you mean `token`"), "{msg}");
         assert!(msg.contains("tickets.toml"), "{msg}");
-        assert!(msg.contains("`asana` backend"), "{msg}");
+        assert!(msg.contains("`asana` backends"), "{msg}");
         Ok(())
     });
 }
@@ -309,7 +318,7 @@ fn nested_unknown_keys_and_variants_are_named() {
         ClientCredentials,
         JwtBearer,
     }
-    let config = loader(&[
+    let config = isolated(&[
         ("TICKETS_PROVIDER", "x"),
         ("TICKETS_LAYERS__RETIRES", "3"),
         ("TICKETS_FLOW", "jwt_berer"),
@@ -327,7 +336,7 @@ fn nested_unknown_keys_and_variants_are_named() {
 
 #[test]
 fn env_clashes_and_bad_names_are_errors() {
-    let msg = loader(&[
+    let msg = isolated(&[
         ("TICKETS_BACKENDS__A", "x"),
         ("TICKETS_BACKENDS__A__PROVIDER", "memory"),
     ])
@@ -338,13 +347,13 @@ fn env_clashes_and_bad_names_are_errors() {
         msg.contains("TICKETS_BACKENDS__A ") || msg.contains("TICKETS_BACKENDS__A and"),
         "{msg}"
     );
-    let msg = loader(&[("TICKETS_BACKENDS____X", "1")])
+    let msg = isolated(&[("TICKETS_BACKENDS____X", "1")])
         .load()
         .unwrap_err()
         .to_string();
     assert!(msg.contains("TICKETS_BACKENDS____X"), "{msg}");
     // Variables for tests, benches and the program itself are not config keys.
-    let config = loader(&[
+    let config = isolated(&[
         ("TICKETS_LOG", "debug"),
         ("TICKETS_TEST_POSTGRES_URL", "postgres://x"),
         ("TICKETS_BENCH_OPS", "5"),
@@ -457,4 +466,36 @@ fn url_passwords_are_redacted() {
         redact_url_password("sqlite://tickets.db"),
         "sqlite://tickets.db"
     );
+}
+
+#[test]
+fn values_of_secret_keys_are_never_shown_in_errors() {
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Section {
+        api_key_in: Option<Mode>,
+        token_ttl: Option<u32>,
+    }
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Mode {
+        Header,
+        QueryOrBody,
+    }
+    for (var, value) in [
+        ("TICKETS_API_KEY_IN", "hunter2-pasted-here"),
+        ("TICKETS_TOKEN_TTL", "hunter2-pasted-here"),
+    ] {
+        let config = isolated(&[("TICKETS_PROVIDER", "x"), (var, value)])
+            .load()
+            .unwrap();
+        let msg = config
+            .backend("default")
+            .unwrap()
+            .read::<Section>()
+            .unwrap_err()
+            .to_string();
+        assert!(!msg.contains("hunter2"), "{msg}");
+        assert!(msg.contains(var), "still names where it came from: {msg}");
+    }
 }
