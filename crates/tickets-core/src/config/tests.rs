@@ -10,7 +10,7 @@ fn loader(vars: &[(&str, &str)]) -> ConfigLoader {
 /// Sources for tests outside a `Jail`: config files are looked for in an empty directory of
 /// their own, not in the working directory a concurrent `Jail` test may be changing.
 fn isolated(vars: &[(&str, &str)]) -> ConfigLoader {
-    let dir = std::env::temp_dir().join(format!("tickets-config-tests-{}", std::process::id()));
+    let dir = std::env::temp_dir().join("tickets-config-tests-empty");
     std::fs::create_dir_all(&dir).unwrap();
     loader(vars).dir(dir)
 }
