@@ -15,107 +15,16 @@
 //! Errors carry the path of the key that failed, for [`super::keys`] to turn into a message
 //! naming the key, where its value came from and, for unknown keys, the nearest known one.
 
+mod access;
+mod error;
+
 use std::fmt;
 
-use figment::value::{Dict, Empty, Num, Value};
-use serde::de::{
-    self, DeserializeSeed, Deserializer, EnumAccess, Expected, IntoDeserializer, MapAccess,
-    SeqAccess, Unexpected, VariantAccess, Visitor,
-};
+use figment::value::{Empty, Num, Value};
+use serde::de::{self, Deserializer, Expected, IntoDeserializer, Unexpected, Visitor};
 
-/// What went wrong while reading a value, and where.
-#[derive(Debug)]
-pub(crate) struct DeError {
-    /// Path segments, innermost first (each level adds its own on the way out).
-    rev_path: Vec<String>,
-    pub(crate) kind: DeErrorKind,
-}
-
-#[derive(Debug)]
-pub(crate) enum DeErrorKind {
-    Message(String),
-    UnknownField {
-        field: String,
-        expected: &'static [&'static str],
-    },
-    UnknownVariant {
-        variant: String,
-        expected: &'static [&'static str],
-    },
-    MissingField(&'static str),
-}
-
-impl DeError {
-    fn msg(message: impl Into<String>) -> Self {
-        Self {
-            rev_path: Vec::new(),
-            kind: DeErrorKind::Message(message.into()),
-        }
-    }
-
-    /// Adds the segment of the level the error passes on its way out.
-    pub(crate) fn at(mut self, segment: impl Into<String>) -> Self {
-        self.rev_path.push(segment.into());
-        self
-    }
-
-    /// The path of the key the error is about, outermost first (a missing field included).
-    pub(crate) fn path(&self) -> Vec<String> {
-        let mut path: Vec<String> = self.rev_path.iter().rev().cloned().collect();
-        if let DeErrorKind::MissingField(field) = &self.kind {
-            path.push((*field).to_owned());
-        }
-        path
-    }
-}
-
-impl fmt::Display for DeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            DeErrorKind::Message(m) => f.write_str(m),
-            DeErrorKind::UnknownField { field, .. } => write!(f, "unknown key `{field}`"),
-            DeErrorKind::UnknownVariant { variant, expected } => {
-                write!(f, "`{variant}` is not one of: {}", expected.join(", "))
-            }
-            DeErrorKind::MissingField(field) => write!(f, "`{field}` is missing"),
-        }
-    }
-}
-
-impl std::error::Error for DeError {}
-
-impl de::Error for DeError {
-    fn custom<T: fmt::Display>(msg: T) -> Self {
-        Self::msg(msg.to_string())
-    }
-
-    fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
-        Self {
-            rev_path: Vec::new(),
-            kind: DeErrorKind::UnknownField {
-                field: field.to_owned(),
-                expected,
-            },
-        }
-    }
-
-    fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
-        Self {
-            rev_path: Vec::new(),
-            kind: DeErrorKind::UnknownVariant {
-                variant: variant.to_owned(),
-                expected,
-            },
-        }
-    }
-
-    fn missing_field(field: &'static str) -> Self {
-        Self {
-            rev_path: Vec::new(),
-            kind: DeErrorKind::MissingField(field),
-        }
-    }
-}
+use access::{EnumDe, MapDe, SeqDe};
+pub(crate) use error::{DeError, DeErrorKind};
 
 /// Deserializes `T` from a config value (see the module docs for the rules).
 pub(crate) fn from_value<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, DeError> {
@@ -156,7 +65,7 @@ fn invalid(value: &Value, exp: &dyn Expected) -> DeError {
 }
 
 /// A whole number from a config value: an integer, or text holding one.
-fn whole(value: &Value, exp: &dyn Expected) -> Result<i128OrU128, DeError> {
+fn whole(value: &Value, exp: &dyn Expected) -> Result<Whole, DeError> {
     match value {
         Value::Num(_, n) => match *n {
             Num::F32(_) | Num::F64(_) => Err(DeError::msg(format!(
@@ -165,15 +74,15 @@ fn whole(value: &Value, exp: &dyn Expected) -> Result<i128OrU128, DeError> {
             ))),
             n => n
                 .to_i128()
-                .map(i128OrU128::I)
-                .or_else(|| n.to_u128().map(i128OrU128::U))
+                .map(Whole::I)
+                .or_else(|| n.to_u128().map(Whole::U))
                 .ok_or_else(|| invalid(value, exp)),
         },
         Value::String(_, s) => {
             let t = s.trim();
             t.parse::<i128>()
-                .map(i128OrU128::I)
-                .or_else(|_| t.parse::<u128>().map(i128OrU128::U))
+                .map(Whole::I)
+                .or_else(|_| t.parse::<u128>().map(Whole::U))
                 .map_err(|_| {
                     DeError::msg(format!("expected {exp} (a whole number), found text {s:?}"))
                 })
@@ -182,14 +91,13 @@ fn whole(value: &Value, exp: &dyn Expected) -> Result<i128OrU128, DeError> {
     }
 }
 
-#[allow(non_camel_case_types)]
 #[derive(Clone, Copy)]
-enum i128OrU128 {
+enum Whole {
     I(i128),
     U(u128),
 }
 
-impl fmt::Display for i128OrU128 {
+impl fmt::Display for Whole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::I(i) => i.fmt(f),
@@ -215,8 +123,8 @@ macro_rules! integer {
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
             let n = whole(self.0, &visitor)?;
             let fits = match n {
-                i128OrU128::I(i) => <$ty>::try_from(i).ok(),
-                i128OrU128::U(u) => <$ty>::try_from(u).ok(),
+                Whole::I(i) => <$ty>::try_from(i).ok(),
+                Whole::U(u) => <$ty>::try_from(u).ok(),
             };
             match fits {
                 Some(v) => visitor.$visit(v),
@@ -472,154 +380,5 @@ impl<'de> Deserializer<'de> for ValueDe<'_> {
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         visitor.visit_unit()
-    }
-}
-
-/// List items, owned (cloned from the config, or parsed from a variable's text).
-struct SeqDe {
-    items: std::vec::IntoIter<Value>,
-    next: usize,
-}
-
-impl SeqDe {
-    fn new(items: Vec<Value>) -> Self {
-        Self {
-            items: items.into_iter(),
-            next: 0,
-        }
-    }
-}
-
-impl<'de> SeqAccess<'de> for SeqDe {
-    type Error = DeError;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, DeError> {
-        let Some(item) = self.items.next() else {
-            return Ok(None);
-        };
-        let index = self.next;
-        self.next += 1;
-        seed.deserialize(ValueDe(&item))
-            .map(Some)
-            .map_err(|e| e.at(index.to_string()))
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.items.len())
-    }
-}
-
-/// Table entries, owned; keys are read like text values (so `Status` keys and numeric keys
-/// work), values through [`ValueDe`].
-struct MapDe {
-    entries: std::collections::btree_map::IntoIter<String, Value>,
-    value: Option<(String, Value)>,
-}
-
-impl MapDe {
-    fn new(dict: Dict) -> Self {
-        Self {
-            entries: dict.into_iter(),
-            value: None,
-        }
-    }
-}
-
-impl<'de> MapAccess<'de> for MapDe {
-    type Error = DeError;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
-        let Some((key, value)) = self.entries.next() else {
-            return Ok(None);
-        };
-        let text = Value::from(key.clone());
-        let parsed = seed
-            .deserialize(ValueDe(&text))
-            .map_err(|e| e.at(key.clone()))?;
-        self.value = Some((key, value));
-        Ok(Some(parsed))
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let (key, value) = self
-            .value
-            .take()
-            .ok_or_else(|| DeError::msg("a value was asked for before its key"))?;
-        seed.deserialize(ValueDe(&value)).map_err(|e| e.at(key))
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.entries.len())
-    }
-}
-
-/// `{ variant = value }`: an enum variant with content.
-struct EnumDe {
-    key: String,
-    value: Value,
-}
-
-impl<'de> EnumAccess<'de> for EnumDe {
-    type Error = DeError;
-    type Variant = VariantDe;
-
-    fn variant_seed<V: DeserializeSeed<'de>>(
-        self,
-        seed: V,
-    ) -> Result<(V::Value, VariantDe), DeError> {
-        let text = Value::from(self.key.clone());
-        let variant = seed
-            .deserialize(ValueDe(&text))
-            .map_err(|e| e.at(self.key.clone()))?;
-        Ok((
-            variant,
-            VariantDe {
-                key: self.key,
-                value: self.value,
-            },
-        ))
-    }
-}
-
-struct VariantDe {
-    key: String,
-    value: Value,
-}
-
-impl<'de> VariantAccess<'de> for VariantDe {
-    type Error = DeError;
-
-    fn unit_variant(self) -> Result<(), DeError> {
-        match &self.value {
-            Value::Empty(..) => Ok(()),
-            other => Err(invalid(other, &"a variant without a value").at(self.key)),
-        }
-    }
-
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DeError> {
-        seed.deserialize(ValueDe(&self.value))
-            .map_err(|e| e.at(self.key))
-    }
-
-    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
-        ValueDe(&self.value)
-            .deserialize_seq(visitor)
-            .map_err(|e| e.at(self.key))
-    }
-
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
-        ValueDe(&self.value)
-            .deserialize_map(visitor)
-            .map_err(|e| e.at(self.key))
     }
 }
