@@ -20,7 +20,10 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use tickets::{ConfigLoader, DynProvider, Error, NewTicket, TicketId, TicketQuery, Tickets};
+use tickets::{
+    ConfigLoader, DynProvider, Error, NewTicket, ProviderFactory, Registry, TicketId, TicketQuery,
+    Tickets,
+};
 use tickets_fakes::asana::FakeAsana;
 use tickets_fakes::bugzilla::FakeBugzilla;
 use tickets_fakes::salesforce::{FakeSalesforce, TEST_JWT_PRIVATE_KEY};
@@ -111,6 +114,18 @@ impl Seen {
     }
 }
 
+/// `Debug` of every `BuildContext` the probe factory was given (factories see the raw section).
+static CONTEXTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// A factory that records its context's `Debug`, then builds a memory store.
+static PROBE: ProviderFactory = ProviderFactory::new("probe", "test", "secrets", |ctx| {
+    Box::pin(async move {
+        CONTEXTS.lock().unwrap().push(format!("{ctx:?}"));
+        Ok(std::sync::Arc::new(tickets::memory::MemoryProvider::new()) as DynProvider)
+    })
+})
+.with_keys(&["token", "password"]);
+
 struct Remotes {
     asana: FakeAsana,
     bugzilla: FakeBugzilla,
@@ -189,6 +204,9 @@ fn settings(r: &Remotes, dir: &Path) -> Vec<(&'static str, &'static str, String,
         ("seed", "asana_project", r.asana.project().into(), false),
         ("seed", "token", secret("SeedToken"), true),
         ("seed", "poll_interval_ms", "20".into(), false),
+        ("probe", "provider", "probe".into(), false),
+        ("probe", "token", secret("ProbeToken"), true),
+        ("probe", "password", secret("ProbePassword"), true),
     ]
 }
 
@@ -260,7 +278,17 @@ async fn scenario(secrets_in_env: bool, seen: &mut Seen) {
     for spec in config.backends() {
         seen.add(format!("Debug of spec {}", spec.name), format!("{spec:?}"));
     }
-    let hub = Tickets::from_config(config).await.expect("hub builds");
+    let mut registry = Registry::discover().expect("registry");
+    registry.register(PROBE).expect("one probe kind");
+    let hub = Tickets::from_config_with(config, registry)
+        .await
+        .expect("hub builds");
+    let contexts: Vec<String> = CONTEXTS.lock().unwrap().drain(..).collect();
+    assert!(!contexts.is_empty(), "the probe backend was built");
+    for ctx in contexts {
+        assert!(ctx.contains("token"), "names the keys: {ctx}");
+        seen.add("Debug of a BuildContext", ctx);
+    }
     seen.add("Debug of the hub", format!("{hub:?}"));
     for info in hub.backends() {
         let p = hub.backend(&info.name).unwrap();

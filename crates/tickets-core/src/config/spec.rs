@@ -57,7 +57,7 @@ impl fmt::Debug for KeySources<'_> {
 }
 
 impl BackendSpec {
-    /// A spec for a section that is not part of a [`Config`] (a provider building a backend
+    /// A spec for a section that is not part of a [`Config`](super::Config) (a provider building a backend
     /// of its own from part of its section): keys are named relative to it.
     pub fn inline(name: impl Into<String>, provider: impl Into<String>, figment: Figment) -> Self {
         Self {
