@@ -19,15 +19,21 @@ pub const CI_ENV: &str = "CI";
 /// ```
 pub fn skipped(what: &str) -> Result<()> {
     use std::io::Write;
-    if on_ci() {
+    let line = report(what, on_ci())?;
+    // Written to the process's stderr directly: `eprintln!` would be captured and hidden.
+    let _ = writeln!(std::io::stderr(), "{line}");
+    Ok(())
+}
+
+/// The line to show for a skip, or the error when skipping is not allowed.
+fn report(what: &str, ci: bool) -> Result<String> {
+    if ci {
         return Err(Error::config(format!(
             "{CI_ENV} is set, so a test may not skip {what}; provide what it needs (start the \
              service, restore the file; see .ci/run)"
         )));
     }
-    // Written to the process's stderr directly: `eprintln!` would be captured and hidden.
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {what}");
-    Ok(())
+    Ok(format!("SKIPPED: {what}"))
 }
 
 /// True when `CI` is set to something.
@@ -41,10 +47,12 @@ mod tests {
 
     #[test]
     fn a_skip_is_reported_or_refused_on_ci() {
-        let result = skipped("a part of this test that never runs");
-        assert_eq!(result.is_err(), on_ci(), "{result:?}");
-        if let Err(e) = result {
-            assert!(e.to_string().contains("never runs"), "{e}");
-        }
+        let line = report("the PostgreSQL part", false).unwrap();
+        assert_eq!(line, "SKIPPED: the PostgreSQL part");
+        let e = report("the PostgreSQL part", true).unwrap_err();
+        assert!(
+            e.to_string().contains("CI is set") && e.to_string().contains("PostgreSQL part"),
+            "{e}"
+        );
     }
 }
