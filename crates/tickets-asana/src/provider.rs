@@ -9,8 +9,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tickets_core::{
     Capabilities, Comment, Cursor, Error, ErrorKind, HistoryEntry, NewComment, NewTicket, Page,
-    Patch, Result, Status, Ticket, TicketId, TicketPatch, TicketProvider, TicketQuery, Workflow,
-    marker,
+    Patch, Priority, Result, Status, Ticket, TicketId, TicketPatch, TicketProvider, TicketQuery,
+    Workflow, marker,
 };
 
 use crate::cache::{Cache, project_error};
@@ -189,11 +189,15 @@ impl TicketProvider for AsanaProvider {
         c.due = true;
         c.watchers = false;
         c.requester = false;
+        c.edit_requester = false;
         c.kind = false;
         c.tags = true;
         c.number = false;
         c.optimistic_concurrency = false;
         c.edit_description = true;
+        // One section per status and one tag (or enum option) per priority: all kept exactly.
+        c.statuses = Status::ALL.to_vec();
+        c.priorities = Priority::ALL.to_vec();
         c.max_page_size = 100;
         c.time_resolution = std::time::Duration::from_millis(1);
         c

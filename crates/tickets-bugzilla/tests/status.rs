@@ -246,11 +246,7 @@ async fn lower_case_names_in_the_status_map(raw: &Raw) {
     let mut cfg = raw.config();
     cfg.status_map.insert(
         Status::Cancelled,
-        StatusTarget {
-            status: "verified".into(),
-            resolution: "wontfix".into(),
-            marker: None,
-        },
+        StatusTarget::new("verified", "wontfix", None),
     );
     let p = BugzillaProvider::connect(cfg).await.unwrap();
     let id = plant(

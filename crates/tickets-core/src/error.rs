@@ -342,10 +342,10 @@ impl std::error::Error for Error {
 }
 
 impl From<figment::Error> for Error {
+    /// A `Config` error naming each failing key (as figment sees it, relative to the figment
+    /// it was read from, without figment's profile prefix) and where its value came from.
     fn from(err: figment::Error) -> Self {
-        // figment's own Display already names the key and the file or env var it came from.
-        let messages: Vec<String> = err.clone().into_iter().map(|e| e.to_string()).collect();
-        Error::new(ErrorKind::Config, messages.join("; "))
+        crate::config::figment_error(err)
     }
 }
 

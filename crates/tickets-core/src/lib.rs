@@ -36,7 +36,7 @@ pub use model::{
     validate_subject,
 };
 pub use provider::{Capabilities, DynProvider, TicketProvider, TicketProviderExt, list_stream};
-pub use registry::{BuildContext, ProviderFactory, Registry};
+pub use registry::{BuildContext, BuildFn, ProviderFactory, Registry};
 pub use status::{Priority, Status};
 pub use workflow::Workflow;
 

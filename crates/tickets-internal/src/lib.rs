@@ -31,13 +31,13 @@ pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use state::{LeaseHolder, SyncState};
 
 /// The `internal` provider's factory, registered through `inventory`.
-pub static FACTORY: ProviderFactory = ProviderFactory {
-    kind: KIND,
-    summary: "our own ticket store: SQLite file (default tickets.db), PostgreSQL or MySQL/MariaDB",
-    crate_name: env!("CARGO_PKG_NAME"),
-    build: |ctx| {
+pub static FACTORY: ProviderFactory = ProviderFactory::new(
+    KIND,
+    "our own ticket store: SQLite file (default tickets.db), PostgreSQL or MySQL/MariaDB",
+    env!("CARGO_PKG_NAME"),
+    |ctx| {
         Box::pin(async move {
-            let config: InternalConfig = ctx.extract()?;
+            let config: InternalConfig = ctx.config()?;
             if let Err((key, problem)) = config.check() {
                 return Err(ctx.config_error(key, problem));
             }
@@ -45,6 +45,7 @@ pub static FACTORY: ProviderFactory = ProviderFactory {
             Ok(Arc::new(provider) as DynProvider)
         })
     },
-};
+)
+.with_keys(InternalConfig::KEYS);
 
 inventory::submit!(FACTORY);

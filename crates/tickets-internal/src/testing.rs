@@ -25,21 +25,9 @@ pub const POSTGRES_ENV: &str = "TICKETS_TEST_POSTGRES_URL";
 /// The variable naming a MySQL/MariaDB server for tests.
 pub const MYSQL_ENV: &str = "TICKETS_TEST_MYSQL_URL";
 
-/// Reports that part of a test is skipped for a missing service, where it shows: on the
-/// test's stderr *past* the test harness's output capture, so `cargo test` prints it even for
-/// a passing test. With `CI` set (non-empty), a skip is an error instead: CI must not pass
-/// while silently skipping what it is there to check.
-pub fn skipped(what: &str) -> Result<()> {
-    use std::io::Write;
-    if std::env::var("CI").is_ok_and(|v| !v.trim().is_empty()) {
-        return Err(Error::config(format!(
-            "CI is set, so a test may not skip {what}; start the service (see .ci/run)"
-        )));
-    }
-    // Written to the process's stderr directly: `eprintln!` would be captured and hidden.
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {what}");
-    Ok(())
-}
+/// Reports a skipped part of a test visibly, and fails instead when `CI` is set (see
+/// [`tickets_testkit::skipped`], where this now lives for every crate's tests).
+pub use tickets_testkit::skipped;
 
 /// A database of its own for one test: a temporary SQLite file, or a `tickets_test_<random>`
 /// database on a server. Dropped (file deleted, `DROP DATABASE`) when the value is dropped.

@@ -193,6 +193,7 @@ impl TicketProvider for SalesforceProvider {
         c.due = s.due_field.is_some();
         c.watchers = false;
         c.requester = true;
+        c.edit_requester = true;
         c.kind = true;
         c.tags = s.tags_field.is_some();
         c.number = true;

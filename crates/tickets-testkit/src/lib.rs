@@ -11,11 +11,15 @@
 //! the provider's [`Capabilities`] allow, runs each in its own task (so one failing case does
 //! not hide the others) and reports all failures at once. Cases isolate their data with a tag
 //! (or a unique word, or by id) unique to the run, so they work on a shared, non-empty backend.
+//!
+//! A test that cannot run part of itself (no database server, a missing data file) says so
+//! with [`skipped`]: visibly, and as a failure when `CI` is set.
 
 #![warn(missing_docs)]
 
 pub mod cases;
 pub mod readme;
+mod skip;
 mod support;
 
 use std::collections::BTreeMap;
@@ -25,6 +29,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use tickets_core::{Capabilities, DynProvider, TicketId, Value};
 
+pub use skip::{CI_ENV, on_ci, skipped};
 pub use support::Ctx;
 
 /// Options for a run. Start from `SuiteOptions::default()` and set what your backend needs.

@@ -9,6 +9,27 @@ fn kinds() -> Vec<&'static str> {
         .collect()
 }
 
+/// Exactly the kinds of the enabled features (and memory, always): a feature brings its own
+/// provider and no other, unless its Cargo feature says so (`sync` turns on `internal` and
+/// `asana`, which its seed shape builds).
+#[test]
+fn exactly_the_enabled_kinds_are_registered() {
+    let mut expected = vec!["memory"];
+    for (on, kind) in [
+        (cfg!(feature = "internal"), "internal"),
+        (cfg!(feature = "asana"), "asana"),
+        (cfg!(feature = "bugzilla"), "bugzilla"),
+        (cfg!(feature = "salesforce"), "salesforce"),
+        (cfg!(feature = "sync"), "sync"),
+    ] {
+        if on {
+            expected.push(kind);
+        }
+    }
+    expected.sort_unstable();
+    assert_eq!(kinds(), expected);
+}
+
 #[test]
 fn memory_is_always_registered() {
     assert!(kinds().contains(&"memory"), "{:?}", kinds());

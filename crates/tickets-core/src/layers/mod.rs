@@ -119,23 +119,23 @@ pub fn with_concurrency_limit(inner: DynProvider, max: usize) -> DynProvider {
 pub const DEFAULT_RETRIES: u32 = 2;
 /// The total time one call may take unless `layers.deadline_secs` says otherwise.
 pub const DEFAULT_DEADLINE_SECS: f64 = 60.0;
-/// The longest time-out or deadline accepted (a week): longer values are a config error, not a
-/// panic deep in a timer.
-pub const MAX_SECS: f64 = 7.0 * 24.0 * 3600.0;
 
-/// A backend's `layers` config table.
+/// A backend's `layers` config table. Unknown keys are refused (naming the nearest known one).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct LayerConfig {
-    /// Per-attempt time limit in seconds; none when unset.
+    /// Per-attempt time limit in seconds (up to [`LayerConfig::MAX_TIMEOUT_SECS`]); none when
+    /// unset.
     pub timeout_secs: Option<f64>,
-    /// Extra attempts for retryable failures; 0 turns retries off. The one place calls are
-    /// retried (providers send each request once).
+    /// Extra attempts for retryable failures (up to [`LayerConfig::MAX_RETRIES`]); 0 turns
+    /// retries off. The one place calls are retried (providers send each request once).
     pub retries: u32,
-    /// The longest one call may take in all, retries and their waits included, in seconds;
-    /// none when unset.
+    /// The longest one call may take in all, retries and their waits included, in seconds (up
+    /// to [`LayerConfig::MAX_TIMEOUT_SECS`]).
     pub deadline_secs: Option<f64>,
-    /// At most this many calls at once; unlimited when unset.
+    /// At most this many calls at once (1 to [`LayerConfig::MAX_CONCURRENCY`]); unlimited when
+    /// unset.
     pub max_concurrency: Option<usize>,
     /// A tracing span per call (on by default).
     pub tracing: bool,
@@ -154,48 +154,68 @@ impl Default for LayerConfig {
 }
 
 impl LayerConfig {
-    /// Reads the `layers` key of a backend section (defaults when absent).
-    pub fn from_figment(figment: &figment::Figment, backend: &str) -> Result<Self> {
-        if figment.find_value("layers").is_err() {
+    /// The longest per-attempt time limit: one day.
+    pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+    /// The most retries.
+    pub const MAX_RETRIES: u32 = 100;
+    /// The largest concurrency limit.
+    pub const MAX_CONCURRENCY: usize = 100_000;
+
+    /// Reads the `layers` key of a backend section (defaults when absent), naming the key and
+    /// its source on any problem.
+    pub fn from_spec(spec: &crate::config::BackendSpec) -> Result<Self> {
+        let Some(config) = spec
+            .read_key::<Self>("layers")
+            .map_err(|e| e.with_context("backend", &spec.name))?
+        else {
             return Ok(Self::default());
-        }
-        let config: Self = figment
-            .extract_inner("layers")
-            .map_err(|e| crate::Error::from(e).with_context("backend", backend))?;
+        };
         for (key, value) in [
             ("layers.timeout_secs", config.timeout_secs),
             ("layers.deadline_secs", config.deadline_secs),
         ] {
             if let Some(t) = value
-                && !(t.is_finite() && t > 0.0 && t <= MAX_SECS)
+                && !(t.is_finite() && t > 0.0 && t <= Self::MAX_TIMEOUT_SECS)
             {
-                return Err(crate::config::key_error(
-                    figment,
-                    backend,
+                return Err(spec.key_error(
                     key,
-                    format!("must be a positive number of seconds, at most {MAX_SECS}"),
+                    format!(
+                        "is {t}; it must be a number of seconds above 0 and at most {}",
+                        Self::MAX_TIMEOUT_SECS
+                    ),
                 ));
             }
         }
-        if config.max_concurrency == Some(0) {
-            return Err(crate::config::key_error(
-                figment,
-                backend,
+        if config.retries > Self::MAX_RETRIES {
+            return Err(spec.key_error(
+                "layers.retries",
+                format!(
+                    "is {}; it must be at most {}",
+                    config.retries,
+                    Self::MAX_RETRIES
+                ),
+            ));
+        }
+        if let Some(n) = config.max_concurrency
+            && !(1..=Self::MAX_CONCURRENCY).contains(&n)
+        {
+            return Err(spec.key_error(
                 "layers.max_concurrency",
-                "must be at least 1",
+                format!("is {n}; it must be from 1 to {}", Self::MAX_CONCURRENCY),
             ));
         }
         Ok(config)
     }
 
     /// Wraps `provider` as configured: concurrency innermost, then the per-attempt timeout,
-    /// retry, the deadline of the whole call, tracing. Out-of-range seconds (refused by
-    /// [`LayerConfig::from_figment`]) are clamped here rather than panicking.
+    /// retry, the deadline of the whole call, tracing.
     pub fn apply(&self, mut provider: DynProvider, backend: &str) -> DynProvider {
-        let secs = |s: f64| Duration::try_from_secs_f64(s.clamp(0.001, MAX_SECS)).ok();
+        let secs = |s: f64| Duration::try_from_secs_f64(s).ok();
         if let Some(max) = self.max_concurrency {
             provider = with_concurrency_limit(provider, max);
         }
+        // Checked values cannot fail here; an unchecked one out of range means no limit
+        // rather than a panic.
         if let Some(limit) = self.timeout_secs.and_then(secs) {
             provider = with_timeout(provider, limit);
         }
