@@ -6,20 +6,18 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use tickets_core::config::redact_url_password;
 use tickets_core::{Error, Result};
 use tokio::sync::Mutex;
 
 use crate::config::{DEFAULT_MAX_CONNECTIONS, InternalConfig};
-use crate::error::{map, map_open};
+use crate::error::{is_busy, map, map_open};
 use crate::exec::{Conn, Tx};
 use crate::migrate;
 
@@ -116,9 +114,9 @@ impl Db {
                                 ))
                             })?;
                         }
-                        options = options
-                            .journal_mode(SqliteJournalMode::Wal)
-                            .synchronous(SqliteSynchronous::Normal);
+                        // No `journal_mode` here: sqlx would send it on every new connection,
+                        // and on a new file that races other processes (see `enable_wal`).
+                        options = options.synchronous(SqliteSynchronous::Normal);
                         pool = pool.max_connections(max);
                     }
                 }
@@ -126,6 +124,11 @@ impl Db {
                     .connect_with(options)
                     .await
                     .map_err(|e| map_open(e, &location))?;
+                if let SqliteTarget::File(_) = target {
+                    enable_wal(&pool, config.busy_timeout_duration())
+                        .await
+                        .map_err(|e| map_open(e, &location))?;
+                }
                 (Pool::Sqlite(pool), location)
             }
             Dialect::Postgres => {
@@ -169,13 +172,11 @@ impl Db {
 
     /// Applies the embedded migrations that are not applied yet.
     pub(crate) async fn migrate(&self) -> Result<()> {
-        let migrator = migrate::migrator(self.dialect);
-        let done = match &self.pool {
-            Pool::Sqlite(p) => migrator.run(p).await,
-            Pool::Postgres(p) => migrator.run(p).await,
-            Pool::MySql(p) => migrator.run(p).await,
-        };
-        done.map_err(|e| map_open(sqlx::Error::Migrate(Box::new(e)), &self.location))
+        match &self.pool {
+            Pool::Sqlite(p) => migrate::run_sqlite(p, &self.location).await,
+            Pool::Postgres(p) => migrate::run_postgres(p, &self.location).await,
+            Pool::MySql(p) => migrate::run_mysql(p, &self.location).await,
+        }
     }
 
     pub(crate) fn dialect(&self) -> Dialect {
@@ -226,6 +227,37 @@ impl Db {
             Conn::MySql(c) => c.ping().await,
         }
         .map_err(map)
+    }
+}
+
+/// Puts a SQLite file in WAL mode (a property of the file: every connection uses it from its
+/// next transaction on; a no-op when the file is in WAL mode already).
+///
+/// Switching a *new* file takes its exclusive lock, and SQLite answers `SQLITE_BUSY` at once,
+/// without calling the busy handler, when another process holds a lock it would have to wait
+/// for (it cannot tell that wait from a deadlock). Processes opening a new store together
+/// therefore try again, for up to the busy timeout.
+async fn enable_wal(pool: &SqlitePool, timeout: Duration) -> std::result::Result<(), sqlx::Error> {
+    let started = Instant::now();
+    let mut conn = pool.acquire().await?;
+    loop {
+        let switched = sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL")
+            .fetch_one(&mut *conn)
+            .await;
+        match switched {
+            Ok(mode) => {
+                if !mode.eq_ignore_ascii_case("wal") {
+                    // E.g. a file system without shared memory: still a working store.
+                    tracing::warn!(%mode, "the SQLite file cannot use WAL mode");
+                }
+                return Ok(());
+            }
+            Err(e) if is_busy(&e) && started.elapsed() < timeout => {
+                let jitter = u64::from(started.elapsed().subsec_nanos() % 20);
+                tokio::time::sleep(Duration::from_millis(5 + jitter)).await;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

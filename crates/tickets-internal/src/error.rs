@@ -47,6 +47,16 @@ pub(crate) fn is_transient(err: &Error) -> bool {
     )
 }
 
+/// True for SQLite's `SQLITE_BUSY` and `SQLITE_LOCKED` (with their extended codes): another
+/// connection holds a lock this one needs.
+pub(crate) fn is_busy(err: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = err else {
+        return false;
+    };
+    let code = db.code().unwrap_or_default();
+    matches!(sqlite_primary(&code), Some(5 | 6))
+}
+
 fn classify(err: &sqlx::Error) -> (ErrorKind, String, bool) {
     use sqlx::Error as E;
     match err {
