@@ -1,5 +1,5 @@
 //! The local SQLite store between processes, with the real `tickets` binary: many processes
-//! starting a new store at once.
+//! starting a new store at once, and what a process leaves on disk when it exits.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -83,4 +83,78 @@ fn twenty_creates_started_at_once_on_a_new_store_all_succeed() {
             "the database file alone holds every ticket"
         );
     }
+}
+
+#[test]
+fn after_a_create_exits_the_database_file_alone_holds_the_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = json(&run(
+        dir.path(),
+        &["create", "--subject", "Printer on fire", "--json"],
+    ));
+    assert_no_wal_data(dir.path());
+    let copy = copy_alone(dir.path());
+    let id = created["guid"].as_str().unwrap();
+    let got = json(&run(copy.path(), &["get", id, "--json"]));
+    assert_eq!(got["subject"], "Printer on fire");
+}
+
+#[tokio::test]
+async fn a_create_exiting_while_another_process_has_the_store_open_leaves_its_ticket_in_the_file() {
+    use tickets::TicketProvider;
+    let dir = tempfile::tempdir().unwrap();
+    json(&run(
+        dir.path(),
+        &["create", "--subject", "first", "--json"],
+    ));
+    // Another process (here: the test itself) keeps the store open, as `tickets sync run`
+    // would, so the exiting `tickets` is not the last to close the file.
+    let url = format!("sqlite://{}", dir.path().join("tickets.db").display());
+    let other = tickets::internal::InternalProvider::connect(&url)
+        .await
+        .unwrap();
+    let dir_path = dir.path().to_owned();
+    let created = tokio::task::spawn_blocking(move || {
+        json(&run(
+            &dir_path,
+            &["create", "--subject", "second", "--json"],
+        ))
+    })
+    .await
+    .unwrap();
+    assert_no_wal_data(dir.path());
+    let copy = copy_alone(dir.path());
+    let id = created["guid"].as_str().unwrap();
+    let got = json(&run(copy.path(), &["get", id, "--json"]));
+    assert_eq!(got["subject"], "second");
+    assert_eq!(
+        other
+            .get(&tickets::TicketId::new(id.to_owned()))
+            .await
+            .unwrap()
+            .subject,
+        "second"
+    );
+    other.shutdown().await;
+}
+
+#[test]
+fn a_command_failing_after_the_store_is_open_still_closes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // The store is created and migrated, then `--backend` names nothing configured.
+    let out = run(
+        dir.path(),
+        &["--backend", "nope", "create", "--subject", "never"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("\"nope\" is not configured"),
+        "{}",
+        stderr(&out)
+    );
+    assert_no_wal_data(dir.path());
+    // The file alone is a complete, empty store.
+    let copy = copy_alone(dir.path());
+    let listed = json(&run(copy.path(), &["list", "--json"]));
+    assert_eq!(listed, serde_json::json!([]));
 }

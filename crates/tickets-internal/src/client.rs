@@ -75,6 +75,8 @@ pub(crate) struct Db {
     pool: Pool,
     dialect: Dialect,
     location: String,
+    /// A SQLite `:memory:` store (no file, no WAL).
+    in_memory: bool,
     writer: Arc<Mutex<()>>,
 }
 
@@ -158,10 +160,13 @@ impl Db {
                 (Pool::MySql(pool), location)
             }
         };
+        let in_memory =
+            dialect == Dialect::Sqlite && SqliteTarget::parse(url) == SqliteTarget::Memory;
         let db = Self {
             pool,
             dialect,
             location,
+            in_memory,
             writer: Arc::new(Mutex::new(())),
         };
         if config.migrate {
@@ -209,10 +214,16 @@ impl Db {
         })
     }
 
-    /// Closes the pool, waiting for connections to be returned.
+    /// Closes the pool, waiting for connections to be returned. A SQLite file's WAL is
+    /// checkpointed into the database file first (see [`checkpoint`]).
     pub(crate) async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite(p) => p.close().await,
+            Pool::Sqlite(p) => {
+                if !self.in_memory {
+                    checkpoint(p, &self.location).await;
+                }
+                p.close().await
+            }
             Pool::Postgres(p) => p.close().await,
             Pool::MySql(p) => p.close().await,
         }
@@ -227,6 +238,33 @@ impl Db {
             Conn::MySql(c) => c.ping().await,
         }
         .map_err(map)
+    }
+}
+
+/// Copies every committed change from the WAL into the database file and empties the WAL
+/// (`wal_checkpoint(TRUNCATE)`), so the file alone (a backup, a copy) holds every ticket.
+///
+/// The last connection to close does this by itself, but only when no other process has the
+/// file open: a `tickets create` exiting while `tickets sync run` or another command runs
+/// would leave its ticket in `tickets.db-wal`. The checkpoint waits (up to the busy timeout)
+/// for writers and for readers of older snapshots; what it cannot finish stays in the WAL,
+/// which is still safe, and is logged.
+async fn checkpoint(pool: &SqlitePool, location: &str) {
+    let Ok(mut conn) = pool.acquire().await else {
+        return; // already closed
+    };
+    let done = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(&mut *conn)
+        .await;
+    match done {
+        Ok((0, _, _)) => {}
+        Ok((_, log, copied)) => tracing::debug!(
+            store = location,
+            log,
+            copied,
+            "the WAL checkpoint was blocked by another connection; the rest stays in the WAL"
+        ),
+        Err(e) => tracing::debug!(store = location, error = %e, "WAL checkpoint failed"),
     }
 }
 

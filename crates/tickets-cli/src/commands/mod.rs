@@ -111,15 +111,19 @@ pub async fn run<W: Write>(cli: &Cli, out: &mut Printer<W>) -> Result<(), Failur
         command => {
             let first_use = FirstUse::check(&config, &registry);
             let tickets = Tickets::from_config_with(config, registry).await?;
-            if let Some(name) = &cli.backend {
-                tickets.use_backend(name)?;
+            let result = async {
+                if let Some(name) = &cli.backend {
+                    tickets.use_backend(name)?;
+                }
+                on_backend(command, &tickets, out).await
             }
-            let result = on_backend(command, &tickets, out).await;
+            .await;
             if result.is_ok() {
                 sync::settle(command, &tickets).await;
             }
-            // Stop sync workers (giving back what they claimed) and close stores (a SQLite
-            // WAL is checkpointed into the database file).
+            // Whatever happened once the backends are built: stop sync workers (giving back
+            // what they claimed) and close stores, so a SQLite WAL is checkpointed into the
+            // database file instead of being left beside it.
             if let Err(e) = tickets.shutdown().await {
                 tracing::warn!(error = %e, "shutting the backends down failed");
             }
