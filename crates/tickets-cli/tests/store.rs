@@ -1,5 +1,6 @@
 //! The local SQLite store between processes, with the real `tickets` binary: many processes
-//! starting a new store at once, and what a process leaves on disk when it exits.
+//! starting a new store at once, what a process leaves on disk when it exits, and commands
+//! that must not create a store.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -157,4 +158,69 @@ fn a_command_failing_after_the_store_is_open_still_closes_it() {
     let copy = copy_alone(dir.path());
     let listed = json(&run(copy.path(), &["list", "--json"]));
     assert_eq!(listed, serde_json::json!([]));
+}
+
+#[test]
+fn commands_that_read_do_not_create_a_store_in_an_empty_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = "01a220e4-aa57-75ec-a2b1-32d8441cfa15";
+    let commands: &[&[&str]] = &[
+        &["list"],
+        &["get", id],
+        &["comments", id],
+        &["history", id],
+        &["sync", "status"],
+        &["update", id, "--subject", "x"],
+        &["comment", id, "hello"],
+        &["close", id],
+        &["--json", "list"],
+    ];
+    for args in commands {
+        let out = run(dir.path(), args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(err.starts_with("tickets: NotFound"), "{args:?}: {err}");
+        assert!(err.contains("no ticket store here"), "{args:?}: {err}");
+        assert!(err.contains("tickets create"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+    // `create` starts it; then reads work.
+    json(&run(
+        dir.path(),
+        &["create", "--subject", "first", "--json"],
+    ));
+    let listed = json(&run(dir.path(), &["list", "--json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_configured_sqlite_store_is_not_created_by_a_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tickets.toml"),
+        "default = \"main\"\n\
+         [backends.db]\nprovider = \"internal\"\nurl = \"sqlite://data/t.db\"\n\
+         [backends.main]\nprovider = \"sync\"\nlocal = \"db\"\nremote = \"mem\"\n\
+         [backends.mem]\nprovider = \"memory\"\n",
+    )
+    .unwrap();
+    for args in [
+        &["list"][..],
+        &["--backend", "db", "list"],
+        &["sync", "status"],
+    ] {
+        let out = run(dir.path(), args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert!(err.contains("no ticket store at"), "{args:?}: {err}");
+        assert!(err.contains("t.db"), "{args:?}: {err}");
+        assert!(err.contains("(backend \"db\")"), "{args:?}: {err}");
+        assert!(!dir.path().join("data").exists(), "{args:?} created it");
+    }
+    // A backend that is not a SQLite store is not held up by the missing file's check.
+    let out = run(dir.path(), &["--backend", "mem", "list", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }

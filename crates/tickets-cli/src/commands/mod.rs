@@ -7,6 +7,7 @@
 
 pub mod info;
 pub mod parse;
+pub mod store;
 pub mod sync;
 pub mod ticket;
 
@@ -109,6 +110,9 @@ pub async fn run<W: Write>(cli: &Cli, out: &mut Printer<W>) -> Result<(), Failur
         Command::Backends => info::backends(&config, &registry, cli.backend.as_deref(), out),
         Command::Config => info::config(&config, &registry, out),
         command => {
+            if let Some(e) = store::missing(command, &config, &registry, cli.backend.as_deref()) {
+                return Err(e.into());
+            }
             let first_use = FirstUse::check(&config, &registry);
             let tickets = Tickets::from_config_with(config, registry).await?;
             let result = async {
