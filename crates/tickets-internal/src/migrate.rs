@@ -18,7 +18,7 @@ use std::borrow::Cow;
 
 use sqlx::SqlStr;
 use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
-use tickets_core::{Error, ErrorKind, Result};
+use tickets_core::Result;
 
 use crate::client::Dialect;
 use crate::error::map_open;
@@ -88,9 +88,11 @@ pub fn migrator(dialect: Dialect) -> Migrator {
 }
 
 /// The table sqlx keeps applied migrations in.
+#[cfg(feature = "sqlite")]
 const TABLE: &str = "_sqlx_migrations";
 
 /// How long an open waits for another process migrating the same MySQL database.
+#[cfg(feature = "mysql")]
 const MYSQL_LOCK_WAIT_SECS: i64 = 300;
 
 fn failed(e: MigrateError) -> sqlx::Error {
@@ -99,6 +101,7 @@ fn failed(e: MigrateError) -> sqlx::Error {
 
 /// Applies what is pending on a SQLite store, safely against other processes doing the same
 /// (see the module docs).
+#[cfg(feature = "sqlite")]
 pub(crate) async fn run_sqlite(pool: &sqlx::SqlitePool, location: &str) -> Result<()> {
     use sqlx::Connection;
     let apply = async {
@@ -122,6 +125,7 @@ pub(crate) async fn run_sqlite(pool: &sqlx::SqlitePool, location: &str) -> Resul
 /// True when exactly this build's migrations are applied, successfully and unchanged. Anything
 /// else (no table yet, pending, failed, edited or unknown migrations) goes to the migrator,
 /// which applies what is missing or reports the problem.
+#[cfg(feature = "sqlite")]
 async fn up_to_date(migrator: &Migrator, conn: &mut sqlx::SqliteConnection) -> bool {
     let sql = format!("SELECT version, checksum, success FROM {TABLE} ORDER BY version");
     let Ok(applied) = sqlx::query_as::<_, (i64, Vec<u8>, bool)>(sqlx::AssertSqlSafe(sql))
@@ -144,6 +148,7 @@ async fn up_to_date(migrator: &Migrator, conn: &mut sqlx::SqliteConnection) -> b
 }
 
 /// Applies what is pending on PostgreSQL: sqlx's migrator, under its `pg_advisory_lock`.
+#[cfg(feature = "postgres")]
 pub(crate) async fn run_postgres(pool: &sqlx::PgPool, location: &str) -> Result<()> {
     let migrator = migrator(Dialect::Postgres);
     migrator
@@ -157,6 +162,7 @@ pub(crate) async fn run_postgres(pool: &sqlx::PgPool, location: &str) -> Result<
 /// (warning 1411, result NULL, no lock), and sqlx does not look at the result: on MariaDB
 /// concurrent first opens would each apply `0001`. Here the wait is bounded and the answer
 /// checked.
+#[cfg(feature = "mysql")]
 pub(crate) async fn run_mysql(pool: &sqlx::MySqlPool, location: &str) -> Result<()> {
     let mut migrator = migrator(Dialect::MySql);
     migrator.set_locking(false);
@@ -175,8 +181,8 @@ pub(crate) async fn run_mysql(pool: &sqlx::MySqlPool, location: &str) -> Result<
             .await
             .map_err(|e| map_open(e, location))?;
         if got != Some(1) {
-            return Err(Error::new(
-                ErrorKind::Timeout,
+            return Err(tickets_core::Error::new(
+                tickets_core::ErrorKind::Timeout,
                 format!(
                     "cannot open the ticket database at {location}: another process has been \
                      migrating its schema for {MYSQL_LOCK_WAIT_SECS} s (lock {name}); try again \
@@ -200,6 +206,7 @@ pub(crate) async fn run_mysql(pool: &sqlx::MySqlPool, location: &str) -> Result<
 }
 
 /// `tickets_migrate.<FNV-1a of the database name>`: at most 64 characters, as MySQL requires.
+#[cfg(feature = "mysql")]
 fn mysql_lock_name(database: &str) -> String {
     let hash = database.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
@@ -234,6 +241,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "mysql")]
     #[test]
     fn mysql_lock_names_fit_and_differ() {
         let long = "d".repeat(64);

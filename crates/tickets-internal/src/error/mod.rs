@@ -18,10 +18,13 @@ use dialects::{classify_code, transient_code};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Code {
     /// A MySQL/MariaDB server error number (`1213` deadlock, `1049` unknown database, ...).
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
     MySql(u16),
     /// A PostgreSQL SQLSTATE (`40P01` deadlock, `3D000` unknown database, ...).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     Postgres(String),
     /// A SQLite extended result code (`5` busy, `517` busy snapshot, ...).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     Sqlite(i64),
     /// A dialect not compiled in, or a code that could not be read.
     Other(String),
@@ -29,13 +32,16 @@ pub(crate) enum Code {
 
 impl Code {
     fn of(db: &dyn DatabaseError) -> Self {
+        #[cfg(feature = "mysql")]
         if let Some(e) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
             return Code::MySql(e.number());
         }
+        #[cfg(feature = "postgres")]
         if let Some(e) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
             return Code::Postgres(e.code().to_owned());
         }
         let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+        #[cfg(feature = "sqlite")]
         if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
             && let Ok(n) = code.parse()
         {
@@ -88,6 +94,7 @@ pub(crate) fn is_transient(err: &Error) -> bool {
 
 /// True for SQLite's `SQLITE_BUSY` and `SQLITE_LOCKED` (with their extended codes): another
 /// connection holds a lock this one needs.
+#[cfg(feature = "sqlite")]
 pub(crate) fn is_busy(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) => {

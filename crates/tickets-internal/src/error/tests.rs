@@ -280,23 +280,24 @@ async fn a_lock_wait_past_the_limit_is_a_timeout() {
 async fn partner(store: InternalProvider, locked: tokio::sync::oneshot::Sender<()>) {
     let d = store.dialect();
     let mut tx = store.db().begin().await.unwrap();
-    let mut ex = tx.exec();
-    if d == Dialect::Postgres {
-        exec(&mut ex, d, "SET LOCAL deadlock_timeout = '10s'")
+    {
+        let mut ex = tx.exec();
+        if d == Dialect::Postgres {
+            exec(&mut ex, d, "SET LOCAL deadlock_timeout = '10s'")
+                .await
+                .unwrap();
+        }
+        let rows: Vec<String> = (1..=50).map(|i| format!("({i})")).collect();
+        let ballast = format!("INSERT INTO ballast (id) VALUES {}", rows.join(", "));
+        exec(&mut ex, d, &ballast).await.unwrap();
+        exec(&mut ex, d, "UPDATE t SET v = v + 1 WHERE id = 2")
+            .await
+            .unwrap();
+        let _ = locked.send(());
+        exec(&mut ex, d, "UPDATE t SET v = v + 1 WHERE id = 1")
             .await
             .unwrap();
     }
-    let rows: Vec<String> = (1..=50).map(|i| format!("({i})")).collect();
-    let ballast = format!("INSERT INTO ballast (id) VALUES {}", rows.join(", "));
-    exec(&mut ex, d, &ballast).await.unwrap();
-    exec(&mut ex, d, "UPDATE t SET v = v + 1 WHERE id = 2")
-        .await
-        .unwrap();
-    let _ = locked.send(());
-    exec(&mut ex, d, "UPDATE t SET v = v + 1 WHERE id = 1")
-        .await
-        .unwrap();
-    drop(ex);
     tx.rollback().await.unwrap();
 }
 
