@@ -172,11 +172,16 @@ impl InternalConfig {
                     "must not be empty; leave it unset for sqlite://tickets.db".into(),
                 ));
             }
-            crate::client::Dialect::of_url(url).map_err(|e| ("url", e.message().to_owned()))?;
+            let dialect =
+                crate::client::Dialect::of_url(url).map_err(|e| ("url", e.message().to_owned()))?;
+            if !dialect.is_compiled() {
+                return Err(("url", dialect.not_compiled().message().to_owned()));
+            }
         }
         Ok(())
     }
 
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn busy_timeout_duration(&self) -> Duration {
         Duration::from_millis(self.busy_timeout_ms.unwrap_or(DEFAULT_BUSY_TIMEOUT_MS))
     }

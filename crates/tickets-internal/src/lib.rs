@@ -1,6 +1,12 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!(
+    "tickets-internal needs at least one database: enable its feature `sqlite`, `postgres` or \
+     `mysql` (through the `tickets` crate: `internal`, `postgres` or `mysql`)"
+);
+
 mod client;
 mod config;
 mod convert;

@@ -58,10 +58,41 @@ fn every_factory_has_a_summary_and_names_its_crate() {
     }
 }
 
-#[cfg(feature = "internal")]
+#[cfg(any(feature = "internal", feature = "postgres", feature = "mysql"))]
 #[test]
 fn internal_is_registered() {
     assert!(kinds().contains(&"internal"), "{:?}", kinds());
+}
+
+/// Each database is a feature: a URL of one this build lacks is a `Config` error naming the
+/// feature to enable (here `internal` alone, so PostgreSQL and MySQL are missing).
+#[cfg(all(
+    feature = "internal",
+    not(feature = "postgres"),
+    not(feature = "mysql")
+))]
+#[tokio::test]
+async fn a_server_url_without_its_feature_names_the_feature() {
+    use tickets::internal::InternalProvider;
+    for (url, feature) in [
+        ("postgres://app@localhost/tickets", "`postgres`"),
+        ("mysql://app@localhost/tickets", "`mysql`"),
+    ] {
+        let err = InternalProvider::connect(url).await.unwrap_err();
+        assert_eq!(err.kind(), tickets::ErrorKind::Config, "{err}");
+        assert!(err.message().contains(feature), "{err}");
+    }
+}
+
+/// The same with PostgreSQL alone: the embedded SQLite default needs `internal`.
+#[cfg(all(feature = "postgres", not(feature = "internal")))]
+#[tokio::test]
+async fn a_sqlite_url_without_the_internal_feature_names_it() {
+    let err = tickets::internal::InternalProvider::connect("sqlite::memory:")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), tickets::ErrorKind::Config, "{err}");
+    assert!(err.message().contains("`internal`"), "{err}");
 }
 
 #[cfg(feature = "internal")]

@@ -7,6 +7,7 @@
 
 pub mod info;
 pub mod parse;
+pub mod store;
 pub mod sync;
 pub mod ticket;
 
@@ -153,17 +154,24 @@ pub async fn run<W: Write>(cli: &Cli, out: &mut Printer<W>) -> Result<(), Failur
         Command::Backends => info::backends(&config, &registry, cli.backend.as_deref(), out),
         Command::Config => info::config(&config, &registry, out),
         command => {
+            if let Some(e) = store::missing(command, &config, &registry, cli.backend.as_deref()) {
+                return Err(e.into());
+            }
             let first_use = FirstUse::check(&config, &registry);
             let tickets = Tickets::from_config_with(config, registry).await?;
-            if let Some(name) = &cli.backend {
-                tickets.use_backend(name)?;
+            let result = async {
+                if let Some(name) = &cli.backend {
+                    tickets.use_backend(name)?;
+                }
+                on_backend(command, &tickets, out).await
             }
-            let result = on_backend(command, &tickets, out).await;
+            .await;
             if result.is_ok() {
                 sync::settle(command, &tickets, cli.quiet).await;
             }
-            // Stop sync workers (giving back what they claimed) and close stores (a SQLite
-            // WAL is checkpointed into the database file).
+            // Whatever happened once the backends are built: stop sync workers (giving back
+            // what they claimed) and close stores, so a SQLite WAL is checkpointed into the
+            // database file instead of being left beside it.
             if let Err(e) = tickets.shutdown().await {
                 tracing::warn!(error = %e, "shutting the backends down failed");
             }
