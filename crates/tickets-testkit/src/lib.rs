@@ -1,20 +1,4 @@
-//! The conformance suite every `tickets` provider runs, in this repository and outside it.
-//!
-//! ```no_run
-//! # async fn demo(provider: tickets_core::DynProvider) {
-//! // tests/conformance.rs of a provider crate:
-//! tickets_testkit::run(provider).await; // panics with every failed case listed
-//! # }
-//! ```
-//!
-//! Each case is a plain `pub async fn` in [`cases`], usable on its own; [`run`] picks the ones
-//! the provider's [`Capabilities`] allow, runs each in its own task (so one failing case does
-//! not hide the others) and reports all failures at once. Cases isolate their data with a tag
-//! (or a unique word, or by id) unique to the run, so they work on a shared, non-empty backend.
-//!
-//! A test that cannot run part of itself (no database server, a missing data file) says so
-//! with [`skipped`]: visibly, and as a failure when `CI` is set.
-
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod cases;

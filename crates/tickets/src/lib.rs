@@ -1,4 +1,4 @@
-#![doc = include_str!("../../../README.md")]
+#![doc = include_str!("../README.md")]
 //!
 //! This facade re-exports [`tickets_core`] and links the provider crates chosen with Cargo
 //! features, so that configuration can name them.
