@@ -137,6 +137,14 @@ impl ConfigLoader {
     pub fn figment(&self) -> Result<Figment> {
         let mut figment = Figment::new();
         if let Some((path, named_by)) = self.config_file()? {
+            if path.is_dir() {
+                return Err(Error::config(format!(
+                    "config file {} is a directory (named by {named_by}); name a TOML, YAML or \
+                     JSON file, e.g. {}",
+                    path.display(),
+                    path.join("tickets.toml").display()
+                )));
+            }
             if !path.is_file() {
                 return Err(Error::config(format!(
                     "config file {} does not exist (named by {named_by})",

@@ -83,7 +83,13 @@ fn no_database(msg: &str) -> Classified {
 fn no_table(msg: &str) -> Classified {
     (
         ErrorKind::Config,
-        format!("a table is missing ({msg}); open the store with migrate = true"),
+        format!(
+            "a table of the store is missing ({msg}): if it was opened with `migrate = false`, \
+             open it once with `migrate = true`; if migrations already ran, the database was \
+             changed behind the store's back (a table dropped, or another program's database \
+             at this url) and migrating again will not bring it back: restore it from a backup \
+             or point `url` at a fresh database"
+        ),
         true,
     )
 }

@@ -51,10 +51,21 @@ impl Code {
     }
 }
 
+/// Attaches `err` as the source, without Display repeating a database message `message`
+/// already quotes.
+fn with_cause(mapped: Error, message: &str, err: sqlx::Error) -> Error {
+    let quoted = matches!(&err, sqlx::Error::Database(db) if message.contains(db.message()));
+    if quoted {
+        mapped.with_source_described(err)
+    } else {
+        mapped.with_source(err)
+    }
+}
+
 /// Maps a sqlx error.
 pub(crate) fn map(err: sqlx::Error) -> Error {
     let (kind, message, not_applied) = classify(&err);
-    let mut mapped = Error::new(kind, message).with_source(err);
+    let mut mapped = with_cause(Error::new(kind, &message), &message, err);
     if not_applied {
         mapped = mapped.with_not_applied();
     }
@@ -76,7 +87,7 @@ pub(crate) fn map_open(err: sqlx::Error, location: &str) -> Error {
     } else {
         format!("cannot open the ticket database at {location}: {message}")
     };
-    let mut mapped = Error::new(kind, message).with_source(err);
+    let mut mapped = with_cause(Error::new(kind, &message), &message, err);
     if not_applied {
         mapped = mapped.with_not_applied();
     }
