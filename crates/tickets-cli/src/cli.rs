@@ -111,6 +111,22 @@ pub enum Command {
     /// Show a ticket's change history (where the backend keeps one).
     #[command(after_help = "Examples:\n  tickets history ID")]
     History(IdArg),
+    /// Attach a file to a ticket (where the backend keeps attachments).
+    #[command(
+        after_help = "Examples:\n  tickets attach ID crash.log\n  tickets attach ID shot.png --name before-fix.png\n  journalctl -u api | tickets attach ID - --name api.log"
+    )]
+    Attach(AttachArgs),
+    /// List a ticket's attachments.
+    #[command(after_help = "Examples:\n  tickets attachments ID\n  tickets --json attachments ID")]
+    Attachments(IdArg),
+    /// Save an attachment's content to a file (or stdout with `-`).
+    #[command(
+        after_help = "Examples:\n  tickets download ATTACHMENT_ID\n  tickets download ATTACHMENT_ID --output - | less"
+    )]
+    Download(DownloadArgs),
+    /// Delete a ticket with its comments and attachments (asks first on a terminal).
+    #[command(after_help = "Examples:\n  tickets delete ID\n  tickets delete ID --yes")]
+    Delete(DeleteArgs),
     /// List the provider kinds this program knows.
     #[command(after_help = "Examples:\n  tickets providers")]
     Providers,
@@ -183,6 +199,45 @@ pub enum RepairSide {
     Local,
     /// Make the remote tickets match the local ones.
     Remote,
+}
+
+/// `tickets attach`.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// The ticket's id.
+    pub id: String,
+    /// The file to attach (`-` reads stdin; then give --name).
+    pub file: PathBuf,
+    /// The file name the attachment gets (default: the file's own).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The media type (default: guessed from the name).
+    #[arg(long)]
+    pub content_type: Option<String>,
+    /// Who attaches it.
+    #[arg(long)]
+    pub author: Option<String>,
+}
+
+/// `tickets download`.
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The attachment's id (`tickets attachments ID` lists them).
+    pub attachment_id: String,
+    /// Where to write it: a file (default: the attachment's name, in the working directory,
+    /// never overwritten) or `-` for stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+}
+
+/// `tickets delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The ticket's id.
+    pub id: String,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// A ticket id.

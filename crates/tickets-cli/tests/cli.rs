@@ -601,3 +601,38 @@ fn logs_go_to_stderr_only_when_asked() {
         stderr(&out)
     );
 }
+
+#[test]
+fn files_attach_list_download_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let id = json(&run(d, &["--json", "create", "--subject", "with files"]))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let data: Vec<u8> = (0..300 * 1024).map(|i| (i * 7 % 256) as u8).collect();
+    std::fs::write(d.join("dump.bin"), &data).unwrap();
+    let added = json(&run(d, &["--json", "attach", &id, "dump.bin"]));
+    assert_eq!(added["size"], 300 * 1024, "{added}");
+    let aid = added["id"].as_str().unwrap().to_owned();
+    let listed = json(&run(d, &["--json", "attachments", &id]));
+    assert_eq!(listed[0]["filename"], "dump.bin", "{listed}");
+    let out = run(d, &["download", &aid, "--output", "copy.bin"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(d.join("copy.bin")).unwrap(), data);
+    // Without --output it never overwrites: dump.bin exists.
+    let err = failed(&run(d, &["download", &aid]), 4);
+    assert!(err.contains("exists already"), "{err}");
+    let raw = run(d, &["download", &aid, "--output", "-"]);
+    assert_eq!(raw.stdout, data);
+    failed(&run(d, &["download", "no-such-attachment"]), 3);
+    failed(&run(d, &["attach", &id, "missing.txt"]), 4);
+
+    // Delete asks on a terminal; without one it needs --yes.
+    let err = failed(&run(d, &["delete", &id]), 4);
+    assert!(err.contains("--yes"), "{err}");
+    let gone = json(&run(d, &["--json", "delete", &id, "--yes"]));
+    assert_eq!(gone["deleted"], true);
+    failed(&run(d, &["get", &id]), 3);
+    failed(&run(d, &["download", &aid]), 3);
+}

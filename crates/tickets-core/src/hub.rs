@@ -24,7 +24,8 @@ use futures::stream::BoxStream;
 use crate::config::{Config, ConfigLoader};
 use crate::error::{Error, Result};
 use crate::model::{
-    Comment, HistoryEntry, NewComment, NewTicket, Page, Ticket, TicketId, TicketPatch, TicketQuery,
+    Attachment, AttachmentContent, Comment, HistoryEntry, NewAttachment, NewComment, NewTicket,
+    Page, Ticket, TicketId, TicketPatch, TicketQuery,
 };
 use crate::provider::{Capabilities, DynProvider, TicketProvider};
 use crate::registry::{Registry, Resolver};
@@ -337,6 +338,26 @@ impl Tickets {
     pub async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {
         self.default_backend()?.history(id).await
     }
+
+    /// Adds a file to a ticket, where the backend keeps attachments.
+    pub async fn add_attachment(&self, id: &TicketId, a: NewAttachment) -> Result<Attachment> {
+        self.default_backend()?.add_attachment(id, a).await
+    }
+
+    /// A ticket's attachments.
+    pub async fn attachments(&self, id: &TicketId) -> Result<Vec<Attachment>> {
+        self.default_backend()?.attachments(id).await
+    }
+
+    /// One attachment's record and content.
+    pub async fn read_attachment(&self, attachment_id: &str) -> Result<AttachmentContent> {
+        self.default_backend()?.read_attachment(attachment_id).await
+    }
+
+    /// Deletes a ticket, where the backend allows it.
+    pub async fn delete(&self, id: &TicketId) -> Result<()> {
+        self.default_backend()?.delete(id).await
+    }
 }
 
 /// The hub is itself a provider (the default backend), so anything written against
@@ -379,6 +400,18 @@ impl TicketProvider for Tickets {
     }
     async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {
         Tickets::history(self, id).await
+    }
+    async fn add_attachment(&self, id: &TicketId, a: NewAttachment) -> Result<Attachment> {
+        Tickets::add_attachment(self, id, a).await
+    }
+    async fn attachments(&self, id: &TicketId) -> Result<Vec<Attachment>> {
+        Tickets::attachments(self, id).await
+    }
+    async fn read_attachment(&self, attachment_id: &str) -> Result<AttachmentContent> {
+        Tickets::read_attachment(self, attachment_id).await
+    }
+    async fn delete(&self, id: &TicketId) -> Result<()> {
+        Tickets::delete(self, id).await
     }
     async fn change_status(&self, id: &TicketId, to: Status) -> Result<Ticket> {
         Tickets::change_status(self, id, to).await

@@ -17,9 +17,10 @@ pub use config::{Config, ConfigLoader};
 pub use error::{Error, ErrorKind, Result};
 pub use hub::{BackendInfo, EMBEDDED_DEFAULT, Tickets};
 pub use model::{
-    ChangeToken, Changes, Comment, Cursor, FieldChange, HistoryAction, HistoryEntry, NewComment,
-    NewTicket, Page, Patch, Ticket, TicketId, TicketPatch, TicketQuery, Value, normalize_tags,
-    validate_subject,
+    Attachment, AttachmentContent, ByteStream, ChangeToken, Changes, Comment, Content, Cursor,
+    FieldChange, HistoryAction, HistoryEntry, NewAttachment, NewAttachmentMeta, NewComment,
+    NewTicket, Page, Patch, Ticket, TicketId, TicketPatch, TicketQuery, Value, bytes_stream,
+    check_size, guess_content_type, normalize_tags, validate_subject,
 };
 pub use provider::{Capabilities, DynProvider, TicketProvider, TicketProviderExt, list_stream};
 pub use registry::{BuildContext, BuildFn, ProviderFactory, Registry};
@@ -28,6 +29,7 @@ pub use workflow::Workflow;
 
 /// Re-exported so provider crates use the same versions as the core.
 pub use async_trait::async_trait;
+pub use bytes;
 pub use chrono;
 pub use figment;
 pub use futures;

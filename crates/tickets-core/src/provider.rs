@@ -8,8 +8,8 @@ use futures::stream::{self, BoxStream, StreamExt};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    ChangeToken, Changes, Comment, HistoryEntry, NewComment, NewTicket, Page, Ticket, TicketId,
-    TicketPatch, TicketQuery,
+    Attachment, AttachmentContent, ChangeToken, Changes, Comment, HistoryEntry, NewAttachment,
+    NewComment, NewTicket, Page, Ticket, TicketId, TicketPatch, TicketQuery,
 };
 use crate::status::{Priority, Status};
 use crate::workflow::Workflow;
@@ -60,6 +60,14 @@ pub struct Capabilities {
     /// [`TicketProvider::changes`] works: the backend has a change feed (Asana events,
     /// Salesforce's updated/deleted records, ...). Sync pulls use it instead of listings.
     pub change_feed: bool,
+    /// Attachments can be added, listed and read ([`TicketProvider::add_attachment`], ...).
+    pub attachments: bool,
+    /// Adding an attachment twice with the same `idempotency_key` yields one attachment.
+    pub idempotent_attachment: bool,
+    /// The largest attachment accepted, in bytes (0 = no limit of its own).
+    pub max_attachment_size: u64,
+    /// [`TicketProvider::delete`] removes a ticket.
+    pub delete: bool,
     /// The description can be changed after creation (Bugzilla appends a comment instead).
     pub edit_description: bool,
     /// Statuses that are stored and read back exactly; others map onto a neighbour with the
@@ -99,6 +107,10 @@ impl Default for Capabilities {
             number: false,
             optimistic_concurrency: false,
             change_feed: false,
+            attachments: false,
+            idempotent_attachment: false,
+            max_attachment_size: 0,
+            delete: false,
             edit_description: false,
             statuses: Vec::new(),
             priorities: Vec::new(),
@@ -130,6 +142,10 @@ impl Capabilities {
             number: true,
             optimistic_concurrency: true,
             change_feed: false,
+            attachments: true,
+            idempotent_attachment: true,
+            max_attachment_size: 0,
+            delete: true,
             edit_description: true,
             statuses: Status::ALL.to_vec(),
             priorities: Priority::ALL.to_vec(),
@@ -202,6 +218,44 @@ pub trait TicketProvider: Send + Sync + std::fmt::Debug + 'static {
         let _ = since;
         Err(Error::unsupported(format!(
             "provider {} has no change feed",
+            self.kind()
+        )))
+    }
+
+    /// Adds a file to a ticket ([`Capabilities::attachments`]). The default is `Unsupported`.
+    async fn add_attachment(&self, id: &TicketId, attachment: NewAttachment) -> Result<Attachment> {
+        let _ = (id, attachment);
+        Err(Error::unsupported(format!(
+            "provider {} keeps no attachments",
+            self.kind()
+        )))
+    }
+
+    /// A ticket's attachments, oldest first. The default is `Unsupported`.
+    async fn attachments(&self, id: &TicketId) -> Result<Vec<Attachment>> {
+        let _ = id;
+        Err(Error::unsupported(format!(
+            "provider {} keeps no attachments",
+            self.kind()
+        )))
+    }
+
+    /// One attachment's record and its content as a stream (constant memory for large
+    /// files). The default is `Unsupported`.
+    async fn read_attachment(&self, attachment_id: &str) -> Result<AttachmentContent> {
+        let _ = attachment_id;
+        Err(Error::unsupported(format!(
+            "provider {} keeps no attachments",
+            self.kind()
+        )))
+    }
+
+    /// Deletes a ticket with its comments and attachments ([`Capabilities::delete`]). The
+    /// default is `Unsupported`.
+    async fn delete(&self, id: &TicketId) -> Result<()> {
+        let _ = id;
+        Err(Error::unsupported(format!(
+            "provider {} does not delete tickets",
             self.kind()
         )))
     }

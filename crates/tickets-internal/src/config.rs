@@ -16,6 +16,11 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 /// How long a SQLite writer waits for a lock held by another process, when not set.
 pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 
+/// The largest attachment stored unless `max_attachment_size` says otherwise: 25 MiB.
+pub const DEFAULT_MAX_ATTACHMENT_SIZE: u64 = 25 * 1024 * 1024;
+/// The largest `max_attachment_size` accepted: 1 GiB.
+pub const MAX_ATTACHMENT_LIMIT: u64 = 1024 * 1024 * 1024;
+
 /// The `[backends.NAME]` section of an `internal` backend.
 ///
 /// ```toml
@@ -46,6 +51,8 @@ pub struct InternalConfig {
     /// Record every write in the outbox table, in the same transaction (the `sync` provider
     /// turns this on; see [`crate::outbox`]).
     pub outbox: bool,
+    /// The largest attachment stored, in bytes (1 to 1 GiB; default 25 MiB).
+    pub max_attachment_size: Option<u64>,
 }
 
 impl Default for InternalConfig {
@@ -57,6 +64,7 @@ impl Default for InternalConfig {
             busy_timeout_ms: None,
             workflow: None,
             outbox: false,
+            max_attachment_size: None,
         }
     }
 }
@@ -70,6 +78,7 @@ impl fmt::Debug for InternalConfig {
             .field("busy_timeout_ms", &self.busy_timeout_ms)
             .field("workflow", &self.workflow)
             .field("outbox", &self.outbox)
+            .field("max_attachment_size", &self.max_attachment_size)
             .finish()
     }
 }
@@ -84,6 +93,7 @@ impl InternalConfig {
         "busy_timeout_ms",
         "workflow",
         "outbox",
+        "max_attachment_size",
     ];
 
     /// A config for this URL, everything else default.
@@ -165,6 +175,10 @@ impl InternalConfig {
             tickets_core::config::check_range(ms, 0, 3_600_000, "milliseconds (an hour)")
                 .map_err(|p| ("busy_timeout_ms", p))?;
         }
+        if let Some(n) = self.max_attachment_size {
+            tickets_core::config::check_range(n, 1, MAX_ATTACHMENT_LIMIT, "bytes (1 GiB)")
+                .map_err(|p| ("max_attachment_size", p))?;
+        }
         if let Some(url) = &self.url {
             if url.trim().is_empty() {
                 return Err((
@@ -179,6 +193,12 @@ impl InternalConfig {
             }
         }
         Ok(())
+    }
+
+    /// The largest attachment stored, in bytes.
+    pub fn attachment_limit(&self) -> u64 {
+        self.max_attachment_size
+            .unwrap_or(DEFAULT_MAX_ATTACHMENT_SIZE)
     }
 
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]

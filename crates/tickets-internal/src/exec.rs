@@ -64,6 +64,7 @@ pub(crate) enum Arg {
     Bool(bool),
     Time(DateTime<Utc>),
     Date(Option<NaiveDate>),
+    Blob(Vec<u8>),
 }
 
 impl From<&str> for Arg {
@@ -113,6 +114,7 @@ macro_rules! bind_all {
                 Arg::Bool(v) => q.bind(*v),
                 Arg::Time(t) => q.bind($time(t)),
                 Arg::Date(d) => q.bind(d.map($date)),
+                Arg::Blob(b) => q.bind(b.as_slice()),
             };
         }
         q
@@ -143,6 +145,7 @@ pub(crate) trait RowRead {
     fn time(&self, i: usize) -> Result<DateTime<Utc>>;
     fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>>;
     fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>>;
+    fn blob(&self, i: usize) -> Result<Vec<u8>>;
 }
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
@@ -168,6 +171,9 @@ macro_rules! native_row {
                 self.try_get(i).map_err(map)
             }
             fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>> {
+                self.try_get(i).map_err(map)
+            }
+            fn blob(&self, i: usize) -> Result<Vec<u8>> {
                 self.try_get(i).map_err(map)
             }
         }
@@ -198,6 +204,9 @@ impl RowRead for sqlx::sqlite::SqliteRow {
     }
     fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>> {
         self.opt_text(i)?.as_deref().map(parse_time).transpose()
+    }
+    fn blob(&self, i: usize) -> Result<Vec<u8>> {
+        self.try_get(i).map_err(map)
     }
     fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>> {
         self.opt_text(i)?

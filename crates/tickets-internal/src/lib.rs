@@ -7,6 +7,7 @@ compile_error!(
      `mysql` (through the `tickets` crate: `internal`, `postgres` or `mysql`)"
 );
 
+mod attachments;
 mod client;
 mod config;
 mod convert;
@@ -27,7 +28,10 @@ use std::sync::Arc;
 use tickets_core::{DynProvider, ProviderFactory};
 
 pub use client::Dialect;
-pub use config::{DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_URL, InternalConfig};
+pub use config::{
+    DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_MAX_ATTACHMENT_SIZE, DEFAULT_MAX_CONNECTIONS, DEFAULT_URL,
+    InternalConfig,
+};
 pub use convert::KIND;
 pub use links::{Link, LinkState, Links};
 pub use outbox::{EntryState, Operation, Outbox, OutboxEntry, OutboxStats};

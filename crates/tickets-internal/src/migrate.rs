@@ -63,6 +63,13 @@ const MIGRATIONS: &[Step] = &[
         include_str!("../migrations/postgres/0005_link_sync_state.sql"),
         include_str!("../migrations/mysql/0005_link_sync_state.sql"),
     ),
+    (
+        6,
+        "attachments",
+        include_str!("../migrations/sqlite/0006_attachments.sql"),
+        include_str!("../migrations/postgres/0006_attachments.sql"),
+        include_str!("../migrations/mysql/0006_attachments.sql"),
+    ),
 ];
 
 /// The migrator for one dialect.

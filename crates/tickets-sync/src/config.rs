@@ -210,6 +210,7 @@ impl SyncConfig {
         "busy_timeout_ms",
         "workflow",
         "outbox",
+        "max_attachment_size",
         // asana
         "token",
         "workspace",

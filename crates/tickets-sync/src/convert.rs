@@ -22,6 +22,11 @@ pub fn comment_key(local_comment: &str) -> String {
     format!("{COMMENT_KEY_PREFIX}{}", local_comment.replace('-', ""))
 }
 
+/// The idempotency key a local attachment is delivered with (see [`comment_key`]).
+pub fn attachment_key(local_attachment: &str) -> String {
+    format!("sync-a-{}", local_attachment.replace('-', ""))
+}
+
 /// How [`comment_key`]s start.
 pub const COMMENT_KEY_PREFIX: &str = "sync-c-";
 

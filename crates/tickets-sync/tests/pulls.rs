@@ -48,6 +48,7 @@ impl TicketProvider for Remote {
     fn capabilities(&self) -> Capabilities {
         let mut c = self.inner.capabilities();
         c.change_feed = self.feed;
+        c.attachments = false;
         c
     }
     async fn create(&self, t: NewTicket) -> Result<Ticket> {

@@ -30,6 +30,9 @@ fn flags(c: &Capabilities) -> Vec<(&'static str, bool)> {
         ("number", c.number),
         ("optimistic_concurrency", c.optimistic_concurrency),
         ("change_feed", c.change_feed),
+        ("attachments", c.attachments),
+        ("idempotent_attachment", c.idempotent_attachment),
+        ("delete", c.delete),
         ("edit_description", c.edit_description),
     ]
 }
@@ -144,6 +147,7 @@ pub fn check_capability_table(readme: &str, caps: &Capabilities) -> Result<(), S
                 }
             }
             "time_resolution" => {}
+            "max_attachment_size" => {}
             other => match flags.iter().find(|(f, _)| *f == other) {
                 None => problems.push(format!("unknown capability {other:?} in the table")),
                 Some((_, actual)) => {
@@ -178,7 +182,8 @@ mod tests {
 
     const ALL_NO: &str = "| history, comment_author, private_comments, idempotent_create, \
         idempotent_comment, custom_fields, text_search, updated_since, due, watchers, requester, \
-        edit_requester, kind, tags, number, optimistic_concurrency, change_feed, edit_description | no |";
+        edit_requester, kind, tags, number, optimistic_concurrency, change_feed, edit_description, \
+        attachments, idempotent_attachment, delete | no |";
 
     fn none() -> Capabilities {
         let mut c = Capabilities::default();
@@ -200,6 +205,9 @@ mod tests {
         c.optimistic_concurrency = false;
         c.change_feed = false;
         c.edit_description = false;
+        c.attachments = false;
+        c.idempotent_attachment = false;
+        c.delete = false;
         c
     }
 

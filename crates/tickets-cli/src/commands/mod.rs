@@ -5,6 +5,7 @@
 //! `providers`, `backends` and `config`. A new group (`tickets sync ...`) gets its own module
 //! and one arm in [`on_backend`].
 
+pub mod files;
 pub mod info;
 pub mod parse;
 pub mod store;
@@ -216,6 +217,10 @@ pub async fn on_backend<W: Write>(
         }
         Command::Reopen(IdArg { id }) => ticket::shortcut(tickets, Shortcut::Reopen, id, out).await,
         Command::History(IdArg { id }) => ticket::history(tickets, id, out).await,
+        Command::Attach(a) => files::attach(tickets, a, out).await,
+        Command::Attachments(IdArg { id }) => files::list(tickets, id, out).await,
+        Command::Download(a) => files::download(tickets, a, out).await,
+        Command::Delete(a) => files::delete(tickets, a, out).await,
         Command::Sync(c) => sync::run(c, tickets, out).await,
         Command::Providers => info::providers(tickets.registry(), out),
         // Answered before any backend is built (see `run`).

@@ -326,6 +326,7 @@ pub async fn settle(command: &Command, tickets: &Tickets, quiet: bool) {
             | Command::Resolve(_)
             | Command::Escalate(_)
             | Command::Reopen(_)
+            | Command::Attach(_)
     );
     if !writes {
         return;

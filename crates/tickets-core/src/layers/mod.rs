@@ -30,8 +30,8 @@ use serde::Deserialize;
 
 use crate::error::Result;
 use crate::model::{
-    ChangeToken, Changes, Comment, HistoryEntry, NewComment, NewTicket, Page, Ticket, TicketId,
-    TicketPatch, TicketQuery,
+    Attachment, AttachmentContent, ChangeToken, Changes, Comment, HistoryEntry, NewAttachment,
+    NewComment, NewTicket, Page, Ticket, TicketId, TicketPatch, TicketQuery,
 };
 use crate::provider::{Capabilities, DynProvider, TicketProvider};
 use crate::status::Status;
@@ -320,6 +320,60 @@ impl<I: Interceptor> TicketProvider for Layered<I> {
         let p = &*self.inner;
         self.interceptor
             .intercept(p, op!("list", None, true), &|| p.list(query))
+            .await
+    }
+
+    async fn add_attachment(&self, id: &TicketId, attachment: NewAttachment) -> Result<Attachment> {
+        let p = &*self.inner;
+        let keyed =
+            attachment.idempotency_key.is_some() && self.inner.capabilities().idempotent_attachment;
+        // Content in memory can be sent again; a stream only once (it is consumed).
+        let idempotent = keyed && attachment.try_clone().is_some();
+        let once = std::sync::Mutex::new(Some(attachment));
+        let attempt = || {
+            let next = {
+                let mut slot = once.lock().unwrap_or_else(|e| e.into_inner());
+                match slot.as_ref().and_then(NewAttachment::try_clone) {
+                    Some(copy) => Some(copy),
+                    None => slot.take(),
+                }
+            };
+            match next {
+                Some(a) => p.add_attachment(id, a),
+                None => Box::pin(async {
+                    Err(crate::Error::unexpected(
+                        "a streamed attachment cannot be sent a second time",
+                    ))
+                }),
+            }
+        };
+        self.interceptor
+            .intercept(p, op!("add_attachment", Some(id), idempotent), &attempt)
+            .await
+    }
+
+    async fn attachments(&self, id: &TicketId) -> Result<Vec<Attachment>> {
+        let p = &*self.inner;
+        self.interceptor
+            .intercept(p, op!("attachments", Some(id), true), &|| p.attachments(id))
+            .await
+    }
+
+    async fn read_attachment(&self, attachment_id: &str) -> Result<AttachmentContent> {
+        let p = &*self.inner;
+        self.interceptor
+            .intercept(p, op!("read_attachment", None, true), &|| {
+                p.read_attachment(attachment_id)
+            })
+            .await
+    }
+
+    async fn delete(&self, id: &TicketId) -> Result<()> {
+        // Deleting what is gone is NotFound: not repeated after a failure that may have
+        // been applied.
+        let p = &*self.inner;
+        self.interceptor
+            .intercept(p, op!("delete", Some(id), false), &|| p.delete(id))
             .await
     }
 
