@@ -137,6 +137,8 @@ pub(crate) struct State {
     pub stories: BTreeMap<String, Story>,
     pub events: Vec<Event>,
     pub event_seq: u64,
+    /// Sync tokens before this event position answer 412 (see `FakeAsana::expire_sync_tokens`).
+    pub sync_floor: u64,
     /// Recorded exchanges, while recording is on.
     pub log: Option<Vec<super::Exchange>>,
 }
@@ -162,6 +164,7 @@ impl State {
             stories: BTreeMap::new(),
             events: Vec::new(),
             event_seq: 0,
+            sync_floor: 0,
             log: None,
         }
     }
