@@ -123,9 +123,15 @@ async fn a_projects_stream_shows_its_tasks_their_stories_and_their_leaving() {
     );
     assert_eq!(v["data"][0]["parent"]["gid"], p.as_str());
     assert_eq!(v["data"][1]["parent"]["gid"], gid.as_str());
-    assert_eq!(
-        v["data"][5]["resource"]["resource_subtype"],
-        "comment_added"
+    let story = v["data"][5]["resource"].as_object().unwrap();
+    assert_eq!(story["resource_type"], "story");
+    assert!(
+        !story.contains_key("resource_subtype"),
+        "AsanaNamedResource: gid, resource_type, name"
+    );
+    assert!(
+        v["data"][3]["parent"].is_null(),
+        "null but for added/removed"
     );
     assert_eq!(v["has_more"], false);
     let sync = v["sync"].as_str().unwrap().to_owned();

@@ -97,8 +97,6 @@ pub(crate) async fn task_op(
 }
 
 /// `addProject` `{"project", "section"?}` and `removeProject` `{"project"}` -> `{"data":{}}`.
-/// The project's stream sees the task `added` to it or `removed` from it (parent: the
-/// project), and the task gets an `added_to_project` or `removed_from_project` story.
 fn project_op(
     State(app): State<App>,
     Extension(Caller(me)): Extension<Caller>,
@@ -120,12 +118,35 @@ fn project_op(
     check_gid("project", &project)?;
     let section = text("section")?;
     let mut s = app.lock();
-    s.task(gid)?;
-    if !s.projects.contains_key(&project) {
-        return Err(ApiError::bad(format!(
-            "project: Not a recognized ID: {project}"
-        )));
+    if op == "addProject" {
+        add_to_project(&mut s, &me, gid, &project, section)?;
+    } else {
+        remove_from_project(&mut s, &me, gid, &project)?;
     }
+    Ok(ok(json!({})))
+}
+
+fn check_project(s: &Data, gid: &str, project: &str) -> Result<(), ApiError> {
+    s.task(gid)?;
+    if s.projects.contains_key(project) {
+        Ok(())
+    } else {
+        Err(ApiError::bad(format!(
+            "project: Not a recognized ID: {project}"
+        )))
+    }
+}
+
+/// Adds a task to a project (or moves it to `section` there). The project's stream sees the
+/// task `added` (parent: the project) and the task gets an `added_to_project` story.
+pub(crate) fn add_to_project(
+    s: &mut Data,
+    me: &str,
+    gid: &str,
+    project: &str,
+    section: Option<String>,
+) -> Result<(), ApiError> {
+    check_project(s, gid, project)?;
     if let Some(sec) = &section
         && s.sections.get(sec).is_none_or(|x| x.project != project)
     {
@@ -133,47 +154,65 @@ fn project_op(
             "section: Not a recognized ID in project {project}: {sec}"
         )));
     }
-    let member = s.task(gid)?.memberships.iter().any(|(p, _)| *p == project);
-    let project_json = compact(&s.project_json(&project));
-    let name = project_json["name"].as_str().unwrap_or_default().to_owned();
+    let t = s.task_mut(gid)?;
+    match t.memberships.iter_mut().find(|(p, _)| *p == project) {
+        Some(m) => {
+            if section.is_some() {
+                m.1 = section;
+            }
+            return Ok(());
+        }
+        None => t.memberships.push((project.to_owned(), section)),
+    }
+    let project_json = compact(&s.project_json(project));
+    let text = format!(
+        "added to {}",
+        project_json["name"].as_str().unwrap_or_default()
+    );
+    let extra = [("project".to_owned(), project_json.clone())]
+        .into_iter()
+        .collect();
+    let task_json = s.compact_task(gid);
+    s.event(gid, me, "added", task_json, project_json, None);
+    s.add_story(gid, me, "added_to_project", text, extra);
+    Ok(())
+}
+
+/// Removes a task from a project: the project's stream sees it `removed` (parent: the
+/// project), and the task gets a `removed_from_project` story (in its own stream only).
+pub(crate) fn remove_from_project(
+    s: &mut Data,
+    me: &str,
+    gid: &str,
+    project: &str,
+) -> Result<(), ApiError> {
+    check_project(s, gid, project)?;
+    if !s.task(gid)?.memberships.iter().any(|(p, _)| p == project) {
+        return Ok(());
+    }
+    let project_json = compact(&s.project_json(project));
+    let text = format!(
+        "removed from {}",
+        project_json["name"].as_str().unwrap_or_default()
+    );
     let extra: Map<String, Value> = [("project".to_owned(), project_json.clone())]
         .into_iter()
         .collect();
     let task_json = s.compact_task(gid);
-    match op {
-        "addProject" => {
-            let t = s.task_mut(gid)?;
-            match t.memberships.iter_mut().find(|(p, _)| *p == project) {
-                Some(m) if section.is_some() => m.1 = section,
-                Some(_) => return Ok(ok(json!({}))),
-                None => t.memberships.push((project, section)),
-            }
-            if !member {
-                s.event(gid, &me, "added", task_json, project_json, None);
-                s.add_story(
-                    gid,
-                    &me,
-                    "added_to_project",
-                    format!("added to {name}"),
-                    extra,
-                );
-            }
-        }
-        _ if member => {
-            // The event first: the task is still in the project, so its stream sees it.
-            s.event(gid, &me, "removed", task_json, project_json, None);
-            s.task_mut(gid)?.memberships.retain(|(p, _)| *p != project);
-            s.add_story(
-                gid,
-                &me,
-                "removed_from_project",
-                format!("removed from {name}"),
-                extra,
-            );
-        }
-        _ => {}
-    }
-    Ok(ok(json!({})))
+    // The event first: the task is still in the project, so its stream sees it.
+    s.event(gid, me, "removed", task_json, project_json, None);
+    s.task_mut(gid)?.memberships.retain(|(p, _)| p != project);
+    s.add_story(gid, me, "removed_from_project", text, extra);
+    Ok(())
+}
+
+/// Deletes a task (to the trash): its streams see it `deleted`.
+pub(crate) fn delete_task(s: &mut Data, me: &str, gid: &str) -> Result<(), ApiError> {
+    let resource = s.compact_task(gid);
+    s.task(gid)?;
+    s.event(gid, me, "deleted", resource, Value::Null, None);
+    s.tasks.remove(gid);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -218,6 +218,21 @@ impl FakeAsana {
         gid
     }
 
+    /// Deletes a task as a person in Asana would (its streams see it `deleted`); `false` if
+    /// there is no such task.
+    pub fn delete_task(&self, gid: &str) -> bool {
+        let mut s = self.app.lock();
+        let me = self.me.clone();
+        events::delete_task(&mut s, &me, gid).is_ok()
+    }
+
+    /// Removes a task from a project as a person in Asana would (the project's stream sees it
+    /// `removed`); `false` if there is no such task or project.
+    pub fn remove_from_project(&self, gid: &str, project: &str) -> bool {
+        let mut s = self.app.lock();
+        events::remove_from_project(&mut s, &self.me, gid, project).is_ok()
+    }
+
     /// Expires every sync token issued so far (as Asana does after 24 hours, or sooner under
     /// load): their next `GET /events` answers 412 with a fresh token.
     pub fn expire_sync_tokens(&self) {

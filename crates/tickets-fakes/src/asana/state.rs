@@ -282,6 +282,17 @@ impl State {
             scope.push(gid.to_owned());
         }
         let now = self.now();
+        // Events name resources as AsanaNamedResource: gid, resource_type, name.
+        let named = |v: &Value| match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| matches!(k.as_str(), "gid" | "resource_type" | "name"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        let (resource, parent) = (named(&resource), named(&parent));
         let mut json = json!({
             "user": self.compact_user(by),
             "resource": resource,

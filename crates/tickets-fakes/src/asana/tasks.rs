@@ -514,11 +514,7 @@ pub(crate) async fn delete(
     Path(gid): Path<String>,
 ) -> Res {
     check_gid("task", &gid)?;
-    let mut s = app.lock();
-    let resource = s.compact_task(&gid);
-    s.task(&gid)?;
-    s.event(&gid, &me, "deleted", resource, Value::Null, None);
-    s.tasks.remove(&gid);
+    super::events::delete_task(&mut app.lock(), &me, &gid)?;
     Ok(ok(json!({})))
 }
 
