@@ -279,6 +279,7 @@ impl TicketProvider for AsanaProvider {
         c.number = false;
         c.optimistic_concurrency = false;
         c.edit_description = true;
+        c.change_feed = true;
         c.max_page_size = 100;
         c.time_resolution = std::time::Duration::from_millis(1);
         c
@@ -512,6 +513,14 @@ impl TicketProvider for AsanaProvider {
         Ok(Page::new(items, next))
     }
 
+    /// The project's events since the token: one `GET /events` (see the crate docs).
+    async fn changes(
+        &self,
+        since: Option<&tickets_core::ChangeToken>,
+    ) -> Result<tickets_core::Changes> {
+        self.events_since(since).await
+    }
+
     async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {
         let gid = task_gid(id)?;
         let task = self.record(gid).await?;
@@ -554,6 +563,7 @@ mod tests {
             "comments carry their key as a marker line"
         );
         assert!(!c.private_comments && !c.requester && !c.kind && !c.number);
+        assert!(c.change_feed, "the events API");
         assert_eq!(c.statuses.len(), 8);
         assert_eq!(c.max_page_size, 100);
         assert_eq!(p.kind(), "asana");
