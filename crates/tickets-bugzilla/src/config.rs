@@ -90,6 +90,10 @@ fn default_timeout() -> u64 {
     30
 }
 
+fn default_feed_lag() -> u64 {
+    10
+}
+
 /// The `[backends.<name>]` section of a `bugzilla` backend.
 #[derive(Clone, Deserialize)]
 pub struct BugzillaConfig {
@@ -145,6 +149,11 @@ pub struct BugzillaConfig {
     /// Per-request timeout in seconds.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// How many seconds behind the server's clock the change feed's position stays: changes
+    /// younger than this are named again by the next call (at least once), so a change that
+    /// commits late, or a second change in the same second, is never skipped.
+    #[serde(default = "default_feed_lag")]
+    pub feed_lag_secs: u64,
     /// The allowed status moves (the core default unless set).
     #[serde(default)]
     pub workflow: Workflow,
@@ -191,6 +200,7 @@ impl BugzillaConfig {
             escalate_priority: true,
             unassigned: None,
             timeout_secs: default_timeout(),
+            feed_lag_secs: default_feed_lag(),
             workflow: Workflow::default(),
         }
     }
