@@ -103,7 +103,7 @@ pub(crate) async fn deleted(
     let org = shared.org();
     let object = object(&org, &obj)?;
     let (start, latest) = window(&q, org.clock(), DELETED_DAYS, Duration::minutes(2))?;
-    if start < minute(org.purged_before) {
+    if start <= org.purged_before {
         return Err(replication_error(
             "the delete log was purged after startDate; replicate the whole object again",
         ));
@@ -116,7 +116,7 @@ pub(crate) async fn deleted(
         .collect();
     Ok(Json(json!({
         "deletedRecords": records,
-        "earliestDateAvailable": sf_datetime(minute(org.purged_before)),
+        "earliestDateAvailable": sf_datetime(org.purged_before),
         "latestDateCovered": sf_datetime(latest),
     }))
     .into_response())
