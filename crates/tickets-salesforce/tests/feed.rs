@@ -103,7 +103,10 @@ async fn a_long_gap_comes_a_day_at_a_time() {
     let (answers, _) = drain(&p, token).await;
     assert!(answers.len() >= 3, "{answers:?}");
     assert!(answers[0].more);
-    assert_eq!(ids(&answers[0].changed), ids(&[early.id.clone()]));
+    assert_eq!(
+        ids(&answers[0].changed),
+        ids(std::slice::from_ref(&early.id))
+    );
     assert_eq!(changed(&answers), ids(&[early.id, late.id]));
 }
 
