@@ -1,5 +1,6 @@
-//! The change feed over search, against the fake Bugzilla and (when `TICKETS_TEST_BUGZILLA`
-//! holds the JSON line of the real-server `start.sh`) against a real one: resync first, each
+//! The change feed over search, against the fake Bugzilla and (when
+//! `TICKETS_TEST_BUGZILLA_JSON` holds the JSON line of the real-server `start.sh`) against a
+//! real one: resync first, each
 //! change once (fields, status, comments, new bugs), paging past 100 bugs changed in one second,
 //! the boundary second, and nothing from another component. Bugzilla deletes nothing over its
 //! API, so `deleted` stays empty.
@@ -151,20 +152,32 @@ async fn other_components_and_foreign_tokens() {
     }
 }
 
-/// A provider for the real Bugzilla of `TICKETS_TEST_BUGZILLA` (the JSON line `start.sh`
-/// prints), or `None` with a notice.
+/// The real server: `TICKETS_TEST_BUGZILLA_JSON` holds the JSON line the real-server
+/// `start.sh` prints, or the path of a file holding it (as for `tests/status.rs`);
+/// `TICKETS_TEST_BUGZILLA` (the line, as for `tests/comments.rs`) works too.
+const REAL_ENV: &str = "TICKETS_TEST_BUGZILLA_JSON";
+
+/// A provider for the real Bugzilla, or `None` with a notice that shows in every run.
 fn real(component: Option<&str>) -> Option<BugzillaProvider> {
-    let Ok(line) = std::env::var("TICKETS_TEST_BUGZILLA") else {
+    let Some(v) = std::env::var(REAL_ENV)
+        .or_else(|_| std::env::var("TICKETS_TEST_BUGZILLA"))
+        .ok()
+    else {
         // Straight to stderr (not eprintln!, which the test harness captures), so the skip
         // shows in every run.
         let _ = writeln!(
             std::io::stderr(),
-            "NOTICE: TICKETS_TEST_BUGZILLA is not set; skipping the real-Bugzilla feed test \
-             (set it to the JSON line of shared/real-servers/bugzilla/start.sh)"
+            "NOTICE: {REAL_ENV} is not set; skipping the real-Bugzilla feed test (set it to \
+             the JSON line of shared/real-servers/bugzilla/start.sh, or a file holding it)"
         );
         return None;
     };
-    let info: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    let line = if v.trim_start().starts_with('{') {
+        v
+    } else {
+        std::fs::read_to_string(v.trim()).expect("the variable names a file")
+    };
+    let info: serde_json::Value = serde_json::from_str(line.trim()).expect("a JSON line");
     let s = |k: &str| info[k].as_str().unwrap_or_default().to_owned();
     let component = component.map_or_else(|| s("component"), str::to_owned);
     let mut cfg = BugzillaConfig::new(s("base_url"), s("api_key"), s("product"), component);

@@ -45,13 +45,12 @@ pub struct BackendInfo {
     pub is_default: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct HubState {
     backends: BTreeMap<String, DynProvider>,
     default: Option<String>,
 }
 
-#[derive(Debug)]
 struct Hub {
     state: RwLock<HubState>,
     registry: Registry,
@@ -61,9 +60,29 @@ struct Hub {
 /// Named backends and a default; every [`TicketProvider`] operation runs on the default.
 /// Cheap to clone; clones share backends and the default, so [`Tickets::use_backend`] switches
 /// every clone at once.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows backend names and kinds, the default and the configuration's structure (see
+/// [`Config`]'s `Debug`): never a config value.
+#[derive(Clone)]
 pub struct Tickets {
     hub: Arc<Hub>,
+}
+
+impl std::fmt::Debug for Tickets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.read();
+        let backends: BTreeMap<&str, &str> = state
+            .backends
+            .iter()
+            .map(|(name, p)| (name.as_str(), p.kind()))
+            .collect();
+        f.debug_struct("Tickets")
+            .field("default", &state.default)
+            .field("backends", &backends)
+            .field("kinds", &self.hub.registry.kinds().collect::<Vec<_>>())
+            .field("config", &self.hub.config)
+            .finish()
+    }
 }
 
 impl Default for Tickets {
@@ -115,6 +134,9 @@ impl Tickets {
         };
         let config = config.with_fallback(fallback);
         let default = config.default_name()?;
+        // Every backend's kind, keys and layers first: a mistake in the last one fails before
+        // the first one opens a store or starts a worker.
+        config.validate(&registry)?;
         let resolver = Resolver::new(registry.clone(), config.clone());
         let mut built = BTreeMap::new();
         for spec in resolver.config().backends() {

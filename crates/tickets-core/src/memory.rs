@@ -25,26 +25,33 @@ use crate::workflow::Workflow;
 pub const KIND: &str = "memory";
 
 /// The `memory` provider's factory.
-pub static FACTORY: ProviderFactory = ProviderFactory {
-    kind: KIND,
-    summary: "in-process store for tests and demos; forgets everything on exit",
-    crate_name: env!("CARGO_PKG_NAME"),
-    build: |ctx| {
+pub static FACTORY: ProviderFactory = ProviderFactory::new(
+    KIND,
+    "in-process store for tests and demos; forgets everything on exit",
+    env!("CARGO_PKG_NAME"),
+    |ctx| {
         Box::pin(async move {
-            let config: MemoryConfig = ctx.extract()?;
+            let config: MemoryConfig = ctx.config()?;
             Ok(Arc::new(MemoryProvider::with_workflow(config.workflow)) as DynProvider)
         })
     },
-};
+)
+.with_keys(MemoryConfig::KEYS);
 
 inventory::submit!(FACTORY);
 
 /// Config keys of the memory provider.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct MemoryConfig {
     /// A custom workflow table (see [`Workflow`]).
     pub workflow: Workflow,
+}
+
+impl MemoryConfig {
+    /// The keys of a `memory` backend section (besides `provider` and `layers`).
+    pub const KEYS: &'static [&'static str] = &["workflow"];
 }
 
 const DEFAULT_PAGE_SIZE: u32 = 50;

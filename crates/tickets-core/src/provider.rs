@@ -19,8 +19,9 @@ pub type DynProvider = Arc<dyn TicketProvider>;
 
 /// What a backend can do. Gates run-time checks, the CLI's help and the conformance suite.
 ///
-/// Start from [`Capabilities::default`] (everything a plain store has, nothing optional) and set
-/// what differs: the struct is `#[non_exhaustive]` so new capabilities can be added.
+/// Start from [`Capabilities::default`], which claims nothing optional, and switch on what the
+/// backend does: the struct is `#[non_exhaustive]` so new capabilities can be added (each new
+/// one is off by default, so an existing provider never claims it by accident).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Capabilities {
@@ -62,59 +63,78 @@ pub struct Capabilities {
     /// The description can be changed after creation (Bugzilla appends a comment instead).
     pub edit_description: bool,
     /// Statuses that are stored and read back exactly; others map onto a neighbour with the
-    /// same openness (see [`Status::is_open`]).
+    /// same openness (see [`Status::is_open`]). Every provider keeps openness.
     pub statuses: Vec<Status>,
     /// Priorities that are stored and read back exactly; others map onto a neighbour.
     pub priorities: Vec<Priority>,
-    /// The largest page a list returns; larger requests are capped.
+    /// The largest page a list is known to return; larger requests are capped. Callers may ask
+    /// for more (a list never truncates silently: it pages).
     pub max_page_size: u32,
-    /// The finest time step the backend records (`updated_since` needs gaps at least this long).
+    /// The finest time step the backend is known to record (`updated_since` needs gaps at
+    /// least this long).
     pub time_resolution: Duration,
 }
 
+/// Claims nothing optional: every flag off, no status or priority kept exactly (openness is
+/// always kept), pages of one, and whole-second timestamps. A provider switches on what it
+/// does; anything it forgets to claim is only skipped by callers and the conformance suite,
+/// never relied on.
 impl Default for Capabilities {
     fn default() -> Self {
         Self {
             history: false,
-            comment_author: true,
-            private_comments: true,
+            comment_author: false,
+            private_comments: false,
             idempotent_create: false,
             idempotent_comment: false,
             custom_fields: false,
-            text_search: true,
-            updated_since: true,
-            due: true,
+            text_search: false,
+            updated_since: false,
+            due: false,
             watchers: false,
-            requester: true,
-            edit_requester: true,
+            requester: false,
+            edit_requester: false,
             kind: false,
-            tags: true,
+            tags: false,
             number: false,
             optimistic_concurrency: false,
             change_feed: false,
-            edit_description: true,
-            statuses: Status::ALL.to_vec(),
-            priorities: Priority::ALL.to_vec(),
-            max_page_size: 100,
-            time_resolution: Duration::from_millis(1),
+            edit_description: false,
+            statuses: Vec::new(),
+            priorities: Vec::new(),
+            max_page_size: 1,
+            time_resolution: Duration::from_secs(1),
         }
     }
 }
 
 impl Capabilities {
-    /// Everything on: what the memory and internal stores offer.
+    /// Everything on except the change feed: what the memory and internal stores offer (every
+    /// status and priority kept, pages up to 1000, millisecond timestamps).
     pub fn full() -> Self {
         Self {
             history: true,
+            comment_author: true,
+            private_comments: true,
             idempotent_create: true,
             idempotent_comment: true,
             custom_fields: true,
+            text_search: true,
+            updated_since: true,
+            due: true,
             watchers: true,
+            requester: true,
+            edit_requester: true,
             kind: true,
+            tags: true,
             number: true,
             optimistic_concurrency: true,
+            change_feed: false,
+            edit_description: true,
+            statuses: Status::ALL.to_vec(),
+            priorities: Priority::ALL.to_vec(),
             max_page_size: 1000,
-            ..Self::default()
+            time_resolution: Duration::from_millis(1),
         }
     }
 }
@@ -298,4 +318,28 @@ where
         }
     })
     .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A provider that starts from the default and switches nothing on claims nothing: every
+    /// flag is off (checked through Debug, so a flag added later is covered too).
+    #[test]
+    fn the_default_claims_nothing_optional() {
+        let c = Capabilities::default();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("true"), "{shown}");
+        assert!(c.statuses.is_empty() && c.priorities.is_empty());
+        assert_eq!(c.max_page_size, 1);
+        assert!(c.time_resolution >= Duration::from_secs(1));
+        let full = Capabilities::full();
+        assert_eq!(
+            format!("{full:?}").matches("false").count(),
+            1,
+            "full() is everything but the change feed: {full:?}"
+        );
+        assert!(!full.change_feed);
+    }
 }

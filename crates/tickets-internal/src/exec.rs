@@ -6,12 +6,16 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+#[cfg(feature = "mysql")]
 use sqlx::mysql::{MySql, MySqlConnection};
 use sqlx::pool::PoolConnection;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnection, Postgres};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{Sqlite, SqliteConnection};
 use sqlx::{AssertSqlSafe, Row, Transaction};
-use tickets_core::{Error, Result};
+use tickets_core::Result;
+#[cfg(feature = "sqlite")]
 use tokio::sync::OwnedMutexGuard;
 
 use crate::client::Dialect;
@@ -94,6 +98,7 @@ impl From<DateTime<Utc>> for Arg {
 
 /// SQLite keeps times as fixed-width RFC 3339 text (microseconds, `Z`), so text order is time
 /// order and `updated_since` compares correctly.
+#[cfg(feature = "sqlite")]
 pub(crate) fn sqlite_time(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
@@ -114,14 +119,17 @@ macro_rules! bind_all {
     }};
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn same<T: Copy>(t: &T) -> T {
     *t
 }
 
+#[cfg(feature = "sqlite")]
 fn date_text(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn id<T>(t: T) -> T {
     t
 }
@@ -137,6 +145,7 @@ pub(crate) trait RowRead {
     fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>>;
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 macro_rules! native_row {
     ($row:ty) => {
         impl RowRead for $row {
@@ -165,9 +174,12 @@ macro_rules! native_row {
     };
 }
 
+#[cfg(feature = "postgres")]
 native_row!(sqlx::postgres::PgRow);
+#[cfg(feature = "mysql")]
 native_row!(sqlx::mysql::MySqlRow);
 
+#[cfg(feature = "sqlite")]
 impl RowRead for sqlx::sqlite::SqliteRow {
     fn text(&self, i: usize) -> Result<String> {
         self.try_get(i).map_err(map)
@@ -190,31 +202,40 @@ impl RowRead for sqlx::sqlite::SqliteRow {
     fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>> {
         self.opt_text(i)?
             .map(|s| {
-                NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-                    .map_err(|e| Error::unexpected(format!("stored date {s:?} is malformed: {e}")))
+                NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| {
+                    tickets_core::Error::unexpected(format!("stored date {s:?} is malformed: {e}"))
+                })
             })
             .transpose()
     }
 }
 
+#[cfg(feature = "sqlite")]
 fn parse_time(s: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| Error::unexpected(format!("stored time {s:?} is malformed: {e}")))
+        .map_err(|e| {
+            tickets_core::Error::unexpected(format!("stored time {s:?} is malformed: {e}"))
+        })
 }
 
 /// A borrowed connection of any dialect: from the pool or inside a transaction.
 pub(crate) enum Exec<'c> {
+    #[cfg(feature = "sqlite")]
     Sqlite(&'c mut SqliteConnection),
+    #[cfg(feature = "postgres")]
     Postgres(&'c mut PgConnection),
+    #[cfg(feature = "mysql")]
     MySql(&'c mut MySqlConnection),
 }
 
+#[cfg(feature = "sqlite")]
 macro_rules! sqlite_q {
     ($sql:expr, $args:expr) => {
         bind_all!(sqlx::query($sql.safe()), $args, sqlite_time, date_text)
     };
 }
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 macro_rules! native_q {
     ($sql:expr, $args:expr) => {
         bind_all!(sqlx::query($sql.safe()), $args, same, id)
@@ -225,14 +246,17 @@ impl Exec<'_> {
     /// Runs a statement; returns the rows it touched.
     pub(crate) async fn execute(&mut self, sql: &Sql, args: &[Arg]) -> Result<u64> {
         let done = match self {
+            #[cfg(feature = "sqlite")]
             Exec::Sqlite(c) => sqlite_q!(sql, args)
                 .execute(&mut **c)
                 .await
                 .map(|r| r.rows_affected()),
+            #[cfg(feature = "postgres")]
             Exec::Postgres(c) => native_q!(sql, args)
                 .execute(&mut **c)
                 .await
                 .map(|r| r.rows_affected()),
+            #[cfg(feature = "mysql")]
             Exec::MySql(c) => native_q!(sql, args)
                 .execute(&mut **c)
                 .await
@@ -246,6 +270,7 @@ impl Exec<'_> {
     /// `LAST_INSERT_ID()` on MySQL (the statement must not).
     pub(crate) async fn insert_returning_key(&mut self, sql: &Sql, args: &[Arg]) -> Result<i64> {
         match self {
+            #[cfg(feature = "sqlite")]
             Exec::Sqlite(c) => {
                 let row = sqlite_q!(sql, args)
                     .fetch_one(&mut **c)
@@ -253,6 +278,7 @@ impl Exec<'_> {
                     .map_err(map)?;
                 row.int(0)
             }
+            #[cfg(feature = "postgres")]
             Exec::Postgres(c) => {
                 let row = native_q!(sql, args)
                     .fetch_one(&mut **c)
@@ -260,10 +286,11 @@ impl Exec<'_> {
                     .map_err(map)?;
                 row.int(0)
             }
+            #[cfg(feature = "mysql")]
             Exec::MySql(c) => {
                 let done = native_q!(sql, args).execute(&mut **c).await.map_err(map)?;
                 i64::try_from(done.last_insert_id())
-                    .map_err(|_| Error::unexpected("auto-increment key out of range"))
+                    .map_err(|_| tickets_core::Error::unexpected("auto-increment key out of range"))
             }
         }
     }
@@ -276,6 +303,7 @@ impl Exec<'_> {
         decode: fn(&dyn RowRead) -> Result<T>,
     ) -> Result<Vec<T>> {
         match self {
+            #[cfg(feature = "sqlite")]
             Exec::Sqlite(c) => {
                 let rows = sqlite_q!(sql, args)
                     .fetch_all(&mut **c)
@@ -283,6 +311,7 @@ impl Exec<'_> {
                     .map_err(map)?;
                 rows.iter().map(|r| decode(r)).collect()
             }
+            #[cfg(feature = "postgres")]
             Exec::Postgres(c) => {
                 let rows = native_q!(sql, args)
                     .fetch_all(&mut **c)
@@ -290,6 +319,7 @@ impl Exec<'_> {
                     .map_err(map)?;
                 rows.iter().map(|r| decode(r)).collect()
             }
+            #[cfg(feature = "mysql")]
             Exec::MySql(c) => {
                 let rows = native_q!(sql, args)
                     .fetch_all(&mut **c)
@@ -308,6 +338,7 @@ impl Exec<'_> {
         decode: fn(&dyn RowRead) -> Result<T>,
     ) -> Result<Option<T>> {
         match self {
+            #[cfg(feature = "sqlite")]
             Exec::Sqlite(c) => {
                 let row = sqlite_q!(sql, args)
                     .fetch_optional(&mut **c)
@@ -315,6 +346,7 @@ impl Exec<'_> {
                     .map_err(map)?;
                 row.as_ref().map(|r| decode(r)).transpose()
             }
+            #[cfg(feature = "postgres")]
             Exec::Postgres(c) => {
                 let row = native_q!(sql, args)
                     .fetch_optional(&mut **c)
@@ -322,6 +354,7 @@ impl Exec<'_> {
                     .map_err(map)?;
                 row.as_ref().map(|r| decode(r)).transpose()
             }
+            #[cfg(feature = "mysql")]
             Exec::MySql(c) => {
                 let row = native_q!(sql, args)
                     .fetch_optional(&mut **c)
@@ -335,16 +368,22 @@ impl Exec<'_> {
 
 /// A pooled connection, not in a transaction.
 pub(crate) enum Conn {
+    #[cfg(feature = "sqlite")]
     Sqlite(PoolConnection<Sqlite>),
+    #[cfg(feature = "postgres")]
     Postgres(PoolConnection<Postgres>),
+    #[cfg(feature = "mysql")]
     MySql(PoolConnection<MySql>),
 }
 
 impl Conn {
     pub(crate) fn exec(&mut self) -> Exec<'_> {
         match self {
+            #[cfg(feature = "sqlite")]
             Conn::Sqlite(c) => Exec::Sqlite(c),
+            #[cfg(feature = "postgres")]
             Conn::Postgres(c) => Exec::Postgres(c),
+            #[cfg(feature = "mysql")]
             Conn::MySql(c) => Exec::MySql(c),
         }
     }
@@ -353,24 +392,33 @@ impl Conn {
 /// A write transaction. On SQLite it also holds the store's writer lock, so writers in this
 /// process queue in order instead of spinning on `SQLITE_BUSY`.
 pub(crate) enum Tx {
+    #[cfg(feature = "sqlite")]
     Sqlite(Transaction<'static, Sqlite>, OwnedMutexGuard<()>),
+    #[cfg(feature = "postgres")]
     Postgres(Transaction<'static, Postgres>),
+    #[cfg(feature = "mysql")]
     MySql(Transaction<'static, MySql>),
 }
 
 impl Tx {
     pub(crate) fn exec(&mut self) -> Exec<'_> {
         match self {
+            #[cfg(feature = "sqlite")]
             Tx::Sqlite(t, _) => Exec::Sqlite(t),
+            #[cfg(feature = "postgres")]
             Tx::Postgres(t) => Exec::Postgres(t),
+            #[cfg(feature = "mysql")]
             Tx::MySql(t) => Exec::MySql(t),
         }
     }
 
     pub(crate) async fn commit(self) -> Result<()> {
         match self {
+            #[cfg(feature = "sqlite")]
             Tx::Sqlite(t, _guard) => t.commit().await,
+            #[cfg(feature = "postgres")]
             Tx::Postgres(t) => t.commit().await,
+            #[cfg(feature = "mysql")]
             Tx::MySql(t) => t.commit().await,
         }
         .map_err(map)
@@ -378,8 +426,11 @@ impl Tx {
 
     pub(crate) async fn rollback(self) -> Result<()> {
         match self {
+            #[cfg(feature = "sqlite")]
             Tx::Sqlite(t, _guard) => t.rollback().await,
+            #[cfg(feature = "postgres")]
             Tx::Postgres(t) => t.rollback().await,
+            #[cfg(feature = "mysql")]
             Tx::MySql(t) => t.rollback().await,
         }
         .map_err(map)
@@ -401,6 +452,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "sqlite")]
     #[test]
     fn sqlite_times_sort_as_text() {
         let a = DateTime::from_timestamp_micros(1_700_000_000_000_000).unwrap();

@@ -239,6 +239,14 @@ impl InternalProvider {
             .await?
             .ok_or_else(|| not_found(id))?;
         if let Some(expected) = &patch.expected_version
+            && expected.parse::<u64>().is_err()
+        {
+            return Err(Error::invalid_input(format!(
+                "expected_version {expected:?} is not a version of this store (its versions are \
+                 whole numbers; `get` shows the current one)"
+            )));
+        }
+        if let Some(expected) = &patch.expected_version
             && current.version.as_ref() != Some(expected)
         {
             return Err(Error::new(

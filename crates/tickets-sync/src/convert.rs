@@ -397,9 +397,10 @@ mod tests {
 
     #[test]
     fn requests_lose_what_the_remote_cannot_hold() {
-        let mut caps = Capabilities::default();
+        let mut caps = Capabilities::full();
         caps.requester = false;
         caps.custom_fields = false;
+        caps.watchers = false;
         let new = NewTicket::new("a")
             .requester("r@x")
             .custom_field("c", 1)
@@ -556,7 +557,7 @@ mod tests {
 
     #[test]
     fn comments_match_on_body_and_author() {
-        let caps = Capabilities::default();
+        let caps = Capabilities::full();
         let mut c = Comment::new("1", TicketId::new("t"), "hello ", Utc::now());
         c.author = Some("a".into());
         assert!(same_comment(&c, Some("a"), "hello", &caps));

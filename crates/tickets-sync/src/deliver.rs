@@ -100,7 +100,10 @@ impl<'a> Fence<'a> {
             return Err(Failure::ClaimLost);
         }
         let limit = self.shared.call_limit();
-        match tokio::time::timeout(limit, request()).await {
+        // The outbox is the retry queue: a retry layer on the remote must not wait (holding
+        // the claim) and send again; the failure comes back and is rescheduled.
+        let sending = tickets_core::layers::without_retries(request());
+        match tokio::time::timeout(limit, sending).await {
             Ok(r) => r.map_err(Failure::Error),
             Err(_) => Err(Failure::Error(Error::new(
                 ErrorKind::Timeout,
