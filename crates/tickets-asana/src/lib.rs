@@ -8,6 +8,7 @@ mod config;
 mod convert;
 mod create;
 mod error;
+mod feed;
 mod provider;
 mod status;
 mod types;

@@ -195,6 +195,7 @@ impl TicketProvider for AsanaProvider {
         c.number = false;
         c.optimistic_concurrency = false;
         c.edit_description = true;
+        c.change_feed = true;
         // One section per status and one tag (or enum option) per priority: all kept exactly.
         c.statuses = Status::ALL.to_vec();
         c.priorities = Priority::ALL.to_vec();
@@ -424,6 +425,14 @@ impl TicketProvider for AsanaProvider {
         Ok(Page::new(items, next))
     }
 
+    /// The project's events since the token: one `GET /events` (see the crate docs).
+    async fn changes(
+        &self,
+        since: Option<&tickets_core::ChangeToken>,
+    ) -> Result<tickets_core::Changes> {
+        self.events_since(since).await
+    }
+
     async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {
         let gid = task_gid(id)?;
         let task = self.record(gid).await?;
@@ -466,6 +475,7 @@ mod tests {
             "comments carry their key as a marker line"
         );
         assert!(!c.private_comments && !c.requester && !c.kind && !c.number);
+        assert!(c.change_feed, "the events API");
         assert_eq!(c.statuses.len(), 8);
         assert_eq!(c.max_page_size, 100);
         assert_eq!(p.kind(), "asana");

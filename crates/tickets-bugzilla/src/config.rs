@@ -94,6 +94,10 @@ fn default_timeout() -> u64 {
     30
 }
 
+fn default_feed_lag() -> u64 {
+    10
+}
+
 /// The `[backends.<name>]` section of a `bugzilla` backend.
 ///
 /// Non-exhaustive: build one with [`BugzillaConfig::new`] and set the public fields you need.
@@ -152,6 +156,11 @@ pub struct BugzillaConfig {
     /// Per-request timeout in seconds (1 to 86400, default 30).
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// How many seconds behind the server's clock the change feed's position stays: changes
+    /// younger than this are named again by the next call (at least once), so a change that
+    /// commits late, or a second change in the same second, is never skipped.
+    #[serde(default = "default_feed_lag")]
+    pub feed_lag_secs: u64,
     /// The allowed status moves (the core default unless set).
     #[serde(default)]
     pub workflow: Workflow,
@@ -193,6 +202,7 @@ impl BugzillaConfig {
         "escalate_priority",
         "unassigned",
         "timeout_secs",
+        "feed_lag_secs",
         "workflow",
     ];
 
@@ -220,6 +230,7 @@ impl BugzillaConfig {
             escalate_priority: true,
             unassigned: None,
             timeout_secs: default_timeout(),
+            feed_lag_secs: default_feed_lag(),
             workflow: Workflow::default(),
         }
     }
@@ -284,6 +295,8 @@ impl BugzillaConfig {
         }
         tickets_core::config::check_range(self.timeout_secs, 1, 86_400, "seconds")
             .map_err(|p| ("timeout_secs", p))?;
+        tickets_core::config::check_range(self.feed_lag_secs, 0, 3_600, "seconds")
+            .map_err(|p| ("feed_lag_secs", p))?;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ mod comments;
 pub mod config;
 mod convert;
 mod error;
+mod feed;
 mod keylock;
 mod meta;
 mod provider;

@@ -213,6 +213,7 @@ impl TicketProvider for BugzillaProvider {
         c.number = true;
         c.optimistic_concurrency = false;
         c.edit_description = false;
+        c.change_feed = true;
         c.statuses = Status::ALL.to_vec();
         if let Some(meta) = self.meta.get() {
             c.priorities = meta.priorities.exact();
@@ -525,6 +526,15 @@ impl TicketProvider for BugzillaProvider {
             .collect();
         let next = full.then(|| Cursor::new((offset + u64::from(size)).to_string()));
         Ok(Page::new(items, next))
+    }
+
+    /// Bugs of the product/component changed since the token, found by search (Bugzilla has
+    /// no feed): `GET /rest/time` and one search per call; `deleted` is always empty.
+    async fn changes(
+        &self,
+        since: Option<&tickets_core::ChangeToken>,
+    ) -> Result<tickets_core::Changes> {
+        crate::feed::changes(&self.client, &self.cfg, since).await
     }
 
     async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {

@@ -6,6 +6,7 @@ mod comments;
 mod config;
 mod convert;
 mod error;
+mod feed;
 mod keylock;
 mod provider;
 mod requests;

@@ -199,6 +199,7 @@ impl TicketProvider for SalesforceProvider {
         c.number = true;
         c.optimistic_concurrency = false;
         c.edit_description = true;
+        c.change_feed = true;
         c.statuses = s.statuses.round_trip();
         c.priorities = s.priorities.round_trip();
         c.max_page_size = MAX_PAGE_SIZE;
@@ -311,6 +312,15 @@ impl TicketProvider for SalesforceProvider {
             return Err(not_found(id));
         }
         self.read_comments(cid, id).await
+    }
+
+    /// Cases updated, deleted or commented on since the token, from Salesforce's data
+    /// replication resources (see the crate docs).
+    async fn changes(
+        &self,
+        since: Option<&tickets_core::ChangeToken>,
+    ) -> Result<tickets_core::Changes> {
+        self.replication_changes(since).await
     }
 
     async fn list(&self, query: &TicketQuery) -> Result<Page<Ticket>> {

@@ -1,7 +1,7 @@
 //! The fake Bugzilla: a stateful Bugzilla 5.x REST API (`/rest/...`, also `/rest.cgi/...`).
 //!
 //! What it does, as a real 5.0/5.2 does (see `shared/vendor-apis.md` section 2):
-//! - `GET /rest/version`, `GET /rest/valid_login`, and `GET /rest/whoami` only when
+//! - `GET /rest/version`, `GET /rest/time`, `GET /rest/valid_login`, and `GET /rest/whoami` only when
 //!   emulating bugzilla.mozilla.org ([`FakeBugzillaOptions::bmo`]);
 //! - bugs: `POST /rest/bug` (200 `{"id":N}`), `GET /rest/bug/{id_or_alias}`
 //!   (`{"bugs":[...],"faults":[]}`), `PUT /rest/bug/{id_or_alias}` (with `changes`), and the
@@ -295,6 +295,7 @@ fn router(app: Arc<App>, faults: &Faults) -> Router {
     for p in ["/rest", "/rest.cgi"] {
         r = r
             .route(&format!("{p}/version"), get(other::version))
+            .route(&format!("{p}/time"), get(other::time))
             .route(&format!("{p}/valid_login"), get(other::valid_login))
             .route(&format!("{p}/bug"), get(search::search).post(bugs::create))
             .route(

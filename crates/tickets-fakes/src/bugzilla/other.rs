@@ -382,6 +382,15 @@ pub async fn version(State(app): State<Arc<App>>) -> Json<Value> {
     Json(json!({ "version": app.opts.version }))
 }
 
+/// `GET /rest/time` -> the server's clock, as a real 5.0.6 answers it (UTC).
+pub async fn time() -> Json<Value> {
+    let t = fmt_time(now());
+    Json(json!({
+        "db_time": t, "web_time": t, "web_time_utc": t,
+        "tz_name": "UTC", "tz_offset": "+0000", "tz_short_name": "UTC",
+    }))
+}
+
 /// `GET /rest/valid_login?login=&api_key=` -> `{"result":bool}`.
 pub async fn valid_login(State(app): State<Arc<App>>, req: BzReq) -> Result<Json<Value>, BzError> {
     let db = app.lock();

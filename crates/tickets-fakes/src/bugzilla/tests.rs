@@ -304,6 +304,46 @@ async fn search_filters_and_pages() {
 }
 
 #[tokio::test]
+async fn time_and_change_order_answer_as_a_real_5_0_6() {
+    let t = T::new(false).await;
+    let (s, b) = t.get("/time").await;
+    assert_eq!(s, 200);
+    let db = b["db_time"].as_str().unwrap();
+    assert!(db.ends_with('Z') && db.len() == 20, "{b}");
+    assert_eq!(b["tz_name"], "UTC");
+    let first = t.create("first").await;
+    let second = t.create("second").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (s, _) = t
+        .post(
+            &format!("/bug/{first}/comment"),
+            json!({"comment": "moves it"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let ids = |b: &Value| -> Vec<u64> {
+        b["bugs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["id"].as_u64().unwrap())
+            .collect()
+    };
+    let (_, b) = t
+        .get(&format!(
+            "/bug?product=TestProduct&last_change_time={db}&order=changeddate,bug_id"
+        ))
+        .await;
+    assert_eq!(ids(&b), [second, first], "a comment moves last_change_time");
+    let (_, b) = t
+        .get(&format!(
+            "/bug?product=TestProduct&last_change_time={db}&order=last_change_time,bug_id"
+        ))
+        .await;
+    assert_eq!(ids(&b), [first, second], "not a buglist column: by bug id");
+}
+
+#[tokio::test]
 async fn soft_errors_answer_200_and_apply_nothing() {
     let t = T::new(false).await;
     let id = t.create("soft").await;
