@@ -1,6 +1,9 @@
 //! Fault knobs shared by every fake: latency, failing the next N calls, random failures, a
 //! per-minute request budget answered with the vendor's rate-limit response, concurrent-request
 //! limits, "down" (every call refused), and dropping the connection after a request was applied.
+//! Random faults come from a seedable generator (`seed`), and injected 429s carry a chosen
+//! `Retry-After` (`retry_after_secs`), so a chaos run can replay its faults and make a remote
+//! ask for a wait longer than a worker's lease.
 //!
 //! Set them from Rust through [`Faults`], or over HTTP on the fake itself:
 //! `POST /_fake/faults` with a JSON [`FaultConfig`] (fields left out keep their value),
@@ -64,6 +67,14 @@ pub struct FaultConfig {
     pub drop_rate: Option<f64>,
     /// Refuse every request with the vendor's "unavailable" answer.
     pub down: Option<bool>,
+    /// Seed of the random faults (`failure_rate`, `drop_rate` and the status each random
+    /// failure picks): setting it restarts the sequence, so the same seed and the same
+    /// sequence of requests give the same faults. Unseeded fakes use a fixed seed.
+    pub seed: Option<u64>,
+    /// The `Retry-After` of injected 429s (`fail_next` or `failure_rate` with status 429), in
+    /// seconds; default 1. They are answered like the vendor's rate limit (and counted in
+    /// [`FaultStats::rate_limited`]).
+    pub retry_after_secs: Option<u64>,
 }
 
 /// Fail the next `count` requests with `status`.
@@ -102,8 +113,12 @@ struct Knobs {
     drop_next: u32,
     drop_rate: f64,
     down: bool,
+    retry_after_secs: u64,
     rng: fastrand::Rng,
 }
+
+/// The seed of a fake nobody seeded.
+const DEFAULT_SEED: u64 = 0x7ac4e75;
 
 impl Default for Knobs {
     fn default() -> Self {
@@ -120,7 +135,22 @@ impl Default for Knobs {
             drop_next: 0,
             drop_rate: 0.0,
             down: false,
-            rng: fastrand::Rng::with_seed(0x7ac4e75),
+            retry_after_secs: 1,
+            rng: fastrand::Rng::with_seed(DEFAULT_SEED),
+        }
+    }
+}
+
+impl Knobs {
+    /// An injected failure: a 429 is the vendor's rate limit with the chosen `Retry-After`.
+    fn injected(&self, status: u16) -> Fault {
+        if status == 429 {
+            Fault::RateLimited {
+                retry_after_secs: self.retry_after_secs,
+                concurrency: false,
+            }
+        } else {
+            Fault::Status(status)
         }
     }
 }
@@ -194,6 +224,12 @@ impl Faults {
         if let Some(d) = config.down {
             k.down = d;
         }
+        if let Some(seed) = config.seed {
+            k.rng = fastrand::Rng::with_seed(seed);
+        }
+        if let Some(secs) = config.retry_after_secs {
+            k.retry_after_secs = secs;
+        }
     }
 
     /// Clears every knob and counter.
@@ -257,6 +293,17 @@ impl Faults {
         self.knobs().down = down;
     }
 
+    /// Restarts the random faults from `seed` (see [`FaultConfig::seed`]).
+    pub fn set_seed(&self, seed: u64) {
+        self.knobs().rng = fastrand::Rng::with_seed(seed);
+    }
+
+    /// Sets the `Retry-After` of injected 429s, in seconds (see
+    /// [`FaultConfig::retry_after_secs`]).
+    pub fn set_retry_after(&self, secs: u64) {
+        self.knobs().retry_after_secs = secs;
+    }
+
     /// The counters.
     pub fn stats(&self) -> FaultStats {
         FaultStats {
@@ -292,12 +339,13 @@ impl Faults {
             }
         }
         if let Some(status) = k.fail_next.pop_front() {
-            return Err(Fault::Status(status));
+            return Err(k.injected(status));
         }
         if k.failure_rate > 0.0 && k.rng.f64() < k.failure_rate {
             let n = k.failure_statuses.len();
             let i = k.rng.usize(..n);
-            return Err(Fault::Status(k.failure_statuses[i]));
+            let status = k.failure_statuses[i];
+            return Err(k.injected(status));
         }
         let drop = write
             && if k.drop_next > 0 {
@@ -411,4 +459,94 @@ fn dropped_connection(applied: Response) -> Response {
         .headers_mut()
         .remove(axum::http::header::CONTENT_LENGTH);
     response.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn faults() -> Faults {
+        Faults::new(|_| StatusCode::IM_A_TEAPOT.into_response())
+    }
+
+    /// What `n` requests (alternating reads and writes) meet.
+    fn outcomes(f: &Faults, n: usize) -> Vec<Result<bool, Fault>> {
+        (0..n)
+            .map(|i| f.admit(i % 2 == 1).map(|(_, drop)| drop))
+            .collect()
+    }
+
+    #[test]
+    fn the_same_seed_replays_the_same_random_faults() {
+        let config = FaultConfig {
+            failure_rate: Some(0.3),
+            failure_statuses: Some(vec![500, 502, 503, 504]),
+            drop_rate: Some(0.3),
+            seed: Some(42),
+            ..FaultConfig::default()
+        };
+        let (a, b) = (faults(), faults());
+        a.configure(&config);
+        b.configure(&config);
+        let first = outcomes(&a, 200);
+        assert_eq!(first, outcomes(&b, 200));
+        assert!(first.iter().any(|o| o.is_err()) && first.contains(&Ok(true)));
+        // Seeding again restarts the sequence; another seed gives another one.
+        a.set_seed(42);
+        assert_eq!(outcomes(&a, 200), first);
+        a.set_seed(43);
+        assert_ne!(outcomes(&a, 200), first);
+    }
+
+    #[test]
+    fn injected_429s_carry_the_chosen_retry_after() {
+        let f = faults();
+        f.fail_next(1, 429);
+        assert_eq!(
+            f.admit(false),
+            Err(Fault::RateLimited {
+                retry_after_secs: 1,
+                concurrency: false
+            }),
+            "one second unless set"
+        );
+        f.configure(&FaultConfig {
+            retry_after_secs: Some(7),
+            failure_rate: Some(1.0),
+            failure_statuses: Some(vec![429]),
+            ..FaultConfig::default()
+        });
+        assert_eq!(
+            f.admit(true),
+            Err(Fault::RateLimited {
+                retry_after_secs: 7,
+                concurrency: false
+            })
+        );
+        f.set_retry_after(3);
+        f.fail_next(1, 503);
+        assert_eq!(
+            f.admit(false),
+            Err(Fault::Status(503)),
+            "other statuses as they are"
+        );
+        f.set_failure_rate(0.0);
+        f.fail_next(1, 429);
+        assert!(matches!(
+            f.admit(false),
+            Err(Fault::RateLimited {
+                retry_after_secs: 3,
+                ..
+            })
+        ));
+        f.reset();
+        f.fail_next(1, 429);
+        assert!(matches!(
+            f.admit(false),
+            Err(Fault::RateLimited {
+                retry_after_secs: 1,
+                ..
+            })
+        ));
+    }
 }
