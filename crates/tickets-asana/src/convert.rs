@@ -1,11 +1,12 @@
 //! Asana records <-> tickets: status <-> section (and `completed`), priority <-> tag (or enum
-//! custom field), notes <-> description (minus the idempotency marker), comment author kept in
-//! the story text, system stories -> history.
+//! custom field), notes <-> description (minus the idempotency marker), comment author and
+//! idempotency marker kept in the story text, system stories -> history.
 
 use std::collections::BTreeMap;
 
 use tickets_core::{
-    Comment, HistoryAction, HistoryEntry, Priority, Status, Ticket, TicketId, Value, normalize_tags,
+    Comment, HistoryAction, HistoryEntry, Priority, Status, Ticket, TicketId, Value, marker,
+    normalize_tags,
 };
 
 use crate::config::Maps;
@@ -105,7 +106,7 @@ impl Mapping {
     pub fn ticket(&self, task: TaskRecord) -> Ticket {
         let status = self.status(&task);
         let priority = self.priority(&task);
-        let (description, _) = split_marker(&task.notes);
+        let (description, _) = marker::split(&task.notes);
         let mut t = Ticket::new(
             TicketId::new(task.gid.clone()),
             KIND,
@@ -163,7 +164,7 @@ impl Mapping {
             };
             let entry = match s.resource_subtype.as_str() {
                 "comment_added" => {
-                    let (author, _) = parse_comment(&s.text);
+                    let (author, _) = parse_comment(marker::split(&s.text).0);
                     let mut e = HistoryEntry::new(HistoryAction::CommentAdded, s.created_at);
                     e.actor = author.or(actor.clone());
                     out.push(e);
@@ -270,48 +271,20 @@ pub(crate) fn field_value(f: &FieldValue) -> Option<Value> {
     }
 }
 
-const MARKER_OPEN: &str = "[tickets-key:";
-
-/// Notes for a task: the description, then (for idempotent creates) a last line
-/// `[tickets-key:KEY]` that finds the task again if a create is retried.
-pub(crate) fn with_marker(description: &str, key: Option<&str>) -> String {
-    match key {
-        None => description.to_owned(),
-        Some(k) if description.is_empty() => format!("{MARKER_OPEN}{k}]"),
-        Some(k) => format!("{description}\n\n{MARKER_OPEN}{k}]"),
-    }
-}
-
-/// Splits notes into the description and the idempotency key of the marker line, if any.
-pub(crate) fn split_marker(notes: &str) -> (&str, Option<&str>) {
-    let start = notes.rfind('\n').map_or(0, |i| i + 1);
-    let last = &notes[start..];
-    let Some(key) = last
-        .strip_prefix(MARKER_OPEN)
-        .and_then(|r| r.strip_suffix(']'))
-    else {
-        return (notes, None);
-    };
-    let before = &notes[..start];
-    let description = before
-        .strip_suffix("\n\n")
-        .or_else(|| before.strip_suffix('\n'))
-        .unwrap_or(before);
-    (description, Some(key))
-}
-
 /// The story text of a comment: `[author] body` keeps the real author visible (Asana records
 /// the token's user as the story's author). A body without an author that starts with `[` or
-/// `\` gets a `\` in front so it is not read back as having one.
-pub(crate) fn comment_text(author: Option<&str>, body: &str) -> String {
-    match author {
+/// `\` gets a `\` in front so it is not read back as having one. With an idempotency key,
+/// the last line is its marker (`tickets_core::marker`).
+pub(crate) fn comment_text(author: Option<&str>, body: &str, key: Option<&str>) -> String {
+    let text = match author {
         Some(a) => format!("[{a}] {body}"),
         None if body.starts_with('[') || body.starts_with('\\') => format!("\\{body}"),
         None => body.to_owned(),
-    }
+    };
+    marker::append(&text, key)
 }
 
-/// The author and body of a comment story's text (see [`comment_text`]).
+/// The author and body of a comment story's text without its marker (see [`comment_text`]).
 pub(crate) fn parse_comment(text: &str) -> (Option<String>, &str) {
     if let Some(rest) = text.strip_prefix('\\') {
         return (None, rest);
@@ -328,7 +301,8 @@ pub(crate) fn parse_comment(text: &str) -> (Option<String>, &str) {
 /// A comment from a `comment_added` story. Without an author in the text, the story's author
 /// is reported unless it is the token's own user (`me`).
 pub(crate) fn comment(task: &TicketId, story: &StoryRecord, me: Option<&str>) -> Comment {
-    let (author, body) = parse_comment(&story.text);
+    let (text, key) = marker::split(&story.text);
+    let (author, body) = parse_comment(text);
     let author = author.or_else(|| {
         story
             .created_by
@@ -339,7 +313,13 @@ pub(crate) fn comment(task: &TicketId, story: &StoryRecord, me: Option<&str>) ->
     let mut c = Comment::new(story.gid.clone(), task.clone(), body, story.created_at);
     c.author = author;
     c.public = true;
+    c.idempotency_key = key.map(str::to_owned);
     c
+}
+
+/// True for a comment story carrying the idempotency marker of `key`.
+pub(crate) fn has_key(story: &StoryRecord, key: &str) -> bool {
+    story.resource_subtype == "comment_added" && marker::split(&story.text).1 == Some(key)
 }
 
 #[cfg(test)]

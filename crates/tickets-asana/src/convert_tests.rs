@@ -1,7 +1,7 @@
 //! Mapping tests on Asana's JSON shapes (vendor-apis.md 1.6, 1.9, 1.11).
 
 use serde_json::json;
-use tickets_core::{HistoryAction, Priority, Status, TicketId};
+use tickets_core::{HistoryAction, Priority, Status, TicketId, marker};
 
 use super::*;
 use crate::config::AsanaConfig;
@@ -106,7 +106,7 @@ fn priority_from_an_enum_field_when_configured() {
 fn task_fields_map_onto_the_ticket() {
     let m = mapping(None);
     let mut t = task(Some("Doing"), false, &["ops"]);
-    t.notes = with_marker("Tray 2\nis stuck", Some("key-1"));
+    t.notes = marker::append("Tray 2\nis stuck", Some("key-1"));
     t.assignee =
         serde_json::from_value(json!({"gid": "2", "name": "Alice", "email": "alice@example.com"}))
             .unwrap();
@@ -155,22 +155,18 @@ fn assignee_without_email_is_the_gid() {
 }
 
 #[test]
-fn markers_round_trip() {
-    for d in [
-        "",
-        "one line",
-        "ends with newline\n",
-        "a\n\nb",
-        "[tickets-key:x] not last\nline",
-    ] {
-        let notes = with_marker(d, Some("k-1"));
-        assert_eq!(split_marker(&notes), (d, Some("k-1")), "{d:?}");
-        assert_eq!(
-            split_marker(d).1,
-            if d.ends_with("]") { Some("x") } else { None }
-        );
-    }
-    assert_eq!(with_marker("plain", None), "plain");
+fn task_notes_use_the_shared_marker_format() {
+    // Tasks created before the marker moved to tickets-core carry the same line.
+    let m = mapping(None);
+    let mut t = task(None, false, &[]);
+    t.notes = "Tray 2\n\n[tickets-key:sync-0190f3a2]".into();
+    assert_eq!(m.ticket(t).description, "Tray 2");
+    let mut t = task(None, false, &[]);
+    t.notes = "[tickets-key:k] in the middle\nof notes".into();
+    assert_eq!(
+        m.ticket(t).description,
+        "[tickets-key:k] in the middle\nof notes"
+    );
 }
 
 #[test]
@@ -182,11 +178,63 @@ fn comment_authors_round_trip() {
         (None, "\\backslash"),
         (None, "plain"),
     ] {
-        let text = comment_text(author, body);
+        let text = comment_text(author, body, None);
         let (a, b) = parse_comment(&text);
         assert_eq!((a.as_deref(), b), (author, body), "{text:?}");
     }
-    assert_eq!(comment_text(Some("A"), "hi"), "[A] hi");
+    assert_eq!(comment_text(Some("A"), "hi", None), "[A] hi");
+}
+
+#[test]
+fn comment_text_carries_the_key_after_the_author_and_body() {
+    assert_eq!(
+        comment_text(Some("Alice"), "+1", Some("sync-c-1")),
+        "[Alice] +1\n\n[tickets-key:sync-c-1]"
+    );
+    assert_eq!(
+        comment_text(None, "[x] y", Some("k")),
+        "\\[x] y\n\n[tickets-key:k]"
+    );
+    for (author, body) in [
+        (Some("Alice Example"), "+1"),
+        (None, "multi\nline\n\nwith a gap"),
+        (None, "[not an author] text"),
+        (Some("bob"), "[tickets-key:fake] as the first line"),
+        (None, "see [tickets-key:other] inline"),
+    ] {
+        let s = story(json!({"gid": "9", "created_at": "2026-11-22T07:00:00.000Z",
+            "created_by": {"gid": "3"}, "resource_subtype": "comment_added",
+            "text": comment_text(author, body, Some("key-7"))}));
+        let c = comment(&TicketId::new("1"), &s, Some("3"));
+        assert_eq!(
+            (
+                c.author.as_deref(),
+                c.body.as_str(),
+                c.idempotency_key.as_deref()
+            ),
+            (author, body, Some("key-7")),
+            "{:?}",
+            s.text
+        );
+        assert!(has_key(&s, "key-7"));
+        assert!(!has_key(&s, "key-70") && !has_key(&s, "key-"));
+    }
+}
+
+#[test]
+fn comments_without_a_marker_have_no_key() {
+    let s = story(json!({"gid": "9", "created_at": "2026-11-22T07:00:00.000Z",
+        "resource_subtype": "comment_added", "text": "[Alice] +1"}));
+    let c = comment(&TicketId::new("1"), &s, None);
+    assert_eq!((c.body.as_str(), c.idempotency_key), ("+1", None));
+    assert!(!has_key(&s, "+1"));
+    // Asana may trim what follows the marker; a system story never matches.
+    let trimmed = story(json!({"gid": "9", "created_at": "2026-11-22T07:00:00.000Z",
+        "resource_subtype": "comment_added", "text": "+1\n\n[tickets-key:k]  \n"}));
+    assert!(has_key(&trimmed, "k"));
+    let system = story(json!({"gid": "9", "created_at": "2026-11-22T07:00:00.000Z",
+        "resource_subtype": "name_changed", "text": "x\n\n[tickets-key:k]"}));
+    assert!(!has_key(&system, "k"));
 }
 
 fn story(v: serde_json::Value) -> StoryRecord {
@@ -235,7 +283,7 @@ fn system_stories_become_history() {
                "new_section": {"gid": "2", "name": "Doing"}}),
         json!({"resource_subtype": "assigned", "assignee": {"gid": "2", "email": "alice@example.com"}}),
         json!({"resource_subtype": "unassigned"}),
-        json!({"resource_subtype": "comment_added", "text": "[Alice] noted"}),
+        json!({"resource_subtype": "comment_added", "text": "[Alice] noted\n\n[tickets-key:k]"}),
         json!({"resource_subtype": "marked_complete"}),
         json!({"resource_subtype": "name_changed", "old_name": "a", "new_name": "b"}),
         json!({"resource_subtype": "due_date_changed", "old_dates": {"due_on": null},

@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 use chrono::{Duration as TimeDelta, Utc};
 use reqwest::Method;
 use serde_json::Value;
-use tickets_core::{ErrorKind, NewTicket, Patch, Result, Ticket};
+use tickets_core::{ErrorKind, NewTicket, Patch, Result, Ticket, marker};
 
 use crate::cache::project_error;
 use crate::client::{Call, Repeat};
-use crate::convert::{split_marker, with_marker};
 use crate::provider::{AsanaProvider, lock};
 use crate::types::{MembershipWrite, TASK_FIELDS, TaskRecord, TaskWrite};
 
@@ -81,7 +80,7 @@ impl AsanaProvider {
             .map_err(|e| project_error(e, &self.inner.map.project))?;
         match tasks
             .into_iter()
-            .find(|t| split_marker(&t.notes).1 == Some(key))
+            .find(|t| marker::split(&t.notes).1 == Some(key))
         {
             Some(t) => self.record(&t.gid).await.map(Some),
             None => Ok(None),
@@ -107,7 +106,7 @@ impl AsanaProvider {
             .iter()
             .map(|(k, v)| (k.clone(), Patch::Set(v.clone())))
             .collect();
-        let notes = with_marker(&new.description, key.as_deref());
+        let notes = marker::append(&new.description, key.as_deref());
         let body = TaskWrite {
             name: Some(new.subject.clone()),
             notes: Some(notes.clone()),

@@ -3,6 +3,7 @@
 
 mod cache;
 mod client;
+mod comments;
 mod config;
 mod convert;
 mod create;

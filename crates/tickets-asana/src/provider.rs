@@ -4,20 +4,20 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use chrono::{Duration as TimeDelta, Utc};
+use chrono::Duration as TimeDelta;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tickets_core::{
     Capabilities, Comment, Cursor, Error, ErrorKind, HistoryEntry, NewComment, NewTicket, Page,
     Patch, Priority, Result, Status, Ticket, TicketId, TicketPatch, TicketProvider, TicketQuery,
-    Workflow,
+    Workflow, marker,
 };
 
 use crate::cache::{Cache, project_error};
 use crate::client::{Call, Client, Repeat};
 use crate::config::{AsanaConfig, is_gid};
-use crate::convert::{KIND, Mapping, comment, comment_text, split_marker, with_marker};
-use crate::types::{STORY_FIELDS, StoryRecord, TASK_FIELDS, TaskRecord, TaskWrite};
+use crate::convert::{KIND, Mapping};
+use crate::types::{TASK_FIELDS, TaskRecord, TaskWrite};
 
 /// Tickets as Asana tasks. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -37,9 +37,11 @@ pub(crate) struct Inner {
     pub(crate) workflow: Workflow,
     /// Idempotency key -> task gid, for keys used by this process.
     pub(crate) keys: Mutex<HashMap<String, String>>,
-    /// One lock per idempotency key in use, so racing creates with one key send one request.
+    /// One lock per idempotency key in use (creates and comments), so racing calls with one
+    /// key send one request.
     pub(crate) key_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// Tasks and stories this process created, never claimed twice by a recovery lookup.
+    /// Tasks this process created, never claimed twice by the lookup after a create without a
+    /// key failed in a way that may have been applied.
     pub(crate) claimed: Mutex<HashSet<String>>,
 }
 
@@ -48,7 +50,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// An Asana gid is digits; anything else cannot name a task.
-fn task_gid(id: &TicketId) -> Result<&str> {
+pub(crate) fn task_gid(id: &TicketId) -> Result<&str> {
     if is_gid(id.as_str()) {
         Ok(id.as_str())
     } else {
@@ -228,14 +230,6 @@ impl AsanaProvider {
         Ok(())
     }
 
-    async fn stories(&self, gid: &str) -> Result<Vec<StoryRecord>> {
-        let path = format!("/tasks/{gid}/stories");
-        self.c()
-            .all(Call::get(&path).query("opt_fields", STORY_FIELDS))
-            .await
-            .map_err(|e| not_found(e, gid))
-    }
-
     /// The tag/section source and Asana offset of a cursor.
     fn parse_cursor(cursor: &Cursor) -> Result<&str> {
         let bad = || {
@@ -253,7 +247,7 @@ impl AsanaProvider {
     }
 }
 
-fn not_found(e: Error, gid: &str) -> Error {
+pub(crate) fn not_found(e: Error, gid: &str) -> Error {
     if e.kind() == ErrorKind::NotFound {
         Error::not_found(format!("ticket {gid}"))
     } else {
@@ -273,7 +267,7 @@ impl TicketProvider for AsanaProvider {
         c.comment_author = true;
         c.private_comments = false;
         c.idempotent_create = true;
-        c.idempotent_comment = false;
+        c.idempotent_comment = true;
         c.custom_fields = true;
         c.text_search = true;
         c.updated_since = true;
@@ -309,19 +303,9 @@ impl TicketProvider for AsanaProvider {
         match new.idempotency_key.clone() {
             None => self.create_inner(new).await,
             Some(key) => {
-                let gate = lock(&self.inner.key_locks)
-                    .entry(key.clone())
-                    .or_default()
-                    .clone();
-                let result = {
-                    let _held = gate.lock().await;
-                    self.create_inner(new).await
-                };
-                let mut locks = lock(&self.inner.key_locks);
-                if locks.get(&key).is_some_and(|g| Arc::strong_count(g) <= 2) {
-                    locks.remove(&key);
-                }
-                result
+                marker::check_key(&key)?;
+                self.one_at_a_time(format!("task {key}"), self.create_inner(new))
+                    .await
             }
         }
     }
@@ -361,8 +345,8 @@ impl TicketProvider for AsanaProvider {
             body.name = Some(s.clone());
         }
         if let Some(d) = patch.description.clone().into_option() {
-            let key = split_marker(&current.notes).1;
-            body.notes = Some(with_marker(&d.unwrap_or_default(), key));
+            let key = marker::split(&current.notes).1;
+            body.notes = Some(marker::append(&d.unwrap_or_default(), key));
         }
         body.assignee = patch.assignee.clone().into_option();
         body.due_on = patch.due.into_option();
@@ -467,67 +451,11 @@ impl TicketProvider for AsanaProvider {
     }
 
     async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {
-        new.validate()?;
-        let gid = task_gid(id)?;
-        if !new.public {
-            return Err(Error::unsupported(
-                "Asana comments are visible to everyone who can see the task; private comments \
-                 are not supported",
-            ));
-        }
-        if let Some(a) = &new.author
-            && (a.trim().is_empty() || a.contains(']') || a.contains('\n'))
-        {
-            return Err(Error::invalid_input(
-                "comment author must not be blank or contain ']' or a line break",
-            ));
-        }
-        self.record(gid).await?;
-        let text = comment_text(new.author.as_deref(), &new.body);
-        let path = format!("/tasks/{gid}/stories");
-        let call = Call::write(Method::POST, &path, &json!({"text": text}), Repeat::Once)
-            .query("opt_fields", STORY_FIELDS);
-        let me = self.inner.cache.me(self.c()).await?.gid.clone();
-        let since = Utc::now() - TimeDelta::seconds(2);
-        let mut attempts = 0;
-        let story = loop {
-            match self.c().send::<StoryRecord>(&call).await {
-                Ok(env) => break env.data,
-                Err(e) if e.is_retryable() && attempts < self.inner.max_retries => {
-                    attempts += 1;
-                    let stories = self.stories(gid).await?;
-                    let found = {
-                        let claimed = lock(&self.inner.claimed);
-                        stories.into_iter().find(|s| {
-                            s.resource_subtype == "comment_added"
-                                && s.text == text
-                                && s.created_at >= since
-                                && s.created_by.as_ref().is_some_and(|u| u.gid == me)
-                                && !claimed.contains(&s.gid)
-                        })
-                    };
-                    if let Some(s) = found {
-                        break s;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempts)).await;
-                }
-                Err(e) => return Err(not_found(e, gid)),
-            }
-        };
-        lock(&self.inner.claimed).insert(story.gid.clone());
-        Ok(comment(id, &story, Some(&me)))
+        self.add_comment_story(id, new).await
     }
 
     async fn comments(&self, id: &TicketId) -> Result<Vec<Comment>> {
-        let gid = task_gid(id)?;
-        self.record(gid).await?;
-        let stories = self.stories(gid).await?;
-        let me = self.inner.cache.me(self.c()).await?.gid.clone();
-        Ok(stories
-            .iter()
-            .filter(|s| s.resource_subtype == "comment_added")
-            .map(|s| comment(id, s, Some(&me)))
-            .collect())
+        self.comment_stories(id).await
     }
 
     async fn list(&self, query: &TicketQuery) -> Result<Page<Ticket>> {
@@ -621,6 +549,10 @@ mod tests {
         let p = AsanaProvider::new(AsanaConfig::new("t", "1")).unwrap();
         let c = p.capabilities();
         assert!(c.history && c.comment_author && c.idempotent_create && c.custom_fields);
+        assert!(
+            c.idempotent_comment,
+            "comments carry their key as a marker line"
+        );
         assert!(!c.private_comments && !c.requester && !c.kind && !c.number);
         assert_eq!(c.statuses.len(), 8);
         assert_eq!(c.max_page_size, 100);

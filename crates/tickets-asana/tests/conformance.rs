@@ -25,7 +25,8 @@ fn options() -> SuiteOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn conformance_against_the_fake() {
     let fake = FakeAsana::start().await.expect("fake starts");
-    tickets_testkit::run_with(provider(&fake, 3), options()).await;
+    let report = tickets_testkit::run_with(provider(&fake, 3), options()).await;
+    assert!(report.passed.contains(&"idempotent_comment"), "{report}");
     assert_eq!(
         fake.faults().stats().rate_limited,
         0,
@@ -38,9 +39,12 @@ async fn conformance_with_latency_and_failures() {
     let fake = FakeAsana::start().await.expect("fake starts");
     fake.faults().set_latency(Duration::from_millis(2));
     fake.faults().set_failure_rate(0.10);
-    // Some writes are applied and then lose their answer: no duplicates may follow.
+    // Some writes are applied and then lose their answer: no duplicates may follow. Comments
+    // carry keys, as only a key makes such a comment safe to send again.
     fake.faults().set_drop_rate(0.03);
-    tickets_testkit::run_with(provider(&fake, 10), options().concurrency(20)).await;
+    let options = options().concurrency(20).keyed_comments(true);
+    let report = tickets_testkit::run_with(provider(&fake, 10), options).await;
+    assert!(report.passed.contains(&"idempotent_comment"), "{report}");
     let stats = fake.faults().stats();
     assert!(
         stats.injected > 10,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use tickets_core::{Comment, Error, Priority, Result, Status, Ticket, TicketId};
+use tickets_core::{Comment, Error, Priority, Result, Status, Ticket, TicketId, marker};
 
 use crate::config::StatusTarget;
 
@@ -338,6 +338,29 @@ pub fn comment_text(author: Option<&str>, api_login: Option<&str>, body: &str) -
     }
 }
 
+/// The text Bugzilla keeps for a comment: [`comment_text`] as Bugzilla stores it (no trailing
+/// whitespace, `\n` line ends), then, with an idempotency key, its marker as the last line
+/// (`tickets_core::marker`; Bugzilla keeps it intact). Normalising first makes the body read
+/// back before the marker equal to what a comment without a key reads back as.
+pub fn stored_comment(
+    author: Option<&str>,
+    api_login: Option<&str>,
+    body: &str,
+    key: Option<&str>,
+) -> String {
+    let text = as_stored(&comment_text(author, api_login, body));
+    marker::append(&text, key)
+}
+
+/// A text as Bugzilla stores it (`Bugzilla::Bug::_check_comment`): carriage returns become
+/// `\n`, trailing whitespace goes.
+pub fn as_stored(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .trim_end()
+        .to_owned()
+}
+
 const REQUESTER_SUFFIX: &str = " reported:\n\n";
 
 /// The description (comment 0): with a `[tickets] <requester> reported:` line in front when
@@ -407,13 +430,21 @@ pub fn split_comment(text: &str, creator: &str) -> (Option<String>, String) {
     (creator, text.to_owned())
 }
 
-/// A Bugzilla comment as a ticket comment.
+/// A Bugzilla comment as a ticket comment: the marker line is taken off the body and its key
+/// reported.
 pub fn to_comment(c: &BzComment, ticket: &TicketId) -> Comment {
-    let (author, body) = split_comment(&c.text, &c.creator);
+    let (text, key) = marker::split(&c.text);
+    let (author, body) = split_comment(text, &c.creator);
     let mut out = Comment::new(c.id.to_string(), ticket.clone(), body, c.at());
     out.author = author;
     out.public = !c.is_private;
+    out.idempotency_key = key.map(str::to_owned);
     out
+}
+
+/// True for a comment (not the description) carrying the marker of `key`.
+pub fn has_key(c: &BzComment, key: &str) -> bool {
+    c.count > 0 && marker::split(&c.text).1 == Some(key)
 }
 
 // ---- idempotency ------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 #![warn(missing_docs)]
 
 mod client;
+mod comments;
 pub mod config;
 mod convert;
 mod error;
+mod keylock;
 mod meta;
 mod provider;
 mod search;

@@ -4,7 +4,6 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{SubsecRound, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Map, Value, json};
 use tickets_core::{
@@ -17,9 +16,8 @@ use tokio::sync::OnceCell;
 use crate::KIND;
 use crate::client::{Client, segment};
 use crate::config::BugzillaConfig;
-use crate::convert::{
-    self, Bug, Mapping, StatusMap, Whiteboard, alias_for_key, check_tag, comment_text,
-};
+use crate::convert::{self, Bug, Mapping, StatusMap, Whiteboard, alias_for_key, check_tag};
+use crate::keylock::KeyLocks;
 use crate::meta::{self, Meta};
 
 const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -34,6 +32,8 @@ pub struct BugzillaProvider {
     cfg: BugzillaConfig,
     statuses: StatusMap,
     meta: OnceCell<Meta>,
+    /// Comments being added with a key, one call per key at a time.
+    pub(crate) key_locks: KeyLocks,
 }
 
 impl BugzillaProvider {
@@ -52,6 +52,7 @@ impl BugzillaProvider {
             statuses: StatusMap::new(cfg.effective_status_map()),
             cfg,
             meta: OnceCell::new(),
+            key_locks: KeyLocks::default(),
         })
     }
 
@@ -80,7 +81,7 @@ impl BugzillaProvider {
         &self.client
     }
 
-    async fn meta(&self) -> Result<&Meta> {
+    pub(crate) async fn meta(&self) -> Result<&Meta> {
         self.meta
             .get_or_try_init(|| meta::discover(&self.client, &self.cfg))
             .await
@@ -122,7 +123,7 @@ impl BugzillaProvider {
         convert::first_bug(&answer)
     }
 
-    async fn bz_comments(&self, id: &str) -> Result<Vec<convert::BzComment>> {
+    pub(crate) async fn bz_comments(&self, id: &str) -> Result<Vec<convert::BzComment>> {
         let answer = self
             .client
             .get(&format!("/bug/{}/comment", segment(id)), &[])
@@ -225,7 +226,7 @@ impl TicketProvider for BugzillaProvider {
         c.comment_author = true;
         c.private_comments = true;
         c.idempotent_create = true;
-        c.idempotent_comment = false;
+        c.idempotent_comment = true;
         c.custom_fields = !self.cfg.custom_fields.is_empty();
         c.text_search = true;
         c.updated_since = true;
@@ -480,49 +481,11 @@ impl TicketProvider for BugzillaProvider {
     }
 
     async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {
-        new.validate()?;
-        let meta = self.meta().await?;
-        let text = comment_text(new.author.as_deref(), meta.login.as_deref(), &new.body);
-        let answer = self
-            .client
-            .post(
-                &format!("/bug/{}/comment", segment(id.as_str())),
-                json!({"comment": text, "is_private": !new.public}),
-            )
-            .await
-            .map_err(|e| e.with_context("ticket", id))?;
-        let cid = answer
-            .get("id")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| Error::unexpected("comment answer without an id"))?;
-        // As Bugzilla stores it: no trailing whitespace, no carriage returns.
-        let body = new
-            .body
-            .replace("\r\n", "\n")
-            .replace('\r', "\n")
-            .trim_end()
-            .to_owned();
-        let mut c = Comment::new(
-            cid.to_string(),
-            id.clone(),
-            body,
-            Utc::now().trunc_subsecs(0),
-        );
-        c.author = new.author.or_else(|| meta.login.clone());
-        c.public = new.public;
-        Ok(c)
+        self.add_bz_comment(id, new).await
     }
 
     async fn comments(&self, id: &TicketId) -> Result<Vec<Comment>> {
-        let list = self
-            .bz_comments(id.as_str())
-            .await
-            .map_err(|e| e.with_context("ticket", id))?;
-        Ok(list
-            .iter()
-            .filter(|c| c.count > 0)
-            .map(|c| convert::to_comment(c, id))
-            .collect())
+        self.bz_ticket_comments(id).await
     }
 
     async fn list(&self, query: &TicketQuery) -> Result<Page<Ticket>> {

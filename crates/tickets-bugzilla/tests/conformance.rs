@@ -34,6 +34,7 @@ async fn suite_passes_against_the_fake() {
     let provider: DynProvider = Arc::new(provider);
     let report = tickets_testkit::run_with(provider.clone(), SuiteOptions::default()).await;
     assert!(report.passed.len() >= 15, "{report}");
+    assert!(report.passed.contains(&"idempotent_comment"), "{report}");
     // Discovery ran: the 5.x priorities round-trip all five levels.
     assert_eq!(provider.capabilities().priorities.len(), 5);
 }
@@ -56,8 +57,10 @@ async fn suite_passes_with_faults_injected() {
     fake.soft_error_rate(0.2, 100_500);
     fake.faults().set_latency(Duration::from_millis(1));
     fake.faults().fail_next(3, 429);
-    let options = SuiteOptions::default().concurrency(20);
-    tickets_testkit::run_with(provider, options).await;
+    // Comments carry keys here (plain runs cover comments without them).
+    let options = SuiteOptions::default().concurrency(20).keyed_comments(true);
+    let report = tickets_testkit::run_with(provider, options).await;
+    assert!(report.passed.contains(&"idempotent_comment"), "{report}");
     assert!(fake.faults().stats().injected >= 3);
 }
 

@@ -83,7 +83,7 @@ pub enum Command {
     Backends,
     /// Print the effective configuration, secrets redacted.
     Config,
-    /// Delivery to the remote of a `sync` backend: run, status, retry, skip, push, pull.
+    /// Delivery to the remote of a `sync` backend: run, status, retry, skip, verify, push, pull.
     #[command(subcommand)]
     Sync(SyncCommand),
 }
@@ -111,6 +111,14 @@ pub enum SyncCommand {
         /// The change's number (`#N` in `tickets sync status`).
         seq: i64,
     },
+    /// Compare every local ticket with its remote ticket, field by field and comment by
+    /// comment, and print the differences; with --repair, make one side match the other.
+    Verify {
+        /// Repair the differences: `remote` sends the local values through the outbox,
+        /// `local` takes the remote values as a pull would.
+        #[arg(long, value_enum)]
+        repair: Option<RepairSide>,
+    },
     /// Make the remote ticket match a local one now (create it there if needed).
     Push {
         /// The local ticket id.
@@ -121,6 +129,15 @@ pub enum SyncCommand {
         /// The ticket's id in the remote system.
         remote_id: String,
     },
+}
+
+/// Which side `tickets sync verify --repair` changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RepairSide {
+    /// Make the local tickets match the remote ones.
+    Local,
+    /// Make the remote tickets match the local ones.
+    Remote,
 }
 
 /// A ticket id.

@@ -31,8 +31,9 @@ pub use config::{Config, ConfigLoader};
 pub use error::{Error, ErrorKind, Result};
 pub use hub::{BackendInfo, EMBEDDED_DEFAULT, Tickets};
 pub use model::{
-    Comment, Cursor, FieldChange, HistoryAction, HistoryEntry, NewComment, NewTicket, Page, Patch,
-    Ticket, TicketId, TicketPatch, TicketQuery, Value, normalize_tags, validate_subject,
+    ChangeToken, Changes, Comment, Cursor, FieldChange, HistoryAction, HistoryEntry, NewComment,
+    NewTicket, Page, Patch, Ticket, TicketId, TicketPatch, TicketQuery, Value, normalize_tags,
+    validate_subject,
 };
 pub use provider::{Capabilities, DynProvider, TicketProvider, TicketProviderExt, list_stream};
 pub use registry::{BuildContext, ProviderFactory, Registry};

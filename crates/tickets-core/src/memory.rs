@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    Comment, Cursor, HistoryAction, HistoryEntry, NewComment, NewTicket, Page, Ticket, TicketId,
-    TicketPatch, TicketQuery, normalize_tags,
+    ChangeToken, Changes, Comment, Cursor, HistoryAction, HistoryEntry, NewComment, NewTicket,
+    Page, Ticket, TicketId, TicketPatch, TicketQuery, normalize_tags,
 };
 use crate::provider::{Capabilities, DynProvider, TicketProvider};
 use crate::registry::ProviderFactory;
@@ -48,6 +48,8 @@ pub struct MemoryConfig {
 }
 
 const DEFAULT_PAGE_SIZE: u32 = 50;
+/// The most tickets one [`TicketProvider::changes`] answer names.
+pub const FEED_PAGE: usize = 100;
 const MAX_PAGE_SIZE: u32 = 1000;
 
 #[derive(Debug, Default)]
@@ -62,6 +64,8 @@ struct State {
     comment_keys: HashMap<(TicketId, String), usize>,
     next_comment: u64,
     clock: DateTime<Utc>,
+    /// The change feed: every write appends the ticket it touched.
+    feed: Vec<TicketId>,
 }
 
 impl State {
@@ -119,7 +123,42 @@ impl TicketProvider for MemoryProvider {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::full()
+        let mut caps = Capabilities::full();
+        caps.change_feed = true;
+        caps
+    }
+
+    /// The feed position is the number of writes seen (`m<N>`); at most [`FEED_PAGE`] tickets
+    /// per answer.
+    async fn changes(&self, since: Option<&ChangeToken>) -> Result<Changes> {
+        let state = self.lock();
+        let end = state.feed.len();
+        let Some(since) = since else {
+            return Ok(Changes::resync(ChangeToken::new(format!("m{end}"))));
+        };
+        let start = since
+            .as_str()
+            .strip_prefix('m')
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n <= end)
+            .ok_or_else(|| {
+                Error::invalid_input(format!(
+                    "change token {since} was not issued by this memory provider"
+                ))
+            })?;
+        let mut changed: Vec<TicketId> = Vec::new();
+        let mut at = start;
+        while at < end && changed.len() < FEED_PAGE {
+            let id = &state.feed[at];
+            if !changed.contains(id) {
+                changed.push(id.clone());
+            }
+            at += 1;
+        }
+        Ok(
+            Changes::new(changed, Vec::new(), ChangeToken::new(format!("m{at}")))
+                .with_more(at < end),
+        )
     }
 
     fn workflow(&self) -> &Workflow {
@@ -164,6 +203,7 @@ impl TicketProvider for MemoryProvider {
             .entry(id.clone())
             .or_default()
             .push(HistoryEntry::new(HistoryAction::Created, now));
+        state.feed.push(id.clone());
         state.seq_of.insert(id, seq);
         state.tickets.insert(seq, ticket.clone());
         Ok(ticket)
@@ -213,6 +253,7 @@ impl TicketProvider for MemoryProvider {
             .into_iter()
             .map(|c| HistoryEntry::change(c.field, c.old, c.new, at));
         state.history.entry(id.clone()).or_default().extend(entries);
+        state.feed.push(id.clone());
         state.tickets.insert(seq, next.clone());
         Ok(next)
     }
@@ -245,6 +286,7 @@ impl TicketProvider for MemoryProvider {
         if let Some(t) = state.tickets.get_mut(&seq) {
             t.updated_at = now;
         }
+        state.feed.push(id.clone());
         Ok(comment)
     }
 
@@ -295,5 +337,39 @@ impl TicketProvider for MemoryProvider {
         let state = self.lock();
         state.seq(id)?;
         Ok(state.history.get(id).cloned().unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_change_feed_names_each_written_ticket_once_per_page() {
+        let m = MemoryProvider::new();
+        let first = m.changes(None).await.unwrap();
+        assert!(first.resync);
+        let a = m.create(NewTicket::new("a")).await.unwrap();
+        let b = m.create(NewTicket::new("b")).await.unwrap();
+        m.update(&a.id, TicketPatch::new().subject("a2"))
+            .await
+            .unwrap();
+        m.add_comment(&a.id, NewComment::new("c")).await.unwrap();
+        let page = m.changes(Some(&first.next)).await.unwrap();
+        assert_eq!(page.changed, [a.id.clone(), b.id.clone()]);
+        assert!(!page.more && !page.resync);
+        let quiet = m.changes(Some(&page.next)).await.unwrap();
+        assert!(quiet.changed.is_empty());
+        assert_eq!(quiet.next, page.next);
+        let err = m.changes(Some(&ChangeToken::new("x9"))).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        for i in 0..(FEED_PAGE + 5) {
+            m.create(NewTicket::new(format!("t{i}"))).await.unwrap();
+        }
+        let big = m.changes(Some(&quiet.next)).await.unwrap();
+        assert_eq!(big.changed.len(), FEED_PAGE);
+        assert!(big.more);
+        let rest = m.changes(Some(&big.next)).await.unwrap();
+        assert_eq!(rest.changed.len(), 5);
     }
 }

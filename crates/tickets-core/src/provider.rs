@@ -8,7 +8,8 @@ use futures::stream::{self, BoxStream, StreamExt};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    Comment, HistoryEntry, NewComment, NewTicket, Page, Ticket, TicketId, TicketPatch, TicketQuery,
+    ChangeToken, Changes, Comment, HistoryEntry, NewComment, NewTicket, Page, Ticket, TicketId,
+    TicketPatch, TicketQuery,
 };
 use crate::status::{Priority, Status};
 use crate::workflow::Workflow;
@@ -55,6 +56,9 @@ pub struct Capabilities {
     pub number: bool,
     /// `version` is set and `expected_version` is enforced.
     pub optimistic_concurrency: bool,
+    /// [`TicketProvider::changes`] works: the backend has a change feed (Asana events,
+    /// Salesforce's updated/deleted records, ...). Sync pulls use it instead of listings.
+    pub change_feed: bool,
     /// The description can be changed after creation (Bugzilla appends a comment instead).
     pub edit_description: bool,
     /// Statuses that are stored and read back exactly; others map onto a neighbour with the
@@ -87,6 +91,7 @@ impl Default for Capabilities {
             tags: true,
             number: false,
             optimistic_concurrency: false,
+            change_feed: false,
             edit_description: true,
             statuses: Status::ALL.to_vec(),
             priorities: Priority::ALL.to_vec(),
@@ -165,6 +170,18 @@ pub trait TicketProvider: Send + Sync + std::fmt::Debug + 'static {
         let _ = id;
         Err(Error::unsupported(format!(
             "provider {} keeps no history",
+            self.kind()
+        )))
+    }
+
+    /// What changed since `since` (see [`Changes`]), where the backend has a change feed
+    /// ([`Capabilities::change_feed`]). Without a token (the first call), the answer asks for
+    /// a resync and gives the token to continue from. Changes come at least once; a caller
+    /// reads each changed ticket to see its state. The default is `Unsupported`.
+    async fn changes(&self, since: Option<&ChangeToken>) -> Result<Changes> {
+        let _ = since;
+        Err(Error::unsupported(format!(
+            "provider {} has no change feed",
             self.kind()
         )))
     }

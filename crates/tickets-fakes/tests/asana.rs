@@ -257,6 +257,14 @@ async fn sections_tags_and_system_stories() {
         .await;
     assert_eq!(c["data"]["resource_subtype"], "comment_added");
     assert_eq!(c["data"]["type"], "comment");
+    // Story text is kept as sent, an idempotency marker line included.
+    let marked = "[Alice] +1\n\n[tickets-key:k-1]";
+    let (_, m) = api
+        .post(&format!("/tasks/{gid}/stories"), json!({"text": marked}))
+        .await;
+    assert_eq!(m["data"]["text"], marked);
+    let stored = api.fake.stories(gid);
+    assert_eq!(stored.last().unwrap()["text"], marked);
     api.post(&format!("/tasks/{gid}/removeTag"), json!({"tag": tag}))
         .await;
     let (_, stories) = api.get(&format!("/tasks/{gid}/stories")).await;
@@ -271,6 +279,7 @@ async fn sections_tags_and_system_stories() {
         [
             "section_changed",
             "added_to_tag",
+            "comment_added",
             "comment_added",
             "removed_from_tag"
         ]

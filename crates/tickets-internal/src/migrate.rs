@@ -44,6 +44,13 @@ const MIGRATIONS: &[Step] = &[
         include_str!("../migrations/postgres/0004_outbox_claims.sql"),
         include_str!("../migrations/mysql/0004_outbox_claims.sql"),
     ),
+    (
+        5,
+        "link_sync_state",
+        include_str!("../migrations/sqlite/0005_link_sync_state.sql"),
+        include_str!("../migrations/postgres/0005_link_sync_state.sql"),
+        include_str!("../migrations/mysql/0005_link_sync_state.sql"),
+    ),
 ];
 
 /// The migrator for one dialect.

@@ -223,7 +223,7 @@ impl InternalProvider {
         Ok(Done::Commit(t))
     }
 
-    async fn update_in(
+    pub(crate) async fn update_in(
         &self,
         ex: &mut Exec<'_>,
         id: &TicketId,
@@ -376,7 +376,7 @@ impl InternalProvider {
         ex.execute(&sql, &args).await.map(drop)
     }
 
-    async fn insert_history(
+    pub(crate) async fn insert_history(
         &self,
         ex: &mut Exec<'_>,
         id: &TicketId,

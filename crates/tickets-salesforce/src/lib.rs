@@ -2,9 +2,11 @@
 #![warn(missing_docs)]
 
 mod client;
+mod comments;
 mod config;
 mod convert;
 mod error;
+mod keylock;
 mod provider;
 mod requests;
 mod users;
@@ -15,7 +17,10 @@ use tickets_core::{DynProvider, ProviderFactory};
 
 pub use client::{ApiUsage, SfClient};
 pub use config::{DEFAULT_API_VERSION, Flow, SalesforceConfig, Settings};
-pub use convert::{PriorityMap, StatusMap, decode_comment, encode_comment, soql_like, soql_quote};
+pub use convert::{
+    PriorityMap, StatusMap, decode_comment, decode_keyed, encode_comment, encode_keyed, soql_like,
+    soql_quote,
+};
 pub use error::{ApiError, api_error};
 pub use provider::SalesforceProvider;
 

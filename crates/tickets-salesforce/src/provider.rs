@@ -13,13 +13,12 @@ use tickets_core::{
 use crate::KIND;
 use crate::client::{ApiUsage, SfClient};
 use crate::config::Settings;
-use crate::convert::{ReadContext, case_to_ticket, encode_comment, soql_quote, str_field};
+use crate::convert::{ReadContext, case_to_ticket, soql_quote, str_field};
+use crate::keylock::KeyLocks;
 use crate::users::{Users, is_id_with_prefix};
 
 const DEFAULT_PAGE_SIZE: u32 = 50;
 const MAX_PAGE_SIZE: u32 = 2000;
-/// CaseComment.CommentBody holds at most 4,000 bytes.
-const MAX_COMMENT_BYTES: usize = 4000;
 
 /// Tickets as Salesforce Service Cloud Cases. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -28,6 +27,8 @@ pub struct SalesforceProvider {
     pub(crate) settings: Arc<Settings>,
     pub(crate) users: Arc<Users>,
     pub(crate) fields: Arc<Vec<String>>,
+    /// Comments being added with a key, one call per key at a time.
+    pub(crate) key_locks: Arc<KeyLocks>,
 }
 
 fn not_found(id: &TicketId) -> Error {
@@ -35,7 +36,7 @@ fn not_found(id: &TicketId) -> Error {
 }
 
 /// Checks a ticket id's shape (a Case id) before it goes into a URL or a query.
-fn case_id(id: &TicketId) -> Result<&str> {
+pub(crate) fn case_id(id: &TicketId) -> Result<&str> {
     if is_id_with_prefix(id.as_str(), &["500"]) {
         Ok(id.as_str())
     } else {
@@ -80,6 +81,7 @@ impl SalesforceProvider {
             settings,
             users: Arc::default(),
             fields: Arc::new(fields),
+            key_locks: Arc::default(),
         })
     }
 
@@ -152,7 +154,7 @@ impl SalesforceProvider {
 }
 
 /// `NotFound` for the ticket when Salesforce says the Case (or parent) does not exist.
-fn on_missing(e: Error, id: &TicketId) -> Error {
+pub(crate) fn on_missing(e: Error, id: &TicketId) -> Error {
     let missing = e.kind() == ErrorKind::NotFound
         || (e.kind() == ErrorKind::InvalidInput
             && (e.message().contains("INVALID_CROSS_REFERENCE_KEY")
@@ -178,7 +180,7 @@ impl TicketProvider for SalesforceProvider {
         c.comment_author = true;
         c.private_comments = true;
         c.idempotent_create = s.external_id_field.is_some();
-        c.idempotent_comment = false;
+        c.idempotent_comment = true;
         c.custom_fields = !s.custom_fields.is_empty();
         c.text_search = true;
         c.updated_since = true;
@@ -287,37 +289,7 @@ impl TicketProvider for SalesforceProvider {
     }
 
     async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {
-        new.validate()?;
-        let cid = case_id(id)?;
-        if new.author.as_deref().is_some_and(|a| a.contains('\n')) {
-            return Err(Error::invalid_input("comment author must be one line"));
-        }
-        let text = encode_comment(new.author.as_deref(), &new.body);
-        if text.len() > MAX_COMMENT_BYTES {
-            return Err(Error::invalid_input(format!(
-                "comment is {} bytes with its author line; Salesforce keeps at most {MAX_COMMENT_BYTES}",
-                text.len()
-            )));
-        }
-        let body =
-            serde_json::json!({"ParentId": cid, "CommentBody": text, "IsPublished": new.public});
-        let a = self
-            .client
-            .call(Method::POST, "sobjects/CaseComment", &[], Some(&body))
-            .await
-            .map_err(|e| on_missing(e, id))?;
-        let comment_id = a.body.get("id").and_then(Value::as_str).unwrap_or_default();
-        let mut c = Comment::new(comment_id, id.clone(), new.body, chrono::Utc::now());
-        c.author = match new.author {
-            Some(a) => Some(a),
-            None => {
-                let me = self.client.session().await?.user_id.clone();
-                self.users.load(&self.client, [me.clone()]).await?;
-                self.users.emails().await.get(&me).cloned()
-            }
-        };
-        c.public = new.public;
-        Ok(c)
+        self.add_case_comment(id, new).await
     }
 
     async fn comments(&self, id: &TicketId) -> Result<Vec<Comment>> {

@@ -1,16 +1,13 @@
-//! Building Salesforce requests from the model: Case bodies, idempotent creates, comment
-//! reads and SOQL WHERE clauses.
+//! Building Salesforce requests from the model: Case bodies, idempotent creates and SOQL
+//! WHERE clauses.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
 use tickets_core::{
-    Comment, Error, ErrorKind, NewTicket, Patch, Result, Ticket, TicketId, TicketPatch,
-    TicketProvider, TicketQuery,
+    Error, ErrorKind, NewTicket, Patch, Result, Ticket, TicketPatch, TicketProvider, TicketQuery,
 };
 
-use crate::convert::{
-    decode_comment, parse_datetime, soql_datetime, soql_like, soql_quote, str_field,
-};
+use crate::convert::{soql_datetime, soql_like, soql_quote};
 use crate::provider::SalesforceProvider;
 
 impl SalesforceProvider {
@@ -219,43 +216,6 @@ impl SalesforceProvider {
             .and_then(Value::as_str)
             .map(str::to_owned)
             .ok_or_else(|| Error::unexpected("upsert answered without an id"))
-    }
-
-    /// Comments of a Case, oldest first.
-    pub(crate) async fn read_comments(&self, cid: &str, ticket: &TicketId) -> Result<Vec<Comment>> {
-        let q = format!(
-            "SELECT Id, CommentBody, IsPublished, CreatedById, CreatedDate FROM CaseComment WHERE ParentId = {} ORDER BY CreatedDate, Id",
-            soql_quote(cid)
-        );
-        let rows = self.client.query(&q).await?;
-        let creators = rows
-            .iter()
-            .filter_map(|r| str_field(r, "CreatedById").map(str::to_owned));
-        self.users.load(&self.client, creators).await?;
-        let emails = self.users.emails().await;
-        rows.iter()
-            .map(|r| {
-                let created = str_field(r, "CreatedDate")
-                    .and_then(parse_datetime)
-                    .ok_or_else(|| {
-                        Error::unexpected("salesforce answered a CaseComment without CreatedDate")
-                    })?;
-                let (author, body) = decode_comment(str_field(r, "CommentBody").unwrap_or(""));
-                let mut c = Comment::new(
-                    str_field(r, "Id").unwrap_or_default(),
-                    ticket.clone(),
-                    body,
-                    created,
-                );
-                c.author = author
-                    .or_else(|| str_field(r, "CreatedById").and_then(|u| emails.get(u).cloned()));
-                c.public = r
-                    .get("IsPublished")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                Ok(c)
-            })
-            .collect()
     }
 
     /// The WHERE clauses of a list, or `None` when nothing can match (unknown assignee).

@@ -23,6 +23,7 @@ async fn suite_passes_with_every_mapping() {
     // Idempotent create and tags are on with this config: their cases must have run.
     assert!(report.passed.contains(&"idempotent_create"), "{report}");
     assert!(report.passed.contains(&"list_filters"), "{report}");
+    assert!(report.passed.contains(&"idempotent_comment"), "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -70,7 +71,9 @@ async fn suite_passes_with_faults_and_token_expiry() {
         })
     };
     let logins_before = sf.tokens_issued();
-    tickets_testkit::run_with(provider, options()).await;
+    // Comments carry keys here (the plain runs cover comments without them).
+    let report = tickets_testkit::run_with(provider, options().keyed_comments(true)).await;
+    assert!(report.passed.contains(&"idempotent_comment"), "{report}");
     expiring.abort();
     assert!(
         sf.tokens_issued() > logins_before + 1,

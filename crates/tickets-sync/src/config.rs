@@ -45,6 +45,66 @@ pub struct SyncConfig {
     pub pull_interval_secs: u64,
     /// Overlap of consecutive pulls, in seconds, covering clock skew between the hosts.
     pub pull_overlap_secs: u64,
+    /// Who wins when both sides changed the same field since they last agreed, per field
+    /// group (see [`ConflictRules`]).
+    pub conflicts: ConflictRules,
+}
+
+/// Who wins a conflict: both sides changed a field since they last agreed, and the local
+/// change is not delivered yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// The local value stays and is delivered (the default: what the user did here last).
+    #[default]
+    LocalWins,
+    /// The remote value is taken locally (the undelivered local change then delivers it back
+    /// unchanged).
+    RemoteWins,
+}
+
+/// The conflict rule per field group; `default` for groups not named. Each decision is
+/// recorded in the ticket's history (action `SYNC`, field `conflict`).
+///
+/// ```toml
+/// conflicts = { default = "local_wins", status = "remote_wins" }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConflictRules {
+    /// Groups not named below.
+    pub default: Rule,
+    /// Subject and description.
+    pub text: Option<Rule>,
+    /// Status.
+    pub status: Option<Rule>,
+    /// Priority.
+    pub priority: Option<Rule>,
+    /// Assignee, requester and watchers.
+    pub people: Option<Rule>,
+    /// Tags and kind.
+    pub labels: Option<Rule>,
+    /// Due date.
+    pub dates: Option<Rule>,
+    /// Custom fields.
+    pub custom_fields: Option<Rule>,
+}
+
+impl ConflictRules {
+    /// The rule for a field (`subject`, `status`, ..., `custom:NAME`).
+    pub fn for_field(&self, field: &str) -> Rule {
+        let group = match field {
+            "subject" | "description" => self.text,
+            "status" => self.status,
+            "priority" => self.priority,
+            "assignee" | "requester" | "watchers" => self.people,
+            "tags" | "kind" => self.labels,
+            "due" => self.dates,
+            f if f.starts_with("custom:") => self.custom_fields,
+            _ => None,
+        };
+        group.unwrap_or(self.default)
+    }
 }
 
 impl Default for SyncConfig {
@@ -62,6 +122,7 @@ impl Default for SyncConfig {
             max_attempts: 10,
             pull_interval_secs: 60,
             pull_overlap_secs: 5,
+            conflicts: ConflictRules::default(),
         }
     }
 }
@@ -117,6 +178,7 @@ impl SyncConfig {
             pull_interval: (self.pull_interval_secs > 0)
                 .then(|| Duration::from_secs(self.pull_interval_secs)),
             pull_overlap: Duration::from_secs(self.pull_overlap_secs),
+            conflicts: self.conflicts,
             test_hook: None,
         }
     }
@@ -144,6 +206,8 @@ pub struct WorkerOptions {
     pub pull_interval: Option<Duration>,
     /// Pull overlap.
     pub pull_overlap: Duration,
+    /// Conflict rules of pulls.
+    pub conflicts: ConflictRules,
     /// Called at fixed points of each delivery (tests pause a worker there to open a race
     /// window on purpose). Not part of the stable API.
     #[doc(hidden)]
@@ -162,6 +226,7 @@ impl std::fmt::Debug for WorkerOptions {
             .field("max_attempts", &self.max_attempts)
             .field("pull_interval", &self.pull_interval)
             .field("pull_overlap", &self.pull_overlap)
+            .field("conflicts", &self.conflicts)
             .field("test_hook", &self.test_hook.is_some())
             .finish()
     }
@@ -180,12 +245,18 @@ pub enum HookPoint {
     },
     /// After the remote took a change, before its outcome is recorded.
     BeforeOutcome,
+    /// A pull has read a linked ticket's undelivered changes and is about to read the local
+    /// ticket and decide what to apply (no entry is passed).
+    PullDecides,
 }
 
-/// A test hook: awaited at each [`HookPoint`] of each delivery.
+/// A test hook: awaited at each [`HookPoint`] (with the entry being delivered, if any).
 #[doc(hidden)]
 pub type TestHook = std::sync::Arc<
-    dyn Fn(HookPoint, &tickets_internal::OutboxEntry) -> futures::future::BoxFuture<'static, ()>
+    dyn Fn(
+            HookPoint,
+            Option<&tickets_internal::OutboxEntry>,
+        ) -> futures::future::BoxFuture<'static, ()>
         + Send
         + Sync,
 >;
@@ -241,6 +312,12 @@ impl WorkerOptions {
         self
     }
 
+    /// Sets the conflict rules of pulls.
+    pub fn conflicts(mut self, rules: ConflictRules) -> Self {
+        self.conflicts = rules;
+        self
+    }
+
     /// Sets the pull interval (`None`: no pulls).
     pub fn pull_interval(mut self, d: Option<Duration>) -> Self {
         self.pull_interval = d;
@@ -265,6 +342,25 @@ mod tests {
             ..SyncConfig::default()
         };
         assert_eq!(c.check().unwrap_err().0, "concurrency");
+    }
+
+    #[test]
+    fn conflict_rules_per_group_with_a_default() {
+        let rules: ConflictRules =
+            serde_json::from_value(serde_json::json!({"status": "remote_wins"})).unwrap();
+        assert_eq!(rules.for_field("status"), Rule::RemoteWins);
+        assert_eq!(rules.for_field("subject"), Rule::LocalWins);
+        let rules: ConflictRules = serde_json::from_value(
+            serde_json::json!({"default": "remote_wins", "custom_fields": "local_wins"}),
+        )
+        .unwrap();
+        assert_eq!(rules.for_field("custom:team"), Rule::LocalWins);
+        assert_eq!(rules.for_field("assignee"), Rule::RemoteWins);
+        assert!(
+            serde_json::from_value::<ConflictRules>(serde_json::json!({"colour": "local_wins"}))
+                .is_err(),
+            "an unknown group is refused"
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@ use tickets_core::{
     Capabilities, Comment, NewComment, NewTicket, Patch, Ticket, TicketId, TicketPatch,
 };
 
+use crate::config::{ConflictRules, Rule};
+
 /// The idempotency key of the remote create of a local ticket: the same for every attempt, from
 /// any process, so a create whose answer was lost is never made twice.
 pub fn create_key(local: &TicketId) -> String {
@@ -195,6 +197,160 @@ pub fn diff(from: &Ticket, to: &Ticket, caps: &Capabilities) -> TicketPatch {
     p
 }
 
+/// A patch naming every field of `t`, with its values: delivered, it makes the remote ticket
+/// show all of the local one.
+pub fn all_fields(t: &Ticket) -> TicketPatch {
+    let mut every = TicketPatch::new()
+        .subject(t.subject.clone())
+        .status(t.status)
+        .priority(t.priority);
+    every.description = Patch::Clear;
+    every.kind = Patch::Clear;
+    every.assignee = Patch::Clear;
+    every.requester = Patch::Clear;
+    every.watchers = Patch::Clear;
+    every.tags = Patch::Clear;
+    every.due = Patch::Clear;
+    for name in t.custom_fields.keys() {
+        every.custom_fields.insert(name.clone(), Patch::Clear);
+    }
+    state_patch(&every, t)
+}
+
+/// The fields a patch sets or clears: `subject`, `status`, ..., `custom:NAME`.
+pub fn patch_fields(p: &TicketPatch) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let named = [
+        ("subject", p.subject.is_keep()),
+        ("description", p.description.is_keep()),
+        ("status", p.status.is_keep()),
+        ("priority", p.priority.is_keep()),
+        ("kind", p.kind.is_keep()),
+        ("assignee", p.assignee.is_keep()),
+        ("requester", p.requester.is_keep()),
+        ("watchers", p.watchers.is_keep()),
+        ("tags", p.tags.is_keep()),
+        ("due", p.due.is_keep()),
+    ];
+    for (name, keep) in named {
+        if !keep {
+            out.insert(name.to_owned());
+        }
+    }
+    for (name, v) in &p.custom_fields {
+        if !v.is_keep() {
+            out.insert(format!("custom:{name}"));
+        }
+    }
+    out
+}
+
+/// Leaves in `p` only the fields `keep` accepts (names as in [`patch_fields`]).
+pub fn retain_fields(p: &mut TicketPatch, keep: impl Fn(&str) -> bool) {
+    if !keep("subject") {
+        p.subject = Patch::Keep;
+    }
+    if !keep("description") {
+        p.description = Patch::Keep;
+    }
+    if !keep("status") {
+        p.status = Patch::Keep;
+    }
+    if !keep("priority") {
+        p.priority = Patch::Keep;
+    }
+    if !keep("kind") {
+        p.kind = Patch::Keep;
+    }
+    if !keep("assignee") {
+        p.assignee = Patch::Keep;
+    }
+    if !keep("requester") {
+        p.requester = Patch::Keep;
+    }
+    if !keep("watchers") {
+        p.watchers = Patch::Keep;
+    }
+    if !keep("tags") {
+        p.tags = Patch::Keep;
+    }
+    if !keep("due") {
+        p.due = Patch::Keep;
+    }
+    p.custom_fields
+        .retain(|name, _| keep(&format!("custom:{name}")));
+}
+
+/// A field's value on a ticket, as text for history and `sync verify`.
+pub fn field_text(t: &Ticket, field: &str) -> Option<String> {
+    let list = |v: &[String]| (!v.is_empty()).then(|| v.join(", "));
+    match field {
+        "subject" => Some(t.subject.clone()),
+        "description" => (!t.description.is_empty()).then(|| t.description.clone()),
+        "status" => Some(t.status.to_string()),
+        "priority" => Some(t.priority.to_string()),
+        "kind" => t.kind.clone(),
+        "assignee" => t.assignee.clone(),
+        "requester" => t.requester.clone(),
+        "watchers" => list(&t.watchers),
+        "tags" => list(&t.tags),
+        "due" => t.due.map(|d| d.to_string()),
+        f => f
+            .strip_prefix("custom:")
+            .and_then(|name| t.custom_fields.get(name))
+            .map(|v| v.to_string()),
+    }
+}
+
+/// A field both sides changed since they last agreed, and how it was settled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The field (`status`, `custom:NAME`, ...).
+    pub field: String,
+    /// The local value.
+    pub local: Option<String>,
+    /// The remote value.
+    pub remote: Option<String>,
+    /// The rule applied.
+    pub rule: Rule,
+}
+
+/// What a pull applies to one local ticket: the remote's changes since the two sides last
+/// agreed (`base`: the remote ticket as last delivered or pulled; without one, every field
+/// that differs counts as a remote change), except those the local side also changed and has
+/// not delivered (`pending`) where the rule says the local value wins.
+pub fn merge(
+    base: Option<&Ticket>,
+    local: &Ticket,
+    remote: &Ticket,
+    pending: &BTreeSet<String>,
+    rules: &ConflictRules,
+    caps: &Capabilities,
+) -> (TicketPatch, Vec<Conflict>) {
+    let remote_changed = patch_fields(&diff(base.unwrap_or(local), remote, caps));
+    let mut patch = diff(local, remote, caps);
+    let differs = patch_fields(&patch);
+    let mut conflicts = Vec::new();
+    let mut take = BTreeSet::new();
+    for field in differs.intersection(&remote_changed) {
+        if pending.contains(field) {
+            let rule = rules.for_field(field);
+            conflicts.push(Conflict {
+                field: field.clone(),
+                local: field_text(local, field),
+                remote: field_text(remote, field),
+                rule,
+            });
+            if rule == Rule::LocalWins {
+                continue;
+            }
+        }
+        take.insert(field.clone());
+    }
+    retain_fields(&mut patch, |f| take.contains(f));
+    (patch, conflicts)
+}
+
 /// True when a comment read from one side is `new` written on the other. Without
 /// `comment_author` on the remote, only bodies are compared.
 pub fn same_comment(c: &Comment, author: Option<&str>, body: &str, caps: &Capabilities) -> bool {
@@ -328,6 +484,74 @@ mod tests {
             diff(&local, &closed, &caps).status,
             Patch::Set(Status::Closed)
         );
+    }
+
+    #[test]
+    fn a_pull_takes_remote_changes_and_settles_conflicts_by_rule() {
+        let caps = Capabilities::full();
+        let mut base = ticket("agreed");
+        base.priority = Priority::Low;
+        base.assignee = Some("alice".into());
+        let mut local = base.clone();
+        local.subject = "local edit".into();
+        local.priority = Priority::High;
+        let mut remote = base.clone();
+        remote.priority = Priority::Critical;
+        remote.assignee = Some("bob".into());
+        remote.status = Status::InProgress;
+        // Local changed subject and priority (priority not delivered yet); remote changed
+        // priority, assignee and status.
+        let pending: BTreeSet<String> = ["priority".to_owned()].into();
+        let (patch, conflicts) = merge(
+            Some(&base),
+            &local,
+            &remote,
+            &pending,
+            &ConflictRules::default(),
+            &caps,
+        );
+        assert_eq!(
+            patch.subject,
+            Patch::Keep,
+            "only the local side changed the subject"
+        );
+        assert_eq!(patch.priority, Patch::Keep, "local wins by default");
+        assert_eq!(patch.assignee, Patch::Set("bob".into()));
+        assert_eq!(patch.status, Patch::Set(Status::InProgress));
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(conflicts[0].field, "priority");
+        assert_eq!(conflicts[0].rule, Rule::LocalWins);
+
+        let rules = ConflictRules {
+            priority: Some(Rule::RemoteWins),
+            ..ConflictRules::default()
+        };
+        let (patch, conflicts) = merge(Some(&base), &local, &remote, &pending, &rules, &caps);
+        assert_eq!(patch.priority, Patch::Set(Priority::Critical));
+        assert_eq!(conflicts[0].rule, Rule::RemoteWins);
+
+        // A stale remote state equal to what was agreed changes nothing.
+        let (patch, conflicts) = merge(
+            Some(&base),
+            &local,
+            &base,
+            &pending,
+            &ConflictRules::default(),
+            &caps,
+        );
+        assert!(patch.is_empty() && conflicts.is_empty(), "{patch:?}");
+    }
+
+    #[test]
+    fn fields_are_named_and_retained() {
+        let mut p = TicketPatch::new()
+            .subject("s")
+            .clear_assignee()
+            .custom_field("team", "ops");
+        let names: Vec<String> = patch_fields(&p).into_iter().collect();
+        assert_eq!(names, ["assignee", "custom:team", "subject"]);
+        retain_fields(&mut p, |f| f == "custom:team");
+        assert_eq!(patch_fields(&p).len(), 1);
     }
 
     #[test]

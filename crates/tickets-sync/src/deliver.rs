@@ -68,7 +68,7 @@ impl<'a> Fence<'a> {
 
     pub(crate) async fn hook(&self, point: HookPoint) {
         if let (Some(hook), Some(entry)) = (&self.shared.options.test_hook, self.entry) {
-            hook(point, entry).await;
+            hook(point, Some(entry)).await;
         }
     }
 
@@ -154,19 +154,24 @@ impl Shared {
         let send = || async {
             let local = match self.local.get(&entry.ticket_id).await {
                 Ok(t) => t,
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    return Ok(Outcome::Skipped("the local ticket is gone"));
-                }
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
                 Err(e) => return Err(e),
             };
             let patch =
                 convert::remote_patch(convert::state_patch(&touched, &local), &self.remote_caps);
             if patch.is_empty() {
-                return Ok(Outcome::Skipped("nothing the remote holds"));
+                return Ok(Some(None));
             }
-            self.remote.update(&rid, patch).await.map(|_| Outcome::Sent)
+            self.remote.update(&rid, patch).await.map(|t| Some(Some(t)))
         };
-        fence.call("update", send).await
+        match fence.call("update", send).await? {
+            None => Ok(Outcome::Skipped("the local ticket is gone")),
+            Some(None) => Ok(Outcome::Skipped("nothing the remote holds")),
+            Some(Some(remote)) => {
+                self.delivered_state(&entry.ticket_id, &remote).await?;
+                Ok(Outcome::Sent)
+            }
+        }
     }
 
     /// Adds the comment with a key derived from the local comment: a remote with idempotent

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+mod apply;
 mod config;
 pub mod convert;
 mod deliver;
@@ -9,6 +10,7 @@ mod provider;
 mod pull;
 mod push;
 mod status;
+mod verify;
 pub mod worker;
 
 use std::sync::Arc;
@@ -16,10 +18,11 @@ use std::sync::Arc;
 use tickets_core::{BuildContext, DynProvider, Error, ProviderFactory, Result};
 use tickets_internal::{InternalConfig, InternalProvider};
 
-pub use config::{HookPoint, SyncConfig, TestHook, WorkerOptions};
+pub use config::{ConflictRules, HookPoint, Rule, SyncConfig, TestHook, WorkerOptions};
 pub use provider::{KIND, Metrics, MetricsHandle, SyncProvider};
 pub use pull::PullReport;
-pub use status::{ParkedEntry, SyncStatus, WaitReason, WaitingEntry};
+pub use status::{ParkedEntry, RemoteDeleted, SyncStatus, WaitReason, WaitingEntry};
+pub use verify::{Difference, Repair, VerifyReport};
 pub use worker::RunReport;
 
 /// The `sync` provider's factory, registered through `inventory`.

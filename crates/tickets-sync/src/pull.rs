@@ -1,21 +1,23 @@
 //! Remote -> local: `pull(remote_id)` and the incremental pull of remote changes.
 //!
-//! The rule: **local wins until delivered.** A linked ticket with outbox entries not yet
-//! delivered (pending, delivering or parked) is not touched by a pull; once its entries are
-//! delivered, the next pull that sees the remote ticket changed brings it in. A pulled change
-//! is applied with `expected_version`, so a local write racing the pull wins too. Pulled
-//! changes are written without outbox entries (they are not pushed back).
-
-use std::collections::HashSet;
+//! Where the remote has a change feed ([`Capabilities::change_feed`]: Asana events, Salesforce
+//! updated/deleted records, ...), the incremental pull follows it from a token kept in the
+//! store, reading each changed ticket fresh; an expired token (or the first pull) means one
+//! full listing, then the feed again. Otherwise the remote is listed with `updated_since`.
+//! Either way each remote ticket is applied by [`Shared::apply_remote`] (see `apply.rs`):
+//! fenced against stale snapshots and against local changes not delivered yet. Remote
+//! deletions are recorded on the link and shown by `sync status`, never applied as a local
+//! delete.
+//!
+//! [`Capabilities::change_feed`]: tickets_core::Capabilities::change_feed
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde::Serialize;
 use tickets_core::{
-    Comment, ErrorKind, Patch, Result, Ticket, TicketId, TicketProvider, TicketQuery, list_stream,
+    ChangeToken, ErrorKind, Result, Ticket, TicketId, TicketProvider, TicketQuery, list_stream,
 };
 
-use crate::convert;
 use crate::provider::Shared;
 
 /// What an incremental pull did.
@@ -28,15 +30,22 @@ pub struct PullReport {
     pub imported: u64,
     /// Local tickets refreshed.
     pub updated: u64,
-    /// Local tickets left alone because they have undelivered local changes.
+    /// Local tickets (or fields) left as they are because their local change is not
+    /// delivered yet and wins, or a delivery was in flight.
     pub kept_local: u64,
+    /// Fields both sides changed, settled by the conflict rules (each recorded in history).
+    pub conflicts: u64,
     /// Remote comments copied locally.
     pub comments: u64,
+    /// Remote tickets seen deleted (recorded on their links, local tickets kept).
+    pub deleted: u64,
+    /// The change feed asked for a full listing (first pull, or its token expired).
+    pub resynced: bool,
 }
 
 /// What pulling one ticket did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Applied {
+pub(crate) enum Applied {
     Imported,
     Updated,
     Unchanged,
@@ -45,6 +54,24 @@ enum Applied {
 
 fn cursor_name(remote: &str) -> String {
     format!("pull:{remote}")
+}
+
+fn feed_name(remote: &str) -> String {
+    format!("feed:{remote}")
+}
+
+impl PullReport {
+    pub(crate) fn add(&mut self, applied: Applied, comments: u64, conflicts: u64) {
+        self.seen += 1;
+        self.comments += comments;
+        self.conflicts += conflicts;
+        match applied {
+            Applied::Imported => self.imported += 1,
+            Applied::Updated => self.updated += 1,
+            Applied::KeptLocal => self.kept_local += 1,
+            Applied::Unchanged => {}
+        }
+    }
 }
 
 impl Shared {
@@ -62,13 +89,44 @@ impl Shared {
     pub(crate) async fn pull(&self, remote_id: &str) -> Result<Ticket> {
         let rid = TicketId::new(remote_id);
         let remote = self.remote.get(&rid).await?;
-        let (local_id, _, _) = self.apply_remote(&remote).await?;
-        self.local.get(&local_id).await
+        let done = self.apply_remote(&remote, true).await?;
+        self.local.get(&done.local_id).await
     }
 
     pub(crate) async fn pull_changes(&self) -> Result<PullReport> {
         let started = Utc::now();
-        let since = self.cursor().await?;
+        let report = if self.remote_caps.change_feed {
+            self.pull_feed().await?
+        } else {
+            self.pull_listing(self.cursor().await?).await?
+        };
+        self.local
+            .state()
+            .set(&cursor_name(&self.remote_name), &started.to_rfc3339())
+            .await?;
+        let pulled = report.imported + report.updated;
+        self.metrics
+            .pulled
+            .fetch_add(pulled, std::sync::atomic::Ordering::Relaxed);
+        if report.seen + report.deleted > 0 {
+            tracing::info!(
+                target: crate::worker::METRICS,
+                pulled,
+                seen = report.seen,
+                kept_local = report.kept_local,
+                conflicts = report.conflicts,
+                comments = report.comments,
+                deleted = report.deleted,
+                resynced = report.resynced,
+                "pulled remote changes"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Lists the remote (changed since `since` minus the overlap, where it can filter so) and
+    /// applies each ticket listed.
+    async fn pull_listing(&self, since: Option<DateTime<Utc>>) -> Result<PullReport> {
         let mut query = TicketQuery::new();
         if let Some(since) = since
             && self.remote_caps.updated_since
@@ -80,149 +138,68 @@ impl Shared {
         let changed: Vec<Ticket> = list_stream(remote, query).try_collect().await?;
         let mut report = PullReport::default();
         for t in &changed {
-            report.seen += 1;
-            let (_, applied, comments) = self.apply_remote(t).await?;
-            report.comments += comments;
-            match applied {
-                Applied::Imported => report.imported += 1,
-                Applied::Updated => report.updated += 1,
-                Applied::KeptLocal => report.kept_local += 1,
-                Applied::Unchanged => {}
-            }
-        }
-        self.local
-            .state()
-            .set(&cursor_name(&self.remote_name), &started.to_rfc3339())
-            .await?;
-        let pulled = report.imported + report.updated;
-        self.metrics
-            .pulled
-            .fetch_add(pulled, std::sync::atomic::Ordering::Relaxed);
-        if report.seen > 0 {
-            tracing::info!(
-                target: crate::worker::METRICS,
-                pulled,
-                seen = report.seen,
-                kept_local = report.kept_local,
-                comments = report.comments,
-                "pulled remote changes"
-            );
+            let done = self.apply_remote(t, false).await?;
+            report.add(done.applied, done.comments, done.conflicts);
         }
         Ok(report)
     }
 
-    /// Applies one remote ticket locally; returns the local id, what happened and how many
-    /// comments were copied.
-    async fn apply_remote(&self, remote: &Ticket) -> Result<(TicketId, Applied, u64)> {
-        let links = self.local.links();
-        let quiet = self.local.without_outbox();
-        let rid = remote.id.as_str();
-        let caps = &self.remote_caps;
-        let Some(local_id) = links.local_id(&self.remote_name, rid).await? else {
-            if self.own_create_in_flight(remote).await? {
-                // Most likely made by a create of ours whose link is not written yet (a worker
-                // died between the two): importing it would make a second local copy. The
-                // create's retry links it; a later pull sees it linked.
-                return Ok((remote.id.clone(), Applied::KeptLocal, 0));
+    /// Follows the change feed from the stored token to its end; the token is stored after
+    /// each page is applied, so a crash repeats at most one page (applying is idempotent).
+    async fn pull_feed(&self) -> Result<PullReport> {
+        let state = self.local.state();
+        let name = feed_name(&self.remote_name);
+        let mut token = state.get(&name).await?.map(ChangeToken::new);
+        let mut report = PullReport::default();
+        loop {
+            let page = self.remote.changes(token.as_ref()).await?;
+            if page.resync {
+                tracing::info!(target: "tickets_sync", remote = %self.remote_name, "the change feed needs a full listing (first pull or an expired token)");
+                report.resynced = true;
+                let listed = self.pull_listing(None).await?;
+                report.seen += listed.seen;
+                report.imported += listed.imported;
+                report.updated += listed.updated;
+                report.kept_local += listed.kept_local;
+                report.conflicts += listed.conflicts;
+                report.comments += listed.comments;
             }
-            let mut new = convert::new_from(remote);
-            new.idempotency_key = Some(convert::pull_key(&self.remote_name, rid));
-            let created = quiet.create(new).await?;
-            links
-                .set(&created.id, &self.remote_name, self.remote.kind(), rid)
-                .await?;
-            let n = self.copy_comments(&created.id, &remote.id).await?;
-            return Ok((created.id, Applied::Imported, n));
-        };
-        if self.local.outbox().undelivered(&local_id).await? > 0 {
-            return Ok((local_id, Applied::KeptLocal, 0));
-        }
-        let local = self.local.get(&local_id).await?;
-        let mut patch = convert::diff(&local, remote, caps);
-        let mut applied = Applied::Unchanged;
-        if !patch.is_empty() {
-            patch.expected_version = local.version.clone();
-            match quiet.update(&local_id, patch.clone()).await {
-                Ok(_) => applied = Applied::Updated,
-                Err(e) if e.kind() == ErrorKind::Conflict => {
-                    // A local write won the race; it will be delivered and pulled later.
-                    return Ok((local_id, Applied::KeptLocal, 0));
-                }
-                Err(e) if e.kind() == ErrorKind::InvalidTransition => {
-                    tracing::warn!(target: "tickets_sync", ticket = %local_id, error = %e, "the local workflow refuses the remote status; the other fields are pulled");
-                    patch.status = Patch::Keep;
-                    if !patch.is_empty() {
-                        quiet.update(&local_id, patch).await?;
-                        applied = Applied::Updated;
+            for rid in &page.changed {
+                match self.remote.get(rid).await {
+                    Ok(t) => {
+                        let done = self.apply_remote(&t, true).await?;
+                        report.add(done.applied, done.comments, done.conflicts);
                     }
+                    // Changed, then deleted: the feed names the deletion too, or will.
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        report.deleted += u64::from(self.remote_deleted(rid).await?);
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(e) => return Err(e),
+            }
+            for rid in &page.deleted {
+                report.deleted += u64::from(self.remote_deleted(rid).await?);
+            }
+            state.set(&name, page.next.as_str()).await?;
+            token = Some(page.next);
+            if !page.more {
+                break;
             }
         }
-        let n = self.copy_comments(&local_id, &remote.id).await?;
-        if n > 0 && applied == Applied::Unchanged {
-            applied = Applied::Updated;
-        }
-        Ok((local_id, applied, n))
+        Ok(report)
     }
 
-    /// True when an undelivered local create has the same subject as `remote`.
-    async fn own_create_in_flight(&self, remote: &Ticket) -> Result<bool> {
-        let entries = self.local.outbox().entries(None, 10_000).await?;
-        Ok(entries.iter().any(|e| {
-            e.operation == tickets_internal::Operation::Create
-                && e.payload.get("subject").and_then(|s| s.as_str())
-                    == Some(remote.subject.as_str())
-        }))
-    }
-
-    /// Copies remote comments missing locally, each once: a remote comment delivered from
-    /// here carries the key of its local comment; one copied before carries its remote id in
-    /// the local copy's key; comments from before keys existed are matched by author and text,
-    /// counted so repeated identical comments each need their own match.
-    async fn copy_comments(&self, local_id: &TicketId, remote_id: &TicketId) -> Result<u64> {
-        let caps = &self.remote_caps;
-        let remote: Vec<Comment> = self.remote.comments(remote_id).await?;
-        if remote.is_empty() {
-            return Ok(0);
+    /// Records that a remote ticket was deleted there (if it is linked here and not recorded
+    /// yet). The local ticket is kept.
+    pub(crate) async fn remote_deleted(&self, rid: &TicketId) -> Result<bool> {
+        let links = self.local.links();
+        let Some(local) = links.local_id(&self.remote_name, rid.as_str()).await? else {
+            return Ok(false);
+        };
+        let marked = links.mark_remote_deleted(&local, &self.remote_name).await?;
+        if marked {
+            tracing::warn!(target: "tickets_sync", ticket = %local, remote_id = %rid, "the remote ticket was deleted there; the local ticket is kept (`tickets sync status` lists it)");
         }
-        let local = self.local.comments(local_id).await?;
-        let delivered: HashSet<String> =
-            local.iter().map(|c| convert::comment_key(&c.id)).collect();
-        let kept: HashSet<&str> = local
-            .iter()
-            .filter_map(|c| c.idempotency_key.as_deref())
-            .collect();
-        let mut unkeyed: Vec<&Comment> = local
-            .iter()
-            .filter(|c| c.idempotency_key.is_none() && convert::travels(c.public, caps))
-            .collect();
-        let quiet = self.local.without_outbox();
-        let mut copied = 0;
-        for c in &remote {
-            if c.idempotency_key
-                .as_ref()
-                .is_some_and(|k| delivered.contains(k))
-            {
-                continue;
-            }
-            let key = convert::pull_comment_key(&self.remote_name, &c.id);
-            if kept.contains(key.as_str()) {
-                continue;
-            }
-            if c.idempotency_key.is_none()
-                && let Some(i) = unkeyed
-                    .iter()
-                    .position(|x| convert::same_comment(x, c.author.as_deref(), &c.body, caps))
-            {
-                unkeyed.remove(i);
-                continue;
-            }
-            let mut new = convert::new_comment_from(c);
-            new.idempotency_key = Some(key);
-            quiet.add_comment(local_id, new).await?;
-            copied += 1;
-        }
-        Ok(copied)
+        Ok(marked)
     }
 }

@@ -34,7 +34,8 @@ impl Shared {
                     &self.remote_caps,
                 );
                 if !patch.is_empty() {
-                    self.remote.update(&remote.id, patch).await?;
+                    let now = self.remote.update(&remote.id, patch).await?;
+                    self.delivered_state(id, &now).await?;
                 }
                 rid
             }

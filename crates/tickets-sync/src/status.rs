@@ -112,6 +112,21 @@ pub struct SyncStatus {
     pub waiting: Vec<WaitingEntry>,
     /// When remote changes were last pulled.
     pub last_pull: Option<DateTime<Utc>>,
+    /// Local tickets whose remote ticket was deleted there (kept here; the latest first, at
+    /// most 100).
+    pub remote_deleted: Vec<RemoteDeleted>,
+}
+
+/// A local ticket whose remote ticket was deleted in the remote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RemoteDeleted {
+    /// The local ticket (kept).
+    pub ticket_id: TicketId,
+    /// Its id in the remote.
+    pub remote_id: String,
+    /// When the deletion was seen.
+    pub seen_at: Option<DateTime<Utc>>,
 }
 
 mod opt_secs {
@@ -209,6 +224,18 @@ impl SyncProvider {
                 .collect(),
             waiting: explain(&all, now),
             last_pull: shared.cursor().await?,
+            remote_deleted: shared
+                .local
+                .links()
+                .remote_deleted(&shared.remote_name, 100)
+                .await?
+                .into_iter()
+                .map(|l| RemoteDeleted {
+                    ticket_id: l.ticket_id,
+                    remote_id: l.remote_id,
+                    seen_at: l.state_at,
+                })
+                .collect(),
         })
     }
 

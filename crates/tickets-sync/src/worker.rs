@@ -3,7 +3,7 @@
 //!
 //! - **Fenced claims.** A claim holds an entry for the lease and carries a token; every outcome
 //!   write is conditional on it, and right before each remote request the worker re-checks its
-//!   claim and extends the lease (see [`crate::deliver`]). Each remote request is bounded to
+//!   claim and extends the lease. Each remote request is bounded to
 //!   half the lease, so a claim never runs out under a request in flight. A worker that stalls
 //!   past its lease loses the entry to the next worker and then neither sends nor records
 //!   anything for it.
@@ -11,7 +11,7 @@
 //!   `Retry-After` (capped by `max_retry_after_secs`) has passed; an entry met by the pause is
 //!   given back with that not-before time instead of being held while waiting.
 //! - **Stopping gives work back.** A worker that stops (Ctrl-C, the end of `run_for`, a CLI
-//!   process exiting through [`SyncProvider::shutdown`](crate::SyncProvider::shutdown)) releases
+//!   process exiting through `TicketProvider::shutdown`) releases
 //!   the entries it claimed and the SQLite worker lease at once, so nothing sits `delivering`
 //!   for a lease after the process is gone.
 //! - On SQLite one worker process at a time holds the store's worker lease (renewed while it

@@ -3,6 +3,8 @@
 //! the servers `TICKETS_TEST_POSTGRES_URL` / `TICKETS_TEST_MYSQL_URL` name (a missing one is
 //! reported as skipped, and is an error when `CI` is set).
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -144,4 +146,74 @@ async fn three_workers(db: &TestDb) {
         let rid = TicketId::new(t.links["memory"].clone());
         assert_eq!(remote.get(&rid).await.expect("remote").subject, t.subject);
     }
+}
+
+/// 80 identical "+1" comments written at once on one ticket, delivered by three workers to the
+/// fake Asana: each is its own comment there (they used to be counted by text and time, and
+/// 77 arrived).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eighty_identical_concurrent_comments_arrive_as_eighty() {
+    for db in TestDb::servers().await.expect("test servers") {
+        eprintln!("dialect {:?}", db.dialect());
+        eighty_plus_ones(&db).await;
+    }
+}
+
+async fn eighty_plus_ones(db: &TestDb) {
+    let fake = tickets_fakes::asana::FakeAsana::start()
+        .await
+        .expect("fake");
+    let opts = WorkerOptions::default()
+        .concurrency(8)
+        .backoff(Duration::from_millis(10), Duration::from_millis(100))
+        .poll_interval(Duration::from_millis(20))
+        .pull_interval(None);
+    let mut workers = Vec::new();
+    for _ in 0..3 {
+        let store = InternalProvider::open(db.config().outbox(true))
+            .await
+            .expect("open");
+        workers.push(Arc::new(
+            SyncProvider::new(store, common::asana(&fake, 1), "asana", opts.clone()).expect("sync"),
+        ));
+    }
+    let t = workers[0]
+        .create(NewTicket::new("popular"))
+        .await
+        .expect("create");
+    let mut writers = tokio::task::JoinSet::new();
+    for i in 0..80 {
+        let w = workers[i % 3].clone();
+        let id = t.id.clone();
+        writers.spawn(async move { w.add_comment(&id, NewComment::new("+1")).await });
+    }
+    while let Some(r) = writers.join_next().await {
+        r.expect("writer").expect("comment");
+    }
+    let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let mut running = Vec::new();
+    for w in &workers {
+        let w = w.clone();
+        let mut stop = stop_tx.subscribe();
+        running.push(tokio::spawn(async move {
+            w.run_worker(async move {
+                let _ = stop.recv().await;
+            })
+            .await
+        }));
+    }
+    let end = tokio::time::Instant::now() + Duration::from_secs(120);
+    while workers[0].status().await.expect("status").undelivered() > 0 {
+        assert!(tokio::time::Instant::now() < end, "not delivered in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop_tx.send(());
+    for r in running {
+        r.await.expect("worker task").expect("worker");
+    }
+    let local = workers[0].get(&t.id).await.expect("get");
+    let rid = TicketId::new(local.links["asana"].clone());
+    let remote = workers[0].remote().comments(&rid).await.expect("comments");
+    assert_eq!(remote.iter().filter(|c| c.body == "+1").count(), 80);
+    assert_eq!(workers[0].comments(&t.id).await.expect("local").len(), 80);
 }

@@ -45,6 +45,12 @@ pub struct SuiteOptions {
     pub only: Option<Vec<String>>,
     /// How many tasks the concurrency cases start (50 by default).
     pub concurrency: usize,
+    /// Give every comment the cases add a unique idempotency key (on backends with
+    /// `idempotent_comment`), as a caller that retries through ambiguous failures must: for
+    /// runs with faults that may apply a write and lose its answer. Cases then also check that
+    /// each comment reads back with its key. Off by default, so plain runs cover comments
+    /// without keys.
+    pub keyed_comments: bool,
 }
 
 impl Default for SuiteOptions {
@@ -63,6 +69,7 @@ impl Default for SuiteOptions {
             skip: Vec::new(),
             only: None,
             concurrency: 50,
+            keyed_comments: false,
         }
     }
 }
@@ -101,6 +108,12 @@ impl SuiteOptions {
     /// Runs only these cases.
     pub fn only<I: IntoIterator<Item = S>, S: Into<String>>(mut self, cases: I) -> Self {
         self.only = Some(cases.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Gives every comment a unique idempotency key (see [`SuiteOptions::keyed_comments`]).
+    pub fn keyed_comments(mut self, on: bool) -> Self {
+        self.keyed_comments = on;
         self
     }
 

@@ -2,11 +2,12 @@
 //! print the provider's error instead of a bare `unwrap` panic.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tickets_core::{
-    Capabilities, DynProvider, Error, ErrorKind, NewTicket, Result, Status, Ticket, TicketId,
-    TicketQuery,
+    Capabilities, DynProvider, Error, ErrorKind, NewComment, NewTicket, Result, Status, Ticket,
+    TicketId, TicketQuery,
 };
 
 use crate::SuiteOptions;
@@ -31,6 +32,7 @@ pub struct Ctx {
     token: String,
     scope: Scope,
     created: Arc<Mutex<HashSet<TicketId>>>,
+    comments: Arc<AtomicU64>,
 }
 
 impl Ctx {
@@ -58,6 +60,7 @@ impl Ctx {
             token,
             scope,
             created: Arc::default(),
+            comments: Arc::default(),
         }
     }
 
@@ -89,6 +92,22 @@ impl Ctx {
             Scope::Word(word) => NewTicket::new(format!("{subject} {word}")),
             Scope::Ids => NewTicket::new(subject),
         }
+    }
+
+    /// A comment to add: as given, or with a key unique to this case run when the options ask
+    /// for keyed comments and the backend has `idempotent_comment`.
+    pub fn comment(&self, comment: NewComment) -> NewComment {
+        if self.keys_comments() {
+            let n = self.comments.fetch_add(1, Ordering::Relaxed);
+            comment.idempotency_key(format!("{}-c{n}", self.token))
+        } else {
+            comment
+        }
+    }
+
+    /// True when [`Ctx::comment`] adds keys.
+    pub fn keys_comments(&self) -> bool {
+        self.options.keyed_comments && self.caps.idempotent_comment
     }
 
     /// The scope tag, when the backend has tags.

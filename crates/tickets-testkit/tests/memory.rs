@@ -17,6 +17,14 @@ async fn memory_passes_the_whole_suite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_passes_with_keyed_comments() {
+    let provider: DynProvider = Arc::new(MemoryProvider::new());
+    let options = tickets_testkit::SuiteOptions::default().keyed_comments(true);
+    let report = tickets_testkit::run_with(provider, options).await;
+    assert!(report.passed.contains(&"comments_in_order_with_author"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_passes_through_all_layers() {
     let p: DynProvider = Arc::new(MemoryProvider::new());
     let p = layers::with_concurrency_limit(p, 8);

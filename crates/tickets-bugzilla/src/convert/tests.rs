@@ -218,6 +218,115 @@ fn comments_keep_their_author_line() {
 }
 
 #[test]
+fn keyed_comments_end_with_the_marker_after_author_and_body() {
+    let text = stored_comment(
+        Some("Alice Example"),
+        Some("admin@example.com"),
+        "+1\r\nsecond line  \n\n",
+        Some("sync-c-1"),
+    );
+    assert_eq!(
+        text,
+        "[tickets] Alice Example wrote:\n\n+1\nsecond line\n\n[tickets-key:sync-c-1]"
+    );
+    assert_eq!(
+        stored_comment(None, Some("admin@example.com"), "x  ", None),
+        "x",
+        "without a key: as Bugzilla stores it"
+    );
+    assert_eq!(
+        stored_comment(None, None, "trailing spaces   ", Some("k")),
+        "trailing spaces\n\n[tickets-key:k]",
+        "trimmed before the marker, as it would be without one"
+    );
+}
+
+#[test]
+fn keyed_comments_read_back_without_the_marker() {
+    // Texts as the real Bugzilla 5.0.6 returned them (trailing whitespace trimmed, CRLF -> LF).
+    for (text, creator, author, body, key) in [
+        (
+            "[tickets] Alice wrote:\n\n+1\n\n[tickets-key:sync-c-1]",
+            "admin@example.com",
+            Some("Alice"),
+            "+1",
+            Some("sync-c-1"),
+        ),
+        (
+            "crlf body\nline2  \n\n[tickets-key:k-2]",
+            "admin@example.com",
+            Some("admin@example.com"),
+            "crlf body\nline2  ",
+            Some("k-2"),
+        ),
+        (
+            "[tickets-key:k-4]\nnot last",
+            "bob@example.com",
+            Some("bob@example.com"),
+            "[tickets-key:k-4]\nnot last",
+            None,
+        ),
+        (
+            "see [tickets-key:k-5]",
+            "bob@example.com",
+            Some("bob@example.com"),
+            "see [tickets-key:k-5]",
+            None,
+        ),
+    ] {
+        let c = BzComment {
+            id: 7,
+            count: 1,
+            text: text.into(),
+            creator: creator.into(),
+            is_private: false,
+            creation_time: None,
+            time: Some(chrono::Utc::now()),
+        };
+        let got = to_comment(&c, &TicketId::new("35"));
+        assert_eq!(
+            (
+                got.author.as_deref(),
+                got.body.as_str(),
+                got.idempotency_key.as_deref()
+            ),
+            (author, body, key),
+            "{text:?}"
+        );
+        assert_eq!(has_key(&c, "k-2"), key == Some("k-2"));
+    }
+    // The description (comment 0) is never a keyed comment.
+    let description = BzComment {
+        id: 1,
+        count: 0,
+        text: "d\n\n[tickets-key:k]".into(),
+        creator: String::new(),
+        is_private: false,
+        creation_time: None,
+        time: None,
+    };
+    assert!(!has_key(&description, "k"));
+    // Every stored text reads back as the body given, normalised as Bugzilla stores it.
+    for body in [
+        "+1",
+        "a\r\nb",
+        "ends with spaces  ",
+        "[tickets] x wrote:\n\nnot me",
+    ] {
+        let text = stored_comment(Some("Bob"), Some("admin@example.com"), body, Some("k"));
+        let c = BzComment {
+            text,
+            ..description.clone()
+        };
+        let c = BzComment { count: 3, ..c };
+        let got = to_comment(&c, &TicketId::new("35"));
+        assert_eq!(got.body, as_stored(body), "{body:?}");
+        assert_eq!(got.author.as_deref(), Some("Bob"));
+        assert!(has_key(&c, "k"));
+    }
+}
+
+#[test]
 fn real_comment_answers_are_keyed_by_bug_id_string() {
     // vendor-apis.md 2.5: `bugs` keyed by the id as a string, count 0 is the description.
     let answer = json!({"bugs": {"35": {"comments": [

@@ -30,15 +30,19 @@ pub enum Failure {
     Tickets(Error),
     /// Writing to stdout (or reading stdin) failed.
     Io(io::Error),
+    /// `tickets sync verify` found this many differences (already printed).
+    Differences(usize),
 }
 
 impl Failure {
     /// The process exit code: 2 usage or config, 3 not found, 4 invalid input or transition
-    /// (and conflicts), 5 remote unavailable, rate limited or timed out, 1 anything else.
+    /// (and conflicts), 5 remote unavailable, rate limited or timed out, 6 `sync verify` found
+    /// differences, 1 anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
             Failure::Tickets(e) => exit_code(e.kind()),
             Failure::Io(_) => 1,
+            Failure::Differences(_) => 6,
         }
     }
 
@@ -67,6 +71,9 @@ impl fmt::Display for Failure {
         let text = match self {
             Failure::Tickets(e) => e.to_string(),
             Failure::Io(e) => format!("I/O error: {e}"),
+            Failure::Differences(n) => {
+                format!("the local store and the remote differ in {n} place(s)")
+            }
         };
         // One line, whatever the message holds.
         let one_line: Vec<&str> = text

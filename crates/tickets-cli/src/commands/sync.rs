@@ -1,4 +1,5 @@
-//! `tickets sync run|status|retry|skip|push|pull`: delivery to the remote of a `sync` backend.
+//! `tickets sync run|status|retry|skip|verify|push|pull`: delivery to the remote of a `sync`
+//! backend.
 //!
 //! After a write on a sync backend, [`settle`] tries a short bounded delivery, and says on
 //! stderr how many changes still wait (and that `tickets sync run` delivers them), so a one-shot
@@ -8,11 +9,11 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use serde_json::json;
-use tickets::sync::{SyncProvider, SyncStatus, WaitReason};
+use tickets::sync::{Repair, SyncProvider, SyncStatus, VerifyReport, WaitReason};
 use tickets::{DynProvider, Error, TicketId, Tickets};
 
 use super::Failure;
-use crate::cli::{Command, SyncCommand};
+use crate::cli::{Command, RepairSide, SyncCommand};
 use crate::output::Printer;
 
 /// How long a write command waits for its change to reach the remote before exiting.
@@ -110,6 +111,32 @@ pub async fn run<W: Write>(
                 ),
             )?;
         }
+        SyncCommand::Verify { repair } => {
+            let repair = repair.map(|r| match r {
+                RepairSide::Local => Repair::Local,
+                RepairSide::Remote => Repair::Remote,
+            });
+            let bar = (!out.is_json() && std::io::stderr().is_terminal()).then(|| {
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar.set_message("comparing tickets with the remote");
+                bar
+            });
+            let progress = |n: u64| {
+                if let Some(bar) = &bar {
+                    bar.set_message(format!("compared {n} ticket(s) with the remote"));
+                }
+            };
+            let report = sync.verify(repair, &progress).await;
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+            let report = report?;
+            out.report(&json!(report), &verify_text(&report, repair))?;
+            if !report.is_clean() && repair.is_none() {
+                return Err(Failure::Differences(report.differences.len()));
+            }
+        }
         SyncCommand::Push { id } => {
             let t = sync.push(&TicketId::new(id.as_str())).await?;
             out.ticket(&t)?;
@@ -187,6 +214,47 @@ fn status_text(s: &SyncStatus) -> String {
         text.push_str(
             "`tickets sync retry [ID]` re-queues parked changes; `tickets sync skip N` drops one\n",
         );
+    }
+    for d in &s.remote_deleted {
+        text.push_str(&format!(
+            "deleted in the remote: ticket {} ({} {}), kept here\n",
+            d.ticket_id, s.remote, d.remote_id
+        ));
+    }
+    text
+}
+
+fn verify_text(r: &VerifyReport, repair: Option<Repair>) -> String {
+    let mut text = format!(
+        "checked {} ticket(s): {} equal, {} with changes not delivered yet, {} deleted in the remote\n",
+        r.checked, r.equal, r.pending, r.remote_deleted
+    );
+    for d in &r.differences {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+        text.push_str(&format!(
+            "  ticket {} {}: local {} | remote {}{}\n",
+            d.ticket_id,
+            d.field,
+            show(&d.local),
+            show(&d.remote),
+            if repair.is_some() && !d.repairable {
+                " (cannot be repaired from this side)"
+            } else {
+                ""
+            }
+        ));
+    }
+    match repair {
+        None if r.is_clean() => text.push_str("both sides are equal\n"),
+        None => text.push_str(&format!(
+            "{} difference(s); `tickets sync verify --repair remote|local` repairs them\n",
+            r.differences.len()
+        )),
+        Some(Repair::Remote) => text.push_str(&format!(
+            "queued {} repair(s) for the remote; `tickets sync run --once` delivers them\n",
+            r.repaired
+        )),
+        Some(_) => text.push_str(&format!("repaired {} difference(s) locally\n", r.repaired)),
     }
     text
 }

@@ -29,7 +29,8 @@ use serde::Deserialize;
 
 use crate::error::Result;
 use crate::model::{
-    Comment, HistoryEntry, NewComment, NewTicket, Page, Ticket, TicketId, TicketPatch, TicketQuery,
+    ChangeToken, Changes, Comment, HistoryEntry, NewComment, NewTicket, Page, Ticket, TicketId,
+    TicketPatch, TicketQuery,
 };
 use crate::provider::{Capabilities, DynProvider, TicketProvider};
 use crate::status::Status;
@@ -268,6 +269,13 @@ impl<I: Interceptor> TicketProvider for Layered<I> {
         let p = &*self.inner;
         self.interceptor
             .intercept(p, op!("list", None, true), &|| p.list(query))
+            .await
+    }
+
+    async fn changes(&self, since: Option<&ChangeToken>) -> Result<Changes> {
+        let p = &*self.inner;
+        self.interceptor
+            .intercept(p, op!("changes", None, true), &|| p.changes(since))
             .await
     }
 

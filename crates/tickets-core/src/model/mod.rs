@@ -1,5 +1,6 @@
 //! The ticket model: what a ticket is, what creates and changes one, and how lists are asked for.
 
+mod changes;
 mod comment;
 mod history;
 mod new_ticket;
@@ -7,6 +8,7 @@ mod patch;
 mod query;
 mod ticket;
 
+pub use changes::{ChangeToken, Changes};
 pub use comment::{Comment, NewComment};
 pub use history::{HistoryAction, HistoryEntry};
 pub use new_ticket::NewTicket;

@@ -443,6 +443,13 @@ async fn comments_lose_trailing_whitespace_and_carriage_returns() {
     )
     .await;
     assert_eq!(t.fake.comments(id)[1]["text"], "  keep\nlines");
+    // An idempotency marker as the last line survives, as on a real Bugzilla 5.0.6.
+    t.post(
+        &format!("/bug/{id}/comment"),
+        json!({"comment": "+1  \r\n\r\n[tickets-key:k-1]\r\n  "}),
+    )
+    .await;
+    assert_eq!(t.fake.comments(id)[2]["text"], "+1  \n\n[tickets-key:k-1]");
 }
 
 #[tokio::test]

@@ -190,6 +190,23 @@ async fn case_lifecycle_and_errors() {
         .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(sf.comments_of(&id).len(), 1);
+    // A CommentBody is kept as sent, an idempotency marker line included.
+    let marked = "[from: Alice]\n+1\n\n[tickets-key:k-1]";
+    let (s, _, _) = c
+        .send(
+            reqwest::Method::POST,
+            "/sobjects/CaseComment",
+            Some(json!({"ParentId": id, "CommentBody": marked})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, rows) = c
+        .query(&format!(
+            "SELECT Id, CommentBody FROM CaseComment WHERE ParentId = '{id}' ORDER BY CreatedDate, Id"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(rows["records"][1]["CommentBody"], marked);
     let (s, _, _) = c
         .send(
             reqwest::Method::DELETE,

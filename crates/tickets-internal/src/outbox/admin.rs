@@ -1,9 +1,11 @@
 //! What people (and `sync run --once`) do to the outbox: re-queue or skip parked entries, and
 //! make entries waiting in backoff due now.
 
-use tickets_core::{Error, ErrorKind, HistoryAction, Result, TicketId};
+use tickets_core::{
+    Comment, Error, ErrorKind, HistoryAction, NewComment, Result, TicketId, TicketPatch,
+};
 
-use super::{ENTRY_COLUMNS, EntryState, Outbox, OutboxEntry, entry_from_row};
+use super::{ENTRY_COLUMNS, EntryState, Operation, Outbox, OutboxEntry, Recorder, entry_from_row};
 use crate::client::Dialect;
 use crate::convert::now;
 use crate::exec::Arg;
@@ -84,6 +86,48 @@ impl Outbox<'_> {
             ];
             ex.execute(&history, &args).await?;
             Ok(Done::Commit(entry))
+        })
+    }
+
+    /// Records an update entry for `ticket` without changing it: the fields `touched` names
+    /// are delivered with their current values (what `sync verify --repair remote` does for
+    /// fields that differ). `NotFound` for an unknown ticket.
+    pub async fn enqueue_update(&self, ticket: &TicketId, touched: &TicketPatch) -> Result<()> {
+        let recorder = Recorder::new(self.store.dialect());
+        let exists = self.sql("SELECT 1 FROM tickets WHERE id = ?");
+        let mut payload = touched.clone();
+        payload.expected_version = None;
+        let store = self.store;
+        in_tx!(store, |ex| async {
+            if ex
+                .fetch_optional(&exists, &[ticket.as_str().into()], |r| r.int(0))
+                .await?
+                .is_none()
+            {
+                return Err(Error::not_found(format!("ticket {ticket}")));
+            }
+            recorder
+                .record(ex, ticket, Operation::Update, &payload, now())
+                .await?;
+            Ok(Done::Commit(()))
+        })
+    }
+
+    /// Records a comment entry delivering an existing local comment again (with the key
+    /// derived from it, so a remote that has it keeps one): `sync verify --repair remote` for a
+    /// comment missing there.
+    pub async fn enqueue_comment(&self, comment: &Comment) -> Result<()> {
+        let recorder = Recorder::new(self.store.dialect());
+        let mut new = NewComment::new(comment.body.clone());
+        new.author = comment.author.clone();
+        new.public = comment.public;
+        new.idempotency_key = comment.idempotency_key.clone();
+        let store = self.store;
+        in_tx!(store, |ex| async {
+            recorder
+                .record_comment(ex, &comment.ticket_id, &comment.id, &new, now())
+                .await?;
+            Ok(Done::Commit(()))
         })
     }
 

@@ -334,6 +334,17 @@ impl<'a> Outbox<'a> {
         Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
     }
 
+    /// The undelivered entries of one ticket, in order.
+    pub async fn of_ticket(&self, ticket: &TicketId) -> Result<Vec<OutboxEntry>> {
+        let sql = self.sql(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM outbox o WHERE o.ticket_id = ? ORDER BY o.seq"
+        ));
+        let mut conn = self.store.db().conn().await?;
+        conn.exec()
+            .fetch_all(&sql, &[ticket.as_str().into()], entry_from_row)
+            .await
+    }
+
     /// Entries in order, optionally of one state, at most `limit`.
     pub async fn entries(&self, state: Option<EntryState>, limit: u32) -> Result<Vec<OutboxEntry>> {
         let mut args = Vec::new();

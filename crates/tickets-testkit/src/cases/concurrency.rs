@@ -55,13 +55,8 @@ pub async fn concurrent_comments(ctx: Ctx) {
     let results = join_all((0..n).map(|i| {
         let p = ctx.provider().clone();
         let id = t.id.clone();
-        tokio::spawn(async move {
-            p.add_comment(
-                &id,
-                NewComment::new(format!("comment number {i}")).author("Load Tester"),
-            )
-            .await
-        })
+        let c = ctx.comment(NewComment::new(format!("comment number {i}")).author("Load Tester"));
+        tokio::spawn(async move { p.add_comment(&id, c).await })
     }))
     .await;
     for (i, r) in results.into_iter().enumerate() {
@@ -142,11 +137,34 @@ pub async fn idempotent_comment(ctx: Ctx) {
         "comment",
     );
     let c2 = ok(
-        p.add_comment(&t.id, NewComment::new("only once").idempotency_key(key))
-            .await,
+        p.add_comment(
+            &t.id,
+            NewComment::new("only once").idempotency_key(key.clone()),
+        )
+        .await,
         "same comment again",
     );
     assert_eq!(c1.id, c2.id, "same key, second comment has another id");
     let all = ok(p.comments(&t.id).await, "comments");
     assert_eq!(all.len(), 1, "one comment per key: {all:#?}");
+    assert_eq!(
+        all[0].body, "only once",
+        "the body reads back without the key"
+    );
+    assert_eq!(
+        all[0].idempotency_key.as_deref(),
+        Some(key.as_str()),
+        "the comment reads back with its key"
+    );
+    let other = ok(
+        p.add_comment(
+            &t.id,
+            NewComment::new("only once").idempotency_key(format!("{key}-other")),
+        )
+        .await,
+        "same text, another key",
+    );
+    assert_ne!(other.id, c1.id, "another key must make another comment");
+    let all = ok(p.comments(&t.id).await, "comments");
+    assert_eq!(all.len(), 2, "one comment per key: {all:#?}");
 }

@@ -325,6 +325,7 @@ pub async fn comments_in_order_with_author(ctx: Ctx) {
             .author("Alice Example")
             .private(),
     ];
+    let mut keys = Vec::new();
     for input in &inputs {
         let input = if caps.private_comments || input.public {
             input.clone()
@@ -333,11 +334,19 @@ pub async fn comments_in_order_with_author(ctx: Ctx) {
             c.public = true;
             c
         };
+        let input = ctx.comment(input);
         let c = ok(p.add_comment(&t.id, input.clone()).await, "add comment");
         assert_eq!(
             c.body, input.body,
             "comment body as returned by add_comment"
         );
+        if ctx.keys_comments() {
+            assert_eq!(
+                c.idempotency_key, input.idempotency_key,
+                "comment key as returned by add_comment"
+            );
+            keys.push(input.idempotency_key.clone());
+        }
         assert_eq!(c.ticket_id, t.id, "comment's ticket id");
         assert!(!c.id.is_empty(), "comment id is empty");
     }
@@ -353,6 +362,9 @@ pub async fn comments_in_order_with_author(ctx: Ctx) {
         }
         if caps.private_comments {
             assert_eq!(c.public, want.public, "comment {i} visibility");
+        }
+        if let Some(key) = keys.get(i) {
+            assert_eq!(&c.idempotency_key, key, "comment {i} key read back");
         }
     }
     for pair in got.windows(2) {
@@ -376,8 +388,11 @@ pub async fn history_records_changes(ctx: Ctx) {
         "assign",
     );
     ok(
-        p.add_comment(&t.id, NewComment::new("noted").author("Alice Example"))
-            .await,
+        p.add_comment(
+            &t.id,
+            ctx.comment(NewComment::new("noted").author("Alice Example")),
+        )
+        .await,
         "comment",
     );
     let history = ok(p.history(&t.id).await, "history");
