@@ -304,16 +304,22 @@ impl Plan {
     }
 }
 
-/// Calm and fault phases in turn, each fault phase of a kind drawn at random.
+/// Calm and fault phases in turn, cycling through every kind of fault (in an order shuffled
+/// anew each round), so even a short run meets each kind.
 fn faults(rng: &mut Rng, end: Duration) -> Vec<Event> {
     let mut events = Vec::new();
     let mut t = Duration::from_millis(500);
+    let mut round: Vec<FaultKind> = Vec::new();
     loop {
-        let on = t + between_ms(rng, 500, 2_500);
-        let kind = FaultKind::ALL[rng.usize(..FaultKind::ALL.len())];
+        if round.is_empty() {
+            round = FaultKind::ALL.to_vec();
+            rng.shuffle(&mut round);
+        }
+        let kind = round.pop().unwrap_or(FaultKind::ServerErrors);
+        let on = t + between_ms(rng, 500, 1_500);
         let len = match kind {
-            FaultKind::Down | FaultKind::RateLimited => between_ms(rng, 1_000, 3_000),
-            _ => between_ms(rng, 1_500, 4_000),
+            FaultKind::Down | FaultKind::RateLimited => between_ms(rng, 1_000, 2_500),
+            _ => between_ms(rng, 1_500, 3_500),
         };
         if on + len >= end {
             return events;

@@ -196,6 +196,8 @@ impl Workers {
 pub struct WriterReport {
     /// CLI processes run.
     pub ops: u64,
+    /// Their time from start to exit, added up.
+    pub busy: Duration,
     /// Refused by the local workflow (a status move it does not allow): exit code 4.
     pub refused: u64,
     /// Killed by the schedule before they ended (the change may or may not be stored).
@@ -272,7 +274,9 @@ async fn write(
         report.ops += 1;
         let args = op.args(id.as_deref().unwrap_or_default());
         let kill_after = kill.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let began = tokio::time::Instant::now();
         let outcome = run_killable(&cli, &args, kill_after).await;
+        report.busy += began.elapsed();
         let created = |out: &str| -> Option<String> {
             let v: serde_json::Value = serde_json::from_str(out).ok()?;
             v.get("id")?.as_str().map(str::to_owned)

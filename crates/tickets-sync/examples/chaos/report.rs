@@ -149,11 +149,14 @@ impl fmt::Display for Summary {
             self.duration.as_secs_f64(),
             self.drain.as_secs_f64()
         )?;
+        let cli_ops = sum(|w| w.ops).max(1);
+        let busy: Duration = self.writers.iter().map(|w| w.busy).sum();
         writeln!(
             f,
-            "  ops {} (refused by the local workflow {}, writer processes killed {}, skipped for \
-             a killed create {}, failed {})",
+            "  ops {} ({:.2} s per CLI process; refused by the local workflow {}, writer \
+             processes killed {}, skipped for a killed create {}, failed {})",
             self.ops,
+            busy.as_secs_f64() / cli_ops as f64,
             sum(|w| w.refused),
             sum(|w| w.killed),
             sum(|w| w.skipped),
@@ -189,10 +192,10 @@ impl fmt::Display for Summary {
         writeln!(f, "{extra}")?;
         writeln!(
             f,
-            "  tickets {} (comments sent {}), remote tasks {}: lost {}, duplicated {}, \
+            "  tickets {} (equal by sync verify {}), remote tasks {}: lost {}, duplicated {}, \
              different {}, parked {} (changes behind them {}), undelivered {}",
             v.tickets,
-            v.comments,
+            v.equal,
             v.remote_tasks,
             v.lost,
             v.duplicated,

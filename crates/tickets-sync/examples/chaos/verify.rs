@@ -1,10 +1,13 @@
-//! The end-of-run comparison of the local store with the remote, through the public API only
-//! (the sync provider's reads, its remote provider, `status`), so it works on any remote.
+//! The end-of-run check of the local store against the remote.
 //!
-//! **Seam for `sync verify`.** The project is adding `SyncProvider::verify` (`tickets sync
-//! verify`), which proves both sides equal. Once it exists, [`verify`] calls it and maps its
-//! report onto [`Verdict`] (keeping these figures), and [`compare`] goes; the harness calls
-//! only [`verify`].
+//! The comparison itself is the project's: [`SyncProvider::verify`] (what `tickets sync
+//! verify` runs) compares every local ticket with its remote ticket, field by field and
+//! comment by comment, leaving out tickets with changes still waiting. [`verify`] maps its
+//! report onto the harness's figures and adds what `verify` does not look at: remote tasks that
+//! belong to no local ticket (a create made twice), the order of comments, whether a comment
+//! found only on the remote is a second copy of a local one or a private one published, and
+//! changes left parked or undelivered. Everything goes through the public API, so it works on
+//! any remote.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -15,31 +18,31 @@ use tickets_core::{
 };
 use tickets_sync::{SyncProvider, SyncStatus, WaitReason, convert};
 
-/// What the comparison found. Each figure counts items: a ticket or comment lost, a remote
-/// task or comment too many, a ticket that differs (fields, or comments in another order, or a
-/// comment on the remote that nobody wrote locally or that is private locally).
+/// What the check found. Each figure counts items: a ticket or comment lost, a remote task or
+/// comment too many, a ticket that differs.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Verdict {
     /// Local tickets.
     pub tickets: usize,
-    /// Local comments that travel to the remote (public ones, for Asana), those still waiting
-    /// in the outbox aside.
-    pub comments: usize,
+    /// Tickets `verify` found equal.
+    pub equal: u64,
     /// Tickets in the remote project.
     pub remote_tasks: usize,
-    /// Local tickets not on the remote, and local comments missing there.
+    /// Local tickets with no remote ticket (or whose remote ticket is gone), and local comments
+    /// missing on the remote.
     pub lost: u64,
-    /// Remote tasks no local ticket is linked to (a create made twice), tasks linked from two
-    /// tickets, and remote copies of a comment beyond the local ones.
+    /// Remote tasks no local ticket is linked to (a create made twice), and remote copies of a
+    /// local comment beyond the local ones.
     pub duplicated: u64,
-    /// Tickets whose remote fields differ (tickets with changes still waiting aside), whose
-    /// comments are in another order, or whose remote has a comment no local one explains.
+    /// Tickets whose remote fields differ, whose comments are in another order, or whose
+    /// remote has a comment no local public one explains (a private one published included).
     pub different: u64,
     /// Changes parked (set aside for a person).
     pub parked: u64,
     /// Changes still pending or being delivered, other than those behind a parked one.
     pub undelivered: u64,
-    /// Changes waiting behind a parked change of their ticket (they move when it does).
+    /// Changes waiting behind a parked change of their ticket (they move when it does); their
+    /// tickets are left out of the comparison.
     pub behind_parked: u64,
     /// One line per finding.
     pub findings: Vec<String>,
@@ -52,9 +55,220 @@ impl Verdict {
     }
 }
 
-/// Compares the local store with the remote (see the module docs for the seam).
+/// One difference `verify` reported (its fields, in a shape the harness can also build).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The local ticket.
+    pub ticket: TicketId,
+    /// `ticket` (no remote ticket), `comment`, or a field name.
+    pub field: String,
+    /// The local value (a comment: `author: text`).
+    pub local: Option<String>,
+    /// The remote value.
+    pub remote: Option<String>,
+}
+
+/// How `verify` writes a comment in a difference.
+fn comment_text(c: &Comment) -> String {
+    match &c.author {
+        Some(a) => format!("{a}: {}", c.body.trim()),
+        None => c.body.trim().to_owned(),
+    }
+}
+
+/// Checks the local store against the remote (see the module docs).
 pub async fn verify(sync: &SyncProvider) -> Result<Verdict> {
-    compare(sync).await
+    let report = sync.verify(None, &|_| {}).await?;
+    let status = sync.status().await?;
+    let (undelivered, behind_parked) = waiting(&status);
+    let remote = sync.remote().clone();
+    let caps = remote.capabilities();
+    let locals: Vec<Ticket> = sync
+        .list_all(TicketQuery::new().page_size(500))
+        .try_collect()
+        .await?;
+    let remotes: Vec<Ticket> = list_stream(remote.clone(), TicketQuery::new().page_size(100))
+        .try_collect()
+        .await?;
+    let mut v = Verdict {
+        tickets: locals.len(),
+        equal: report.equal,
+        remote_tasks: remotes.len(),
+        parked: status.parked,
+        undelivered,
+        behind_parked,
+        ..Verdict::default()
+    };
+    for p in &status.parked_entries {
+        v.findings.push(format!(
+            "parked: #{} {} of ticket {} after {} attempt(s): {}",
+            p.seq,
+            p.operation,
+            p.ticket_id,
+            p.attempts,
+            p.last_error.as_deref().unwrap_or("-")
+        ));
+    }
+    for w in status
+        .waiting
+        .iter()
+        .filter(|w| movable(&w.reason))
+        .take(10)
+    {
+        v.findings.push(format!(
+            "undelivered: #{} {} of ticket {} ({:?}) after {} attempt(s): {}",
+            w.seq,
+            w.operation,
+            w.ticket_id,
+            w.reason,
+            w.attempts,
+            w.last_error.as_deref().unwrap_or("-")
+        ));
+    }
+    if report.remote_deleted > 0 {
+        v.lost += report.remote_deleted;
+        v.findings.push(format!(
+            "lost: {} ticket(s) whose remote ticket is gone",
+            report.remote_deleted
+        ));
+    }
+
+    // verify's differences, classified with the local comments of their tickets.
+    let found: Vec<Found> = report
+        .differences
+        .iter()
+        .map(|d| Found {
+            ticket: d.ticket_id.clone(),
+            field: d.field.clone(),
+            local: d.local.clone(),
+            remote: d.remote.clone(),
+        })
+        .collect();
+    let mut comments: HashMap<TicketId, Vec<Comment>> = HashMap::new();
+    for f in found.iter().filter(|f| f.field == "comment") {
+        if !comments.contains_key(&f.ticket) {
+            comments.insert(f.ticket.clone(), sync.comments(&f.ticket).await?);
+        }
+    }
+    classify(&mut v, &found, &comments, &caps);
+
+    // What verify does not look at: remote tasks of no local ticket, comment order.
+    let kind = remote.kind();
+    let linked: BTreeSet<&str> = locals
+        .iter()
+        .filter_map(|l| l.links.get(kind).map(String::as_str))
+        .collect();
+    for r in remotes.iter().filter(|r| !linked.contains(r.id.as_str())) {
+        v.duplicated += 1;
+        v.findings.push(format!(
+            "duplicated: remote task {} ({:?}) belongs to no local ticket",
+            r.id, r.subject
+        ));
+    }
+    let differing: BTreeSet<&TicketId> = found.iter().map(|f| &f.ticket).collect();
+    let entries = sync.local().outbox().entries(None, u32::MAX).await?;
+    let waits: BTreeSet<&TicketId> = entries.iter().map(|e| &e.ticket_id).collect();
+    for l in &locals {
+        let Some(rid) = l.links.get(kind) else {
+            continue;
+        };
+        if differing.contains(&l.id) || waits.contains(&l.id) {
+            continue;
+        }
+        let local = sync.comments(&l.id).await?;
+        let there = remote.comments(&TicketId::new(rid.clone())).await?;
+        if order_differs(&local, &there, &caps) {
+            v.different += 1;
+            v.findings.push(format!(
+                "different: the comments of ticket {} are in another order on the remote",
+                l.id
+            ));
+        }
+    }
+    Ok(v)
+}
+
+/// Counts `verify`'s differences: a ticket with no remote ticket and a local comment missing
+/// there are lost; a remote-only comment is a duplicate when a public local comment has its
+/// text, else a difference (a private one published, or one nobody wrote); each ticket with
+/// field differences is one difference.
+pub fn classify(
+    v: &mut Verdict,
+    found: &[Found],
+    comments: &HashMap<TicketId, Vec<Comment>>,
+    caps: &Capabilities,
+) {
+    let mut fields: BTreeMap<&TicketId, Vec<String>> = BTreeMap::new();
+    let none = Vec::new();
+    for f in found {
+        let id = &f.ticket;
+        match (f.field.as_str(), &f.local, &f.remote) {
+            ("ticket", ..) => {
+                v.lost += 1;
+                v.findings.push(format!(
+                    "lost: ticket {id} ({:?}) has no remote ticket",
+                    f.local.as_deref().unwrap_or_default()
+                ));
+            }
+            ("comment", Some(text), None) => {
+                v.lost += 1;
+                v.findings.push(format!(
+                    "lost: comment {text:?} of ticket {id} is not on the remote"
+                ));
+            }
+            ("comment", _, Some(text)) => {
+                let local = comments.get(id).unwrap_or(&none);
+                let is = |public: bool| {
+                    local.iter().any(|c| {
+                        convert::travels(c.public, caps) == public && comment_text(c) == *text
+                    })
+                };
+                if is(true) {
+                    v.duplicated += 1;
+                    v.findings.push(format!(
+                        "duplicated: comment {text:?} of ticket {id} is on the remote more often \
+                         than locally"
+                    ));
+                } else {
+                    v.different += 1;
+                    let what = if is(false) {
+                        "private locally, published on the remote"
+                    } else {
+                        "on the remote only"
+                    };
+                    v.findings.push(format!(
+                        "different: comment {text:?} of ticket {id} is {what}"
+                    ));
+                }
+            }
+            (field, local, remote) => fields
+                .entry(id)
+                .or_default()
+                .push(format!("{field}: local {local:?}, remote {remote:?}")),
+        }
+    }
+    for (id, diffs) in fields {
+        v.different += 1;
+        v.findings
+            .push(format!("different: ticket {id}: {}", diffs.join("; ")));
+    }
+}
+
+/// True when the remote has the local public comments (by author and text) in another order.
+pub fn order_differs(local: &[Comment], remote: &[Comment], caps: &Capabilities) -> bool {
+    let said = |c: &Comment| {
+        (
+            c.author.clone().filter(|_| caps.comment_author),
+            c.body.trim().to_owned(),
+        )
+    };
+    let here: Vec<_> = local
+        .iter()
+        .filter(|c| convert::travels(c.public, caps))
+        .map(said)
+        .collect();
+    let there: Vec<_> = remote.iter().map(said).collect();
+    here != there
 }
 
 /// Whether a waiting change can still move (it is not parked or behind a parked one).
@@ -78,218 +292,6 @@ pub fn waiting(status: &SyncStatus) -> (u64, u64) {
     )
 }
 
-/// A comment as both sides can tell it: author (where the remote keeps it) and trimmed text.
-type Said = (Option<String>, String);
-
-fn said(author: Option<&str>, body: &str, caps: &Capabilities) -> Said {
-    (
-        author.filter(|_| caps.comment_author).map(str::to_owned),
-        body.trim().to_owned(),
-    )
-}
-
-fn view(t: &Ticket) -> String {
-    let tags: BTreeSet<&str> = t.tags.iter().map(String::as_str).collect();
-    format!(
-        "{:?} | {:?} | {} | {} | {:?} | {:?}",
-        t.subject,
-        t.description.trim(),
-        t.status,
-        t.priority,
-        t.assignee,
-        tags
-    )
-}
-
-/// Every local ticket against its remote task, and every remote task against the local
-/// tickets.
-pub async fn compare(sync: &SyncProvider) -> Result<Verdict> {
-    let remote = sync.remote().clone();
-    let caps = remote.capabilities();
-    let kind = remote.kind();
-    let locals: Vec<Ticket> = sync
-        .list_all(TicketQuery::new().page_size(500))
-        .try_collect()
-        .await?;
-    let remotes: Vec<Ticket> = list_stream(remote.clone(), TicketQuery::new().page_size(100))
-        .try_collect()
-        .await?;
-    let status = sync.status().await?;
-    let (undelivered, behind_parked) = waiting(&status);
-    let mut v = Verdict {
-        tickets: locals.len(),
-        remote_tasks: remotes.len(),
-        parked: status.parked,
-        undelivered,
-        behind_parked,
-        ..Verdict::default()
-    };
-    for w in status
-        .waiting
-        .iter()
-        .filter(|w| movable(&w.reason))
-        .take(10)
-    {
-        v.findings.push(format!(
-            "undelivered: #{} {} of ticket {} ({:?}) after {} attempt(s): {}",
-            w.seq,
-            w.operation,
-            w.ticket_id,
-            w.reason,
-            w.attempts,
-            w.last_error.as_deref().unwrap_or("-")
-        ));
-    }
-    for p in &status.parked_entries {
-        v.findings.push(format!(
-            "parked: #{} {} of ticket {} after {} attempt(s): {}",
-            p.seq,
-            p.operation,
-            p.ticket_id,
-            p.attempts,
-            p.last_error.as_deref().unwrap_or("-")
-        ));
-    }
-    // What still waits in the outbox is not expected on the remote yet (only changes stuck
-    // behind a parked one wait after the final drain): its comments are left out of the
-    // comparison, and its tickets' field differences are findings, not counted.
-    let entries = sync.local().outbox().entries(None, u32::MAX).await?;
-    let waiting_comments: BTreeSet<&str> = entries.iter().filter_map(|e| e.comment_id()).collect();
-    let waits: BTreeSet<&TicketId> = entries.iter().map(|e| &e.ticket_id).collect();
-    let by_id: HashMap<&str, &Ticket> = remotes.iter().map(|t| (t.id.as_str(), t)).collect();
-    let mut linked: BTreeMap<&str, &TicketId> = BTreeMap::new();
-    for l in &locals {
-        let behind = if waits.contains(&l.id) {
-            " (it has changes waiting behind a parked one)"
-        } else {
-            ""
-        };
-        let Some(rid) = l.links.get(kind) else {
-            v.lost += 1;
-            v.findings.push(format!(
-                "lost: ticket {} ({:?}) has no remote task",
-                l.id, l.subject
-            ));
-            continue;
-        };
-        if let Some(other) = linked.insert(rid.as_str(), &l.id) {
-            v.duplicated += 1;
-            v.findings.push(format!(
-                "duplicated: tickets {other} and {} are both linked to task {rid}",
-                l.id
-            ));
-        }
-        let Some(r) = by_id.get(rid.as_str()) else {
-            v.lost += 1;
-            v.findings.push(format!(
-                "lost: ticket {} is linked to task {rid}, which is not in the remote project",
-                l.id
-            ));
-            continue;
-        };
-        if !convert::diff(r, l, &caps).is_empty() {
-            if behind.is_empty() {
-                v.different += 1;
-            }
-            v.findings.push(format!(
-                "different: ticket {}{behind}\n    local  {}\n    remote {}",
-                l.id,
-                view(l),
-                view(r)
-            ));
-        }
-        let mut local = sync.comments(&l.id).await?;
-        local.retain(|c| !waiting_comments.contains(c.id.as_str()));
-        let theirs = remote.comments(&r.id).await?;
-        v.comments += local
-            .iter()
-            .filter(|c| convert::travels(c.public, &caps))
-            .count();
-        compare_comments(&mut v, &l.id, behind, &local, &theirs, &caps);
-    }
-    for r in &remotes {
-        if !linked.contains_key(r.id.as_str()) {
-            v.duplicated += 1;
-            v.findings.push(format!(
-                "duplicated: remote task {} ({:?}) belongs to no local ticket",
-                r.id, r.subject
-            ));
-        }
-    }
-    Ok(v)
-}
-
-/// The local comments that travel must be on the remote once each, in the same order; private
-/// ones must not be there.
-fn compare_comments(
-    v: &mut Verdict,
-    id: &TicketId,
-    behind: &str,
-    local: &[Comment],
-    remote: &[Comment],
-    caps: &Capabilities,
-) {
-    let sent: Vec<Said> = local
-        .iter()
-        .filter(|c| convert::travels(c.public, caps))
-        .map(|c| said(c.author.as_deref(), &c.body, caps))
-        .collect();
-    let kept: BTreeSet<Said> = local
-        .iter()
-        .filter(|c| !convert::travels(c.public, caps))
-        .map(|c| said(c.author.as_deref(), &c.body, caps))
-        .collect();
-    let there: Vec<Said> = remote
-        .iter()
-        .map(|c| said(c.author.as_deref(), &c.body, caps))
-        .collect();
-    if sent == there {
-        return;
-    }
-    let mut counts: BTreeMap<&Said, (u64, u64)> = BTreeMap::new();
-    for s in &sent {
-        counts.entry(s).or_default().0 += 1;
-    }
-    for s in &there {
-        counts.entry(s).or_default().1 += 1;
-    }
-    let mut order_only = true;
-    for (s, (here, away)) in counts {
-        if here > away {
-            order_only = false;
-            v.lost += here - away;
-            v.findings.push(format!(
-                "lost: {} of {here} comment(s) {s:?} of ticket {id}{behind} missing on the remote",
-                here - away
-            ));
-        } else if away > here {
-            order_only = false;
-            if here > 0 {
-                v.duplicated += away - here;
-                v.findings.push(format!(
-                    "duplicated: comment {s:?} of ticket {id} is on the remote {away} times, \
-                     locally {here}"
-                ));
-            } else {
-                v.different += 1;
-                let what = if kept.contains(s) {
-                    "private locally, published on the remote"
-                } else {
-                    "on the remote only"
-                };
-                v.findings
-                    .push(format!("different: comment {s:?} of ticket {id} is {what}"));
-            }
-        }
-    }
-    if order_only {
-        v.different += 1;
-        v.findings.push(format!(
-            "different: the comments of ticket {id} are in another order on the remote"
-        ));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,44 +303,63 @@ mod tests {
         c
     }
 
-    fn check(local: &[Comment], remote: &[Comment]) -> Verdict {
+    fn caps() -> Capabilities {
         let mut caps = Capabilities::default();
         caps.comment_author = true;
         caps.private_comments = false;
-        let mut v = Verdict::default();
-        compare_comments(&mut v, &TicketId::new("t"), "", local, remote, &caps);
-        v
+        caps
+    }
+
+    fn found(field: &str, local: Option<&str>, remote: Option<&str>) -> Found {
+        Found {
+            ticket: TicketId::new("t"),
+            field: field.into(),
+            local: local.map(str::to_owned),
+            remote: remote.map(str::to_owned),
+        }
     }
 
     #[test]
-    fn comments_lost_doubled_reordered_or_published_are_told_apart() {
+    fn differences_are_told_apart() {
+        let local = vec![
+            c(None, "+1", true),
+            c(Some("bob@example.com"), "note", true),
+            c(None, "secret", false),
+        ];
+        let comments = HashMap::from([(TicketId::new("t"), local)]);
+        let mut v = Verdict::default();
+        let found = [
+            found("ticket", Some("subject"), None),
+            found("comment", Some("bob@example.com: note"), None),
+            found("comment", None, Some("+1")),
+            found("comment", None, Some("secret")),
+            found("comment", None, Some("from nowhere")),
+            found("status", Some("closed"), Some("new")),
+            found("priority", Some("high"), Some("low")),
+        ];
+        classify(&mut v, &found, &comments, &caps());
+        assert_eq!((v.lost, v.duplicated, v.different), (2, 1, 3), "{v:?}");
+        assert!(v.findings.iter().any(|f| f.contains("published")), "{v:?}");
+        assert!(!v.is_clean());
+    }
+
+    #[test]
+    fn comment_order_counts_for_public_comments() {
         let plus = c(None, "+1", true);
         let note = c(Some("bob@example.com"), "note", true);
         let secret = c(None, "secret", false);
-        let local = [plus.clone(), note.clone(), plus.clone(), secret.clone()];
-        assert!(check(&local, &[plus.clone(), note.clone(), plus.clone()]).is_clean());
-
-        let v = check(&local, &[plus.clone(), note.clone()]);
-        assert_eq!((v.lost, v.duplicated, v.different), (1, 0, 0), "{v:?}");
-        let v = check(
+        let local = [plus.clone(), note.clone(), plus.clone(), secret];
+        let caps = caps();
+        assert!(!order_differs(
             &local,
-            &[plus.clone(), note.clone(), plus.clone(), plus.clone()],
-        );
-        assert_eq!((v.lost, v.duplicated, v.different), (0, 1, 0), "{v:?}");
-        let v = check(&local, &[note.clone(), plus.clone(), plus.clone()]);
-        assert_eq!((v.lost, v.duplicated, v.different), (0, 0, 1), "{v:?}");
-        let v = check(&local, &[plus.clone(), note.clone(), plus.clone(), secret]);
-        assert_eq!((v.lost, v.duplicated, v.different), (0, 0, 1), "{v:?}");
-        assert!(v.findings[0].contains("published"), "{v:?}");
-        // The author counts where the remote keeps it.
-        let v = check(
+            &[plus.clone(), note.clone(), plus.clone()],
+            &caps
+        ));
+        assert!(order_differs(
             &local,
-            &[
-                plus.clone(),
-                c(Some("alice@example.com"), "note", true),
-                plus,
-            ],
-        );
-        assert_eq!((v.lost, v.duplicated, v.different), (1, 0, 1), "{v:?}");
+            &[note.clone(), plus.clone(), plus.clone()],
+            &caps
+        ));
+        assert!(order_differs(&local, &[plus.clone(), note], &caps));
     }
 }
