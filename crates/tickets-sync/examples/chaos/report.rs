@@ -58,6 +58,9 @@ pub struct Summary {
     pub stalls: u64,
     /// Worker processes that ended by themselves.
     pub worker_exits: Vec<String>,
+    /// Deliveries whose claim had passed to another worker when their worker came back (from
+    /// the worker logs): fenced out, nothing sent or recorded after that.
+    pub fenced: u64,
     /// Faults injected.
     pub faults: Faults,
     /// The pull after the comparison.
@@ -164,8 +167,9 @@ impl fmt::Display for Summary {
         )?;
         writeln!(
             f,
-            "  kills {} (SIGKILL of worker processes)  stalls {} (SIGSTOP past the lease, then SIGCONT)",
-            self.worker_kills, self.stalls
+            "  kills {} (SIGKILL of worker processes)  stalls {} (SIGSTOP past the lease, then \
+             SIGCONT)  claims found lost and fenced out {}",
+            self.worker_kills, self.stalls, self.fenced
         )?;
         let fl = &self.faults;
         let mut parts = Vec::new();

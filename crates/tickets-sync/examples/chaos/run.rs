@@ -4,7 +4,7 @@
 //! and a pull.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -146,18 +146,19 @@ pub async fn run(kind: Store, args: &Args, bin: &Path) -> Result<Option<Summary>
         worker_kills: chaos.workers.kills,
         stalls: chaos.workers.stalls,
         worker_exits: chaos.workers.exits.clone(),
+        fenced: fenced_out(dir.path()),
         faults: chaos.faults,
         pull,
         verdict,
         dir: dir.path().to_owned(),
     };
     if args.keep || !summary.passed() {
-        let kept: PathBuf = dir.keep();
+        // Left for a look at the config, the worker logs and the store (a server database
+        // is dropped by hand).
+        let _ = dir.keep();
         if let Some(db) = db {
-            // Left for a look at the outbox and the history; dropped by hand.
             std::mem::forget(db);
         }
-        let _ = kept;
     }
     Ok(Some(summary))
 }
@@ -388,4 +389,18 @@ async fn drain(sync: &SyncProvider) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// How often a worker found, after a stall or a slow request, that its claim had passed to
+/// another worker (its logs say so at info level), so it sent and recorded nothing more.
+fn fenced_out(dir: &Path) -> u64 {
+    let Ok(files) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    files
+        .flatten()
+        .filter(|f| f.file_name().to_string_lossy().starts_with("worker-"))
+        .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+        .map(|log| log.matches("passed to another worker").count() as u64)
+        .sum()
 }
