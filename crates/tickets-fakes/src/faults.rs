@@ -72,8 +72,8 @@ pub struct FaultConfig {
     /// sequence of requests give the same faults. Unseeded fakes use a fixed seed.
     pub seed: Option<u64>,
     /// The `Retry-After` of injected 429s (`fail_next` or `failure_rate` with status 429), in
-    /// seconds; default 1. They are answered like the vendor's rate limit (and counted in
-    /// [`FaultStats::rate_limited`]).
+    /// seconds; default 1. They are answered like the vendor's rate limit, and counted in
+    /// [`FaultStats::injected`] like every failure made on purpose.
     pub retry_after_secs: Option<u64>,
 }
 
@@ -316,11 +316,11 @@ impl Faults {
 
     /// Decides, before the handler runs, whether to refuse the request. Returns the fault to
     /// answer with, or whether to drop the connection after applying it.
-    fn admit(&self, write: bool) -> Result<(Duration, bool), Fault> {
+    fn admit(&self, write: bool) -> Result<(Duration, bool), Refusal> {
         let mut k = self.knobs();
         let latency = k.latency;
         if k.down {
-            return Err(Fault::Down);
+            return Err(Refusal::injected(Fault::Down));
         }
         if k.requests_per_minute > 0 {
             let elapsed = k.window_start.elapsed();
@@ -332,20 +332,20 @@ impl Faults {
             k.window_used += 1;
             if k.window_used > k.requests_per_minute {
                 let left = Duration::from_secs(60).saturating_sub(k.window_start.elapsed());
-                return Err(Fault::RateLimited {
+                return Err(Refusal::limited(Fault::RateLimited {
                     retry_after_secs: left.as_secs().max(1),
                     concurrency: false,
-                });
+                }));
             }
         }
         if let Some(status) = k.fail_next.pop_front() {
-            return Err(k.injected(status));
+            return Err(Refusal::injected(k.injected(status)));
         }
         if k.failure_rate > 0.0 && k.rng.f64() < k.failure_rate {
             let n = k.failure_statuses.len();
             let i = k.rng.usize(..n);
             let status = k.failure_statuses[i];
-            return Err(k.injected(status));
+            return Err(Refusal::injected(k.injected(status)));
         }
         let drop = write
             && if k.drop_next > 0 {
@@ -404,16 +404,16 @@ impl Faults {
         let write = !matches!(*request.method(), Method::GET | Method::HEAD);
         let (latency, drop) = match faults.admit(write) {
             Ok(v) => v,
-            Err(fault) => return faults.refuse(fault),
+            Err(refusal) => return faults.refuse(refusal),
         };
         let (gauge, max) = faults.in_flight(write);
         let now = gauge.fetch_add(1, Ordering::SeqCst) + 1;
         let _guard = Decrement(gauge);
         if max > 0 && now > max {
-            return faults.refuse(Fault::RateLimited {
+            return faults.refuse(Refusal::limited(Fault::RateLimited {
                 retry_after_secs: 1,
                 concurrency: true,
-            });
+            }));
         }
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -426,13 +426,39 @@ impl Faults {
         response
     }
 
-    fn refuse(&self, fault: Fault) -> Response {
-        let counter = match fault {
-            Fault::RateLimited { .. } => &self.counters.rate_limited,
-            _ => &self.counters.injected,
+    fn refuse(&self, refusal: Refusal) -> Response {
+        let counter = if refusal.on_purpose {
+            &self.counters.injected
+        } else {
+            &self.counters.rate_limited
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        (self.render)(&fault)
+        (self.render)(&refusal.fault)
+    }
+}
+
+/// A request refused before it is applied, and which counter it goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Refusal {
+    fault: Fault,
+    /// Made on purpose (`fail_next`, `failure_rate`, `down`): counted in `injected`; else a
+    /// limit ran out: counted in `rate_limited`.
+    on_purpose: bool,
+}
+
+impl Refusal {
+    fn injected(fault: Fault) -> Self {
+        Self {
+            fault,
+            on_purpose: true,
+        }
+    }
+
+    fn limited(fault: Fault) -> Self {
+        Self {
+            fault,
+            on_purpose: false,
+        }
     }
 }
 
@@ -472,8 +498,20 @@ mod tests {
     /// What `n` requests (alternating reads and writes) meet.
     fn outcomes(f: &Faults, n: usize) -> Vec<Result<bool, Fault>> {
         (0..n)
-            .map(|i| f.admit(i % 2 == 1).map(|(_, drop)| drop))
+            .map(|i| {
+                f.admit(i % 2 == 1)
+                    .map(|(_, drop)| drop)
+                    .map_err(|r| r.fault)
+            })
             .collect()
+    }
+
+    /// The fault the next read meets.
+    fn next(f: &Faults) -> Result<(), Fault> {
+        f.admit(false).map(drop).map_err(|r| {
+            assert!(r.on_purpose, "an injected fault counts as injected");
+            r.fault
+        })
     }
 
     #[test]
@@ -503,7 +541,7 @@ mod tests {
         let f = faults();
         f.fail_next(1, 429);
         assert_eq!(
-            f.admit(false),
+            next(&f),
             Err(Fault::RateLimited {
                 retry_after_secs: 1,
                 concurrency: false
@@ -517,7 +555,7 @@ mod tests {
             ..FaultConfig::default()
         });
         assert_eq!(
-            f.admit(true),
+            next(&f),
             Err(Fault::RateLimited {
                 retry_after_secs: 7,
                 concurrency: false
@@ -526,14 +564,14 @@ mod tests {
         f.set_retry_after(3);
         f.fail_next(1, 503);
         assert_eq!(
-            f.admit(false),
+            next(&f),
             Err(Fault::Status(503)),
             "other statuses as they are"
         );
         f.set_failure_rate(0.0);
         f.fail_next(1, 429);
         assert!(matches!(
-            f.admit(false),
+            next(&f),
             Err(Fault::RateLimited {
                 retry_after_secs: 3,
                 ..
@@ -542,7 +580,7 @@ mod tests {
         f.reset();
         f.fail_next(1, 429);
         assert!(matches!(
-            f.admit(false),
+            next(&f),
             Err(Fault::RateLimited {
                 retry_after_secs: 1,
                 ..

@@ -20,8 +20,7 @@ pub struct Faults {
     /// Requests each kind failed (for slow phases: requests slowed past the time-out; for
     /// dropped answers: writes applied whose answer was dropped).
     pub injected: BTreeMap<FaultKind, u64>,
-    /// 429s from the fake's concurrency limits (Asana's 50 reads / 15 writes), outside the
-    /// rate-limit phases.
+    /// 429s from the fake's concurrency limits (Asana's 50 reads / 15 writes).
     pub limit_429: u64,
     /// The shortest and longest `Retry-After` asked for.
     pub retry_after: Option<(u64, u64)>,

@@ -329,8 +329,9 @@ impl<'a> FaultDriver<'a> {
         };
         let now = self.fake.faults().stats();
         let n = match kind {
-            FaultKind::ServerErrors | FaultKind::Down => now.injected - before.injected,
-            FaultKind::RateLimited => now.rate_limited - before.rate_limited,
+            FaultKind::ServerErrors | FaultKind::RateLimited | FaultKind::Down => {
+                now.injected - before.injected
+            }
             FaultKind::Dropped => now.dropped - before.dropped,
             FaultKind::Slow => now.requests - before.requests,
         };
@@ -340,13 +341,8 @@ impl<'a> FaultDriver<'a> {
     fn finish(mut self) -> Faults {
         self.off();
         let stats = self.fake.faults().stats();
-        let phased = self
-            .counts
-            .injected
-            .get(&FaultKind::RateLimited)
-            .copied()
-            .unwrap_or(0);
-        self.counts.limit_429 = stats.rate_limited.saturating_sub(phased);
+        // Injected 429s count as injected; these are the fake's own limits.
+        self.counts.limit_429 = stats.rate_limited;
         self.counts.requests = stats.requests;
         self.counts
     }
