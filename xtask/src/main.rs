@@ -15,6 +15,8 @@ commands:
                    run when reachable)
   bench [NAME]     run the benchmark of one provider (internal, asana, bugzilla,
                    salesforce, sync) or of all of them, printing a table each
+  features         test the tickets facade with no default features, then with each
+                   provider feature alone (part of ci)
   fake VENDOR      serve a fake asana|bugzilla|salesforce on 127.0.0.1 (prints its
                    base URL and credentials as one JSON line); extra args go to it
   chaos sync [--seed N] [--secs N] [--only sqlite|postgres|mysql] [--ci] [--release]
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("features") => features(),
         Some("bench") => bench(args.get(1).map(String::as_str)),
         Some("fake") => fake(&args[1..]),
         Some("chaos") => chaos(args.get(1).map(String::as_str), &args[2.min(args.len())..]),
@@ -116,6 +119,7 @@ fn ci() -> Result<(), String> {
         "cargo clippy --workspace --all-targets --all-features -- -D warnings",
         clippy,
     )?;
+    features()?;
 
     let mut test = cargo();
     test.args(["test", "--workspace", "--all-features"]);
@@ -129,6 +133,30 @@ fn ci() -> Result<(), String> {
     doc.args(["doc", "--workspace", "--no-deps", "--all-features"])
         .env("RUSTDOCFLAGS", "-D warnings");
     run("cargo doc --workspace --no-deps (warnings are errors)", doc)
+}
+
+/// The facade's provider features, each of which must work alone.
+const FEATURES: [&str; 5] = ["internal", "asana", "bugzilla", "salesforce", "sync"];
+
+/// `features`: builds and tests the `tickets` facade with no default features, then with each
+/// provider feature alone, so no feature relies on another one being on and each registers
+/// exactly its providers (tests/registered.rs).
+fn features() -> Result<(), String> {
+    let sets = std::iter::once(None).chain(FEATURES.iter().copied().map(Some));
+    for feature in sets {
+        let mut test = cargo();
+        test.args(["test", "-p", "tickets", "--no-default-features"]);
+        if let Some(f) = feature {
+            test.args(["--features", f]);
+        }
+        database_env(&mut test);
+        let what = match feature {
+            None => "cargo test -p tickets --no-default-features".to_owned(),
+            Some(f) => format!("cargo test -p tickets --no-default-features --features {f}"),
+        };
+        run(&what, test)?;
+    }
+    Ok(())
 }
 
 fn bench(name: Option<&str>) -> Result<(), String> {

@@ -6,14 +6,18 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Deserialize;
-use tickets_core::config::opt_string_or_number;
+use tickets_core::config::{check_range, opt_string_or_number};
 use tickets_core::{BuildContext, Priority, Result, Status, Workflow};
 
 /// The real API.
 pub const DEFAULT_BASE_URL: &str = "https://app.asana.com/api/1.0";
 
 /// Keys of an `asana` backend section. See the crate README for the table with defaults.
+///
+/// Non-exhaustive: build one with [`AsanaConfig::new`] and the setters (or set its public
+/// fields on a value you have).
 #[derive(Clone, Deserialize)]
+#[non_exhaustive]
 pub struct AsanaConfig {
     /// A personal access token or OAuth access token.
     pub token: SecretString,
@@ -42,26 +46,28 @@ pub struct AsanaConfig {
     /// Create missing sections, tags, custom fields and enum options (default true).
     #[serde(default = "yes")]
     pub create_missing: bool,
-    /// Tasks per list request (1..=100, default 50).
+    /// Tasks per list request (1 to 100, default 50).
     #[serde(default = "default_page_size")]
     pub page_size: u32,
-    /// Time-out of one HTTP request, in seconds (default 30).
+    /// Time-out of one HTTP request, in seconds (1 to 86400, default 30).
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
-    /// Reads in flight at once (default 50, Asana's limit).
+    /// Reads in flight at once (1 to 1000, default 50, Asana's limit).
     #[serde(default = "default_reads")]
     pub max_concurrent_reads: usize,
-    /// Writes in flight at once (default 15, Asana's limit).
+    /// Writes in flight at once (1 to 1000, default 15, Asana's limit).
     #[serde(default = "default_writes")]
     pub max_concurrent_writes: usize,
-    /// Retries of a failed request (default 3).
+    /// Retries of a failed request (0 to 100, default 3).
     #[serde(default = "default_retries")]
     pub max_retries: u32,
-    /// Longest `Retry-After` waited for, in seconds (default 60); longer ones are returned.
+    /// Longest `Retry-After` waited for, in seconds (0 to 86400, default 60); longer ones are
+    /// returned.
     #[serde(default = "default_max_wait")]
     pub max_retry_after_secs: u64,
     /// Look for idempotency markers only on tasks changed in the last this many hours
-    /// (default 0: the whole project). Speeds up keyed creates in very large projects.
+    /// (0 to 87600, default 0: the whole project). Speeds up keyed creates in very large
+    /// projects.
     #[serde(default)]
     pub idempotency_window_hours: u32,
     /// The allowed status moves.
@@ -111,6 +117,28 @@ impl fmt::Debug for AsanaConfig {
 }
 
 impl AsanaConfig {
+    /// The keys of an `asana` backend section (besides `provider` and `layers`): the fields
+    /// above.
+    pub const KEYS: &'static [&'static str] = &[
+        "token",
+        "workspace",
+        "project",
+        "asana_project",
+        "base_url",
+        "sections",
+        "priority_tags",
+        "priority_field",
+        "create_missing",
+        "page_size",
+        "timeout_secs",
+        "max_concurrent_reads",
+        "max_concurrent_writes",
+        "max_retries",
+        "max_retry_after_secs",
+        "idempotency_window_hours",
+        "workflow",
+    ];
+
     /// A config for `project` with `token` and every other key at its default.
     pub fn new(token: impl Into<String>, project: impl Into<String>) -> Self {
         Self {
@@ -143,6 +171,63 @@ impl AsanaConfig {
     /// Sets the workspace gid.
     pub fn workspace(mut self, gid: impl Into<String>) -> Self {
         self.workspace = Some(gid.into());
+        self
+    }
+
+    /// Sets the request time-out in seconds.
+    pub fn timeout_secs(mut self, secs: u64) -> Self {
+        self.timeout_secs = secs;
+        self
+    }
+
+    /// Sets the tasks per list request.
+    pub fn page_size(mut self, n: u32) -> Self {
+        self.page_size = n;
+        self
+    }
+
+    /// Sets the retries of a failed request.
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = n;
+        self
+    }
+
+    /// Sets the reads and writes in flight at once.
+    pub fn max_concurrent(mut self, reads: usize, writes: usize) -> Self {
+        self.max_concurrent_reads = reads;
+        self.max_concurrent_writes = writes;
+        self
+    }
+
+    /// Names the section of one status.
+    pub fn section(mut self, status: Status, name: impl Into<String>) -> Self {
+        self.sections
+            .insert(status.as_str().to_owned(), name.into());
+        self
+    }
+
+    /// Names the tag (or enum option) of one priority.
+    pub fn priority_tag(mut self, priority: Priority, name: impl Into<String>) -> Self {
+        self.priority_tags
+            .insert(priority.as_str().to_owned(), name.into());
+        self
+    }
+
+    /// Keeps the priority in this enum custom field instead of in tags.
+    pub fn priority_field(mut self, name: impl Into<String>) -> Self {
+        self.priority_field = Some(name.into());
+        self
+    }
+
+    /// Sets whether missing sections, tags, fields and options are created.
+    pub fn create_missing(mut self, on: bool) -> Self {
+        self.create_missing = on;
+        self
+    }
+
+    /// Sets a custom workflow.
+    pub fn workflow(mut self, workflow: Workflow) -> Self {
+        self.workflow = workflow;
         self
     }
 
@@ -187,24 +272,23 @@ impl AsanaConfig {
                 ));
             }
         }
-        if !(1..=100).contains(&self.page_size) {
-            return Err(bad(
-                "page_size",
-                format!(
-                    "{} is outside 1..=100 (Asana's limit range)",
-                    self.page_size
-                ),
-            ));
-        }
-        if self.timeout_secs == 0 {
-            return Err(bad("timeout_secs", "must be at least 1".into()));
-        }
-        if self.max_concurrent_reads == 0 || self.max_concurrent_writes == 0 {
-            return Err(bad(
-                "max_concurrent_reads",
-                "concurrency limits must be at least 1".into(),
-            ));
-        }
+        check_range(self.page_size, 1, 100, "(Asana's limit range)")
+            .map_err(|p| bad("page_size", p))?;
+        check_range(self.timeout_secs, 1, 86_400, "seconds").map_err(|p| bad("timeout_secs", p))?;
+        check_range(self.max_concurrent_reads, 1, 1000, "")
+            .map_err(|p| bad("max_concurrent_reads", p))?;
+        check_range(self.max_concurrent_writes, 1, 1000, "")
+            .map_err(|p| bad("max_concurrent_writes", p))?;
+        check_range(self.max_retries, 0, 100, "").map_err(|p| bad("max_retries", p))?;
+        check_range(self.max_retry_after_secs, 0, 86_400, "seconds")
+            .map_err(|p| bad("max_retry_after_secs", p))?;
+        check_range(
+            self.idempotency_window_hours,
+            0,
+            87_600,
+            "hours (ten years)",
+        )
+        .map_err(|p| bad("idempotency_window_hours", p))?;
         let mut sections = BTreeMap::new();
         for s in Status::ALL {
             sections.insert(s, s.label().to_owned());
@@ -261,7 +345,7 @@ impl AsanaConfig {
 
     /// Reads and checks the config of a backend section.
     pub fn from_context(ctx: &BuildContext) -> Result<Self> {
-        let config: Self = ctx.extract()?;
+        let config: Self = ctx.config()?;
         config.check(|k, p| ctx.config_error(k, p))?;
         Ok(config)
     }
@@ -346,5 +430,49 @@ mod tests {
         let d = format!("{c:?}");
         assert!(!d.contains("super-secret-token"), "{d}");
         assert!(d.contains("redacted"));
+    }
+
+    #[test]
+    fn keys_are_the_fields_of_the_struct() {
+        let mut fields = tickets_core::config::struct_keys::<AsanaConfig>()
+            .expect("a plain struct")
+            .to_vec();
+        let mut keys = AsanaConfig::KEYS.to_vec();
+        fields.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(
+            keys, fields,
+            "KEYS must list exactly the fields serde reads"
+        );
+    }
+
+    #[test]
+    fn numbers_outside_their_range_name_the_key() {
+        let base = || AsanaConfig::new("t", "1");
+        let cases: [(&str, AsanaConfig); 7] = [
+            ("timeout_secs", base().timeout_secs(u64::MAX)),
+            ("max_concurrent_reads", base().max_concurrent(usize::MAX, 1)),
+            ("max_concurrent_writes", base().max_concurrent(1, 0)),
+            ("max_retries", base().max_retries(u32::MAX)),
+            ("page_size", base().page_size(0)),
+            ("max_retry_after_secs", {
+                let mut c = base();
+                c.max_retry_after_secs = u64::MAX;
+                c
+            }),
+            ("idempotency_window_hours", {
+                let mut c = base();
+                c.idempotency_window_hours = u32::MAX;
+                c
+            }),
+        ];
+        for (key, c) in cases {
+            let e = c.check(bad).unwrap_err();
+            let e = e.message();
+            assert!(
+                e.starts_with(key) && e.contains("must be from"),
+                "{key}: {e}"
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! | 402 | `Unsupported` (a premium feature; the message says which) |
 //! | 403, 451 | `PermissionDenied` |
 //! | 404 | `NotFound` |
+//! | 412 | `Conflict` (events: the sync token is missing or too old; the fresh token Asana sends rides in the error's `asana_sync` context) |
 //! | 429 | `RateLimited`, `retry_after` from `Retry-After`, not applied |
 //! | 500, 502, 503, 504 | `Unavailable` (with Asana's error `phrase`) |
 //! | connection refused | `Unavailable`, not applied |
@@ -24,6 +25,15 @@ use tickets_core::{Error, ErrorKind};
 struct ErrorBody {
     #[serde(default)]
     errors: Vec<ErrorItem>,
+}
+
+/// The context key carrying the fresh sync token of an events `412`.
+pub(crate) const SYNC_CONTEXT: &str = "asana_sync";
+
+/// The fresh `sync` token of an events `412` body.
+#[derive(Debug, Deserialize)]
+struct SyncBody {
+    sync: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +105,16 @@ pub(crate) fn from_status(status: u16, body: &[u8], retry_after: Option<Duration
             ErrorKind::NotFound,
             format!("Asana has no such object: {msg}"),
         ),
+        412 => {
+            let e = Error::new(
+                ErrorKind::Conflict,
+                format!("Asana refused the events sync token: {msg}"),
+            );
+            match serde_json::from_slice::<SyncBody>(body) {
+                Ok(b) => e.with_context(SYNC_CONTEXT, b.sync),
+                Err(_) => e,
+            }
+        }
         429 => {
             let mut e = Error::new(
                 ErrorKind::RateLimited,
@@ -200,6 +220,19 @@ mod tests {
         let e = from_status(502, &[b'x'; 1000], None);
         assert!(e.message().len() < 400);
         assert_eq!(messages(b""), "no error message");
+    }
+
+    #[test]
+    fn an_events_412_carries_the_fresh_sync_token() {
+        let body = br#"{"errors":[{"message":"Sync token invalid or too old."}],"sync":"de4774f6915eae04714ca93bb2f5ee81"}"#;
+        let e = from_status(412, body, None);
+        assert_eq!(e.kind(), ErrorKind::Conflict);
+        assert_eq!(
+            e.context(),
+            [(SYNC_CONTEXT, "de4774f6915eae04714ca93bb2f5ee81".to_owned())]
+        );
+        let bare = from_status(412, br#"{"errors":[{"message":"x"}]}"#, None);
+        assert!(bare.context().is_empty());
     }
 
     #[test]

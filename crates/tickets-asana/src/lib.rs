@@ -8,8 +8,11 @@ mod config;
 mod convert;
 mod create;
 mod error;
+mod feed;
 mod provider;
+mod status;
 mod types;
+mod values;
 
 use std::sync::Arc;
 
@@ -24,16 +27,17 @@ pub use provider::AsanaProvider;
 pub use types::TASK_FIELDS;
 
 /// The `asana` provider's factory, registered through `inventory`.
-pub static FACTORY: ProviderFactory = ProviderFactory {
-    kind: KIND,
-    summary: "Asana tasks in one project: sections for status, tags (or an enum field) for priority",
-    crate_name: env!("CARGO_PKG_NAME"),
-    build: |ctx| {
+pub static FACTORY: ProviderFactory = ProviderFactory::new(
+    KIND,
+    "Asana tasks in one project: sections for status, tags (or an enum field) for priority",
+    env!("CARGO_PKG_NAME"),
+    |ctx| {
         Box::pin(async move {
             let config = AsanaConfig::from_context(&ctx)?;
             Ok(Arc::new(AsanaProvider::new(config)?) as DynProvider)
         })
     },
-};
+)
+.with_keys(AsanaConfig::KEYS);
 
 inventory::submit!(FACTORY);

@@ -1,6 +1,6 @@
 //! The `asana` provider: tickets as tasks of one Asana project.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -17,6 +17,7 @@ use crate::cache::{Cache, project_error};
 use crate::client::{Call, Client, Repeat};
 use crate::config::{AsanaConfig, is_gid};
 use crate::convert::{KIND, Mapping};
+use crate::status::{self, StatusWrites};
 use crate::types::{TASK_FIELDS, TaskRecord, TaskWrite};
 
 /// Tickets as Asana tasks. Cheap to clone.
@@ -129,92 +130,6 @@ impl AsanaProvider {
         Ok(task)
     }
 
-    /// Tag gids for a ticket's tags (created if missing), plus its priority tag.
-    pub(crate) async fn tag_gids(
-        &self,
-        tags: &[String],
-        priority: Option<Priority>,
-    ) -> Result<Vec<String>> {
-        let mut names: Vec<&str> = tags.iter().map(String::as_str).collect();
-        let map = &self.inner.map;
-        for n in &names {
-            if map.is_priority_tag(n) {
-                return Err(Error::invalid_input(format!(
-                    "tag {n:?} is reserved for the priority; set the priority instead"
-                )));
-            }
-        }
-        if let Some(p) = priority.filter(|_| map.priority_field.is_none()) {
-            names.push(map.priority_name(p));
-        }
-        let mut out = Vec::with_capacity(names.len());
-        for n in names {
-            out.push(self.inner.cache.tag(self.c(), n).await?);
-        }
-        Ok(out)
-    }
-
-    /// `{"field gid": value}` for named custom field values (and the priority field).
-    pub(crate) async fn field_values(
-        &self,
-        fields: &BTreeMap<String, Patch<Value>>,
-        priority: Option<Priority>,
-    ) -> Result<BTreeMap<String, Value>> {
-        let (c, cache, map) = (self.c(), &self.inner.cache, &self.inner.map);
-        let mut out = BTreeMap::new();
-        for (name, patch) in fields {
-            if map
-                .priority_field
-                .as_deref()
-                .is_some_and(|p| p.eq_ignore_ascii_case(name))
-            {
-                return Err(Error::invalid_input(format!(
-                    "custom field {name:?} holds the priority; set the priority instead"
-                )));
-            }
-            let value = match patch {
-                Patch::Keep => continue,
-                Patch::Clear => Value::Null,
-                Patch::Set(v) => v.clone(),
-            };
-            let field = cache.field(c, name, &value, &[]).await?;
-            let wire = match (field.subtype(), &value) {
-                (_, Value::Null) => Value::Null,
-                ("number", Value::Number(_)) => value,
-                ("number", Value::String(s)) => s
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-                    .ok_or_else(|| {
-                        Error::invalid_input(format!(
-                            "custom field {name:?} takes a number, not {s:?}"
-                        ))
-                    })?,
-                ("enum", Value::String(s)) => json!(cache.option(c, &field, s).await?),
-                ("text", Value::String(_)) => value,
-                ("text", other) => Value::String(other.to_string()),
-                (t, other) => {
-                    return Err(Error::invalid_input(format!(
-                        "custom field {name:?} is an Asana {t} field; {other} does not fit it"
-                    )));
-                }
-            };
-            out.insert(field.gid.clone(), wire);
-        }
-        if let (Some(p), Some(field)) = (priority, map.priority_field.as_deref()) {
-            let names: Vec<&str> = Priority::ALL
-                .iter()
-                .map(|p| map.priority_name(*p))
-                .collect();
-            let def = cache.field(c, field, &Value::Null, &names).await?;
-            let option = cache.option(c, &def, map.priority_name(p)).await?;
-            out.insert(def.gid, json!(option));
-        }
-        Ok(out)
-    }
-
     fn unsupported_fields(requester: bool, kind: bool, watchers: bool) -> Result<()> {
         for (set, what) in [
             (requester, "requester"),
@@ -274,11 +189,16 @@ impl TicketProvider for AsanaProvider {
         c.due = true;
         c.watchers = false;
         c.requester = false;
+        c.edit_requester = false;
         c.kind = false;
         c.tags = true;
         c.number = false;
         c.optimistic_concurrency = false;
         c.edit_description = true;
+        c.change_feed = true;
+        // One section per status and one tag (or enum option) per priority: all kept exactly.
+        c.statuses = Status::ALL.to_vec();
+        c.priorities = Priority::ALL.to_vec();
         c.max_page_size = 100;
         c.time_resolution = std::time::Duration::from_millis(1);
         c
@@ -337,7 +257,9 @@ impl TicketProvider for AsanaProvider {
                 ),
             ));
         }
-        if let Some(to) = patch.status.as_set() {
+        if let Some(to) = patch.status.as_set()
+            && !patch.skip_workflow
+        {
             self.inner.workflow.check(now.status, *to)?;
         }
         let mut body = TaskWrite::default();
@@ -355,11 +277,10 @@ impl TicketProvider for AsanaProvider {
             .clone()
             .into_option()
             .map(|s| s.unwrap_or(Status::New));
-        if let Some(to) = status
-            && to.is_open() == current.completed
-        {
-            body.completed = Some(!to.is_open());
-        }
+        let moves = match status {
+            Some(to) => self.status_writes(&current, to, &mut body).await?,
+            None => StatusWrites::default(),
+        };
         let priority = patch
             .priority
             .clone()
@@ -376,6 +297,14 @@ impl TicketProvider for AsanaProvider {
         }
         let path = format!("/tasks/{gid}");
         let mut record = current.clone();
+        let mut more = false;
+        // A pure status change moves first, so the PUT answer shows the new section; with
+        // other fields the PUT goes first, so a refused field moves nothing.
+        let move_first = status::only_completed(&body);
+        if let Some(section) = moves.section.as_deref().filter(|_| move_first) {
+            self.move_to_section(gid, section).await?;
+            more = body.is_empty();
+        }
         if !body.is_empty() {
             let call = Call::write(Method::PUT, &path, &body, Repeat::Safe)
                 .query("opt_fields", TASK_FIELDS);
@@ -386,24 +315,8 @@ impl TicketProvider for AsanaProvider {
                 .map_err(|e| not_found(e, gid))?
                 .data;
         }
-        let mut more = false;
-        if let Some(to) = status
-            && (to != now.status || map.status(&record) != to)
-        {
-            let section = self
-                .inner
-                .cache
-                .section(self.c(), map.section_of(to))
-                .await?;
-            let sp = format!("/sections/{section}/addTask");
-            self.c()
-                .send::<Value>(&Call::write(
-                    Method::POST,
-                    &sp,
-                    &json!({"task": gid}),
-                    Repeat::Safe,
-                ))
-                .await?;
+        if let Some(section) = moves.section.as_deref().filter(|_| !move_first) {
+            self.move_to_section(gid, section).await?;
             more = true;
         }
         let tag_path = |op: &str| format!("/tasks/{gid}/{op}");
@@ -512,6 +425,14 @@ impl TicketProvider for AsanaProvider {
         Ok(Page::new(items, next))
     }
 
+    /// The project's events since the token: one `GET /events` (see the crate docs).
+    async fn changes(
+        &self,
+        since: Option<&tickets_core::ChangeToken>,
+    ) -> Result<tickets_core::Changes> {
+        self.events_since(since).await
+    }
+
     async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {
         let gid = task_gid(id)?;
         let task = self.record(gid).await?;
@@ -554,6 +475,7 @@ mod tests {
             "comments carry their key as a marker line"
         );
         assert!(!c.private_comments && !c.requester && !c.kind && !c.number);
+        assert!(c.change_feed, "the events API");
         assert_eq!(c.statuses.len(), 8);
         assert_eq!(c.max_page_size, 100);
         assert_eq!(p.kind(), "asana");

@@ -6,12 +6,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// `{"data": ..., "next_page": ...}`.
+/// `{"data": ..., "next_page": ...}` (the events API adds `sync` and `has_more`).
 #[derive(Debug, Deserialize)]
 pub(crate) struct Envelope<T> {
     pub data: T,
     #[serde(default)]
     pub next_page: Option<NextPage>,
+    #[serde(default)]
+    pub sync: Option<String>,
+    #[serde(default)]
+    pub has_more: bool,
 }
 
 #[derive(Debug, Deserialize)]

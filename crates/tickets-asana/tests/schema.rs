@@ -1,6 +1,6 @@
 //! Checks the fake Asana's answers and this crate's request bodies against the official
-//! OpenAPI spec (`shared/specs/asana_oas.yaml`, beside the repository; or the file named by
-//! `TICKETS_ASANA_OAS`). Every recorded exchange is matched to its spec operation; request
+//! OpenAPI spec (`tests/data/asana_oas.yaml`, a copy kept in the repository, see the README
+//! there; or the file named by `TICKETS_TEST_ASANA_OAS`). Every recorded exchange is matched to its spec operation; request
 //! `data` is checked against the request body schema (no unknown or read-only fields, right
 //! types), answers against the response schema of their status (strictly, i.e. no fields the
 //! spec does not name, unless `opt_fields` asked for nested ones).
@@ -16,11 +16,9 @@ use tickets_core::{
 use tickets_fakes::asana::{Exchange, FakeAsana};
 
 fn spec_path() -> PathBuf {
-    match std::env::var_os("TICKETS_ASANA_OAS") {
+    match std::env::var_os("TICKETS_TEST_ASANA_OAS") {
         Some(p) => PathBuf::from(p),
-        None => {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs/asana_oas.yaml")
-        }
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/asana_oas.yaml"),
     }
 }
 
@@ -131,7 +129,10 @@ impl Spec {
         let mut f = Flat::default();
         self.flat(schema, &mut f);
         if v.is_null() {
-            if !f.nullable && f.kind.is_some() {
+            // An event's `parent` "will be null for other event types" (EventResponse.parent's
+            // description), though its schema is not marked nullable.
+            let documented_null = at.contains(" /events?") && at.ends_with(".parent");
+            if !f.nullable && f.kind.is_some() && !documented_null {
                 errors.push(format!("{at}: null, but the schema is not nullable"));
             }
             return;
@@ -289,6 +290,14 @@ async fn raw(fake: &FakeAsana, method: reqwest::Method, path: &str, body: Option
 
 /// Drives the provider (both priority styles) and raw calls through every endpoint it uses.
 async fn scenario(fake: &FakeAsana) {
+    let start = raw(
+        fake,
+        reqwest::Method::GET,
+        &format!("/events?resource={}", fake.project()),
+        None,
+    )
+    .await;
+    let start = start["sync"].as_str().unwrap().to_owned();
     let config = AsanaConfig::new(fake.token(), fake.project()).base_url(fake.base_url());
     let mut enum_config = config.clone();
     enum_config.priority_field = Some("Priority".into());
@@ -333,6 +342,8 @@ async fn scenario(fake: &FakeAsana) {
         p.list(&TicketQuery::new().updated_since(t.created_at))
             .await
             .unwrap();
+        let feed = p.changes(None).await.unwrap();
+        p.changes(Some(&feed.next)).await.unwrap();
     }
     // Default renderings (no opt_fields): these are checked strictly.
     let (w, pr) = (fake.workspace().to_owned(), fake.project().to_owned());
@@ -395,15 +406,28 @@ async fn scenario(fake: &FakeAsana) {
             .await;
         }
     }
-    let e = raw(fake, get.clone(), &format!("/events?resource={pr}"), None).await;
-    let sync = e["sync"].as_str().unwrap();
     raw(
         fake,
-        get,
-        &format!("/events?resource={pr}&sync={sync}"),
-        None,
+        reqwest::Method::POST,
+        &format!("/tasks/{gid}/removeProject"),
+        Some(json!({"project": pr})),
     )
     .await;
+    // Every kind of event the scenario made: tasks added, changed, removed; stories added.
+    let mut sync = start;
+    loop {
+        let e = raw(
+            fake,
+            get.clone(),
+            &format!("/events?resource={pr}&sync={sync}"),
+            None,
+        )
+        .await;
+        sync = e["sync"].as_str().unwrap().to_owned();
+        if e["has_more"] != true {
+            break;
+        }
+    }
 }
 
 fn uuid_like() -> u128 {
@@ -416,12 +440,16 @@ fn uuid_like() -> u128 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fake_answers_and_client_requests_match_the_spec() {
     let path = spec_path();
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        println!(
-            "NOTICE: {} not found; skipping the OpenAPI schema check",
-            path.display()
-        );
-        return;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) => {
+            tickets_testkit::skipped(&format!(
+                "the OpenAPI schema check ({} cannot be read: {e})",
+                path.display()
+            ))
+            .unwrap();
+            return;
+        }
     };
     let spec = Spec {
         root: to_json(serde_yaml::from_str(&text).expect("the spec parses")),
@@ -497,6 +525,7 @@ async fn fake_answers_and_client_requests_match_the_spec() {
         "GET /users/{user_gid}",
         "GET /stories/{story_gid}",
         "GET /events",
+        "POST /tasks/{task_gid}/removeProject",
     ] {
         assert!(
             covered.contains(op),

@@ -19,8 +19,10 @@ pub enum ApiKeyIn {
     Header,
 }
 
-/// Where one canonical status lives in Bugzilla.
+/// Where one canonical status lives in Bugzilla. Unknown keys are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct StatusTarget {
     /// The Bugzilla `status` (`CONFIRMED`, `RESOLVED`, ...).
     pub status: String,
@@ -33,7 +35,9 @@ pub struct StatusTarget {
 }
 
 impl StatusTarget {
-    fn new(status: &str, resolution: &str, marker: Option<&str>) -> Self {
+    /// A Bugzilla status, with a resolution (empty for open statuses) and an optional
+    /// whiteboard marker.
+    pub fn new(status: &str, resolution: &str, marker: Option<&str>) -> Self {
         Self {
             status: status.into(),
             resolution: resolution.into(),
@@ -90,8 +94,15 @@ fn default_timeout() -> u64 {
     30
 }
 
+fn default_feed_lag() -> u64 {
+    10
+}
+
 /// The `[backends.<name>]` section of a `bugzilla` backend.
+///
+/// Non-exhaustive: build one with [`BugzillaConfig::new`] and set the public fields you need.
 #[derive(Clone, Deserialize)]
+#[non_exhaustive]
 pub struct BugzillaConfig {
     /// The REST root, e.g. `https://bugzilla.example.com/rest` (`/rest` is added when missing).
     pub base_url: String,
@@ -142,9 +153,14 @@ pub struct BugzillaConfig {
     /// The login that means "nobody"; default: the component's default assignee.
     #[serde(default)]
     pub unassigned: Option<String>,
-    /// Per-request timeout in seconds.
+    /// Per-request timeout in seconds (1 to 86400, default 30).
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// How many seconds behind the server's clock the change feed's position stays: changes
+    /// younger than this are named again by the next call (at least once), so a change that
+    /// commits late, or a second change in the same second, is never skipped.
+    #[serde(default = "default_feed_lag")]
+    pub feed_lag_secs: u64,
     /// The allowed status moves (the core default unless set).
     #[serde(default)]
     pub workflow: Workflow,
@@ -167,6 +183,29 @@ impl fmt::Debug for BugzillaConfig {
 }
 
 impl BugzillaConfig {
+    /// The keys of a `bugzilla` backend section (besides `provider` and `layers`): the fields
+    /// above.
+    pub const KEYS: &'static [&'static str] = &[
+        "base_url",
+        "api_key",
+        "api_key_in",
+        "login",
+        "product",
+        "component",
+        "version",
+        "op_sys",
+        "platform",
+        "severity",
+        "status_map",
+        "priority_map",
+        "custom_fields",
+        "escalate_priority",
+        "unassigned",
+        "timeout_secs",
+        "feed_lag_secs",
+        "workflow",
+    ];
+
     /// A config for `base_url` with `api_key`, filing into product/component.
     pub fn new(
         base_url: impl Into<String>,
@@ -191,6 +230,7 @@ impl BugzillaConfig {
             escalate_priority: true,
             unassigned: None,
             timeout_secs: default_timeout(),
+            feed_lag_secs: default_feed_lag(),
             workflow: Workflow::default(),
         }
     }
@@ -253,9 +293,10 @@ impl BugzillaConfig {
                 ));
             }
         }
-        if self.timeout_secs == 0 {
-            return Err(("timeout_secs", "must be at least 1".into()));
-        }
+        tickets_core::config::check_range(self.timeout_secs, 1, 86_400, "seconds")
+            .map_err(|p| ("timeout_secs", p))?;
+        tickets_core::config::check_range(self.feed_lag_secs, 0, 3_600, "seconds")
+            .map_err(|p| ("feed_lag_secs", p))?;
         Ok(())
     }
 }
@@ -326,5 +367,28 @@ mod tests {
         assert_eq!(c.priority_map[&Priority::Critical], "P1");
         assert_eq!(c.custom_fields["customer"], "cf_customer");
         assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn keys_are_the_fields_of_the_struct() {
+        let mut fields = tickets_core::config::struct_keys::<BugzillaConfig>()
+            .expect("a plain struct")
+            .to_vec();
+        let mut keys = BugzillaConfig::KEYS.to_vec();
+        fields.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(
+            keys, fields,
+            "KEYS must list exactly the fields serde reads"
+        );
+    }
+
+    #[test]
+    fn a_huge_timeout_names_the_key() {
+        let mut c = BugzillaConfig::new("http://x/rest", "k", "P", "C");
+        c.timeout_secs = u64::MAX;
+        let (key, problem) = c.check().unwrap_err();
+        assert_eq!(key, "timeout_secs");
+        assert!(problem.contains("86400"), "{problem}");
     }
 }

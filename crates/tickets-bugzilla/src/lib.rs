@@ -6,10 +6,12 @@ mod comments;
 pub mod config;
 mod convert;
 mod error;
+mod feed;
 mod keylock;
 mod meta;
 mod provider;
 mod search;
+mod status;
 
 use std::sync::Arc;
 
@@ -25,13 +27,13 @@ pub use provider::BugzillaProvider;
 pub const KIND: &str = "bugzilla";
 
 /// The `bugzilla` provider's factory.
-pub static FACTORY: ProviderFactory = ProviderFactory {
-    kind: KIND,
-    summary: "Bugzilla 5.x (and bugzilla.mozilla.org) bugs over REST",
-    crate_name: env!("CARGO_PKG_NAME"),
-    build: |ctx| {
+pub static FACTORY: ProviderFactory = ProviderFactory::new(
+    KIND,
+    "Bugzilla 5.x (and bugzilla.mozilla.org) bugs over REST",
+    env!("CARGO_PKG_NAME"),
+    |ctx| {
         Box::pin(async move {
-            let config: BugzillaConfig = ctx.extract()?;
+            let config: BugzillaConfig = ctx.config()?;
             config
                 .check()
                 .map_err(|(key, problem)| ctx.config_error(key, problem))?;
@@ -42,6 +44,7 @@ pub static FACTORY: ProviderFactory = ProviderFactory {
             Ok(Arc::new(provider) as DynProvider)
         })
     },
-};
+)
+.with_keys(BugzillaConfig::KEYS);
 
 tickets_core::inventory::submit!(FACTORY);

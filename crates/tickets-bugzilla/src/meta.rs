@@ -1,15 +1,14 @@
 //! What the provider learns from the server once: legal priorities, the status workflow
 //! (`can_change_to`), the component's default assignee ("nobody"), and the API user.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde_json::Value;
-use serde_json::{Map, json};
-use tickets_core::{Error, ErrorKind, Priority, Result, Status};
+use tickets_core::{Error, ErrorKind, Priority, Result};
 
 use crate::client::{Client, segment};
 use crate::config::{ApiKeyIn, BugzillaConfig};
-use crate::convert::{self, Bug, PriorityMap, StatusMap};
+use crate::convert::{self, PriorityMap};
 
 /// The server's workflow: which status may follow which.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,6 +17,11 @@ pub struct Transitions {
     pub next: HashMap<String, Vec<String>>,
     /// Statuses a new bug may be filed with.
     pub initial: Vec<String>,
+    /// `is_open` of each status, as the server says.
+    pub open: HashMap<String, bool>,
+    /// Moves `(from, to)` an admin made comment-required (a `PUT` without a comment is
+    /// refused with code 32000).
+    pub comment_required: HashSet<(String, String)>,
 }
 
 impl Transitions {
@@ -30,23 +34,53 @@ impl Transitions {
             .ok_or_else(|| Error::unexpected("bug_status field answer without values"))?;
         let mut t = Transitions::default();
         for v in values {
-            let to: Vec<String> = v
+            let from = v.get("name").and_then(Value::as_str).unwrap_or_default();
+            let mut to = Vec::new();
+            for x in v
                 .get("can_change_to")
                 .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.get("name").and_then(Value::as_str).map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
+                .into_iter()
+                .flatten()
+            {
+                let Some(name) = x.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
+                if x.get("comment_required").and_then(Value::as_bool) == Some(true) {
+                    t.comment_required
+                        .insert((from.to_owned(), name.to_owned()));
+                }
+                to.push(name.to_owned());
+            }
             match v.get("name").and_then(Value::as_str) {
                 None | Some("") => t.initial = to,
                 Some(name) => {
+                    if let Some(open) = v.get("is_open").and_then(Value::as_bool) {
+                        t.open.insert(name.to_owned(), open);
+                    }
                     t.next.insert(name.to_owned(), to);
                 }
             }
         }
         Ok(t)
+    }
+
+    /// The server's spelling of a status name (Bugzilla matches names case-insensitively);
+    /// the name itself when the server does not list it.
+    pub fn canonical(&self, status: &str) -> String {
+        self.next
+            .keys()
+            .chain(self.initial.iter())
+            .find(|k| k.eq_ignore_ascii_case(status.trim()))
+            .cloned()
+            .unwrap_or_else(|| status.trim().to_owned())
+    }
+
+    /// Whether a status is open: the server's `is_open`, else a guess from the 5.x names.
+    pub fn is_open(&self, status: &str) -> bool {
+        self.open
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(status))
+            .map_or_else(|| convert::guess_open(status), |(_, open)| *open)
     }
 
     /// The shortest chain of statuses leading from `from` to `to` (without `from`), or `None`.
@@ -211,69 +245,12 @@ pub async fn discover(client: &Client, cfg: &BugzillaConfig) -> Result<Meta> {
     })
 }
 
-/// The status steps from `bug` to where `to` lives, each a `{status, resolution}` body:
-/// several when the workflow needs a path (`CONFIRMED -> RESOLVED -> VERIFIED`), one when a
-/// single move (or only a resolution change) does, none when nothing changes.
-pub fn status_steps(
-    statuses: &StatusMap,
-    transitions: &Transitions,
-    bug: &Bug,
-    to: Status,
-) -> Result<Vec<Map<String, Value>>> {
-    let target = statuses.target(to);
-    let path = transitions
-        .path(&bug.status, &target.status)
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidTransition,
-                format!(
-                    "Bugzilla's workflow has no path from {} to {} (for {to}); allowed from {}: {}",
-                    bug.status,
-                    target.status,
-                    bug.status,
-                    transitions
-                        .next
-                        .get(&bug.status)
-                        .map(|v| v.join(", "))
-                        .unwrap_or_default()
-                ),
-            )
-        })?;
-    // Closed steps get the target's resolution (FIXED on the way to an open target);
-    // reopening clears it (5.x has no REOPENED: `{"status":"CONFIRMED","resolution":""}`).
-    let resolution_for = |status: &str| {
-        if convert::guess_open(status) {
-            String::new()
-        } else if target.resolution.is_empty() {
-            "FIXED".to_owned()
-        } else {
-            target.resolution.clone()
-        }
-    };
-    let mut steps: Vec<Map<String, Value>> = path
-        .iter()
-        .map(|status| {
-            let mut m = Map::new();
-            m.insert("status".into(), json!(status));
-            m.insert("resolution".into(), json!(resolution_for(status)));
-            m
-        })
-        .collect();
-    let final_resolution = resolution_for(&target.status);
-    if steps.is_empty() && final_resolution != bug.resolution {
-        let mut m = Map::new();
-        m.insert("resolution".into(), json!(final_resolution));
-        steps.push(m);
-    }
-    Ok(steps)
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn workflow() -> Transitions {
+    pub(crate) fn workflow() -> Transitions {
         // The shape of `GET /rest/field/bug/bug_status` on 5.x (default workflow).
         let answer = json!({"fields": [{"name": "bug_status", "values": [
             {"name": null, "sort_key": 0, "is_open": null, "can_change_to": [
@@ -325,60 +302,5 @@ mod tests {
             priority_values(&answer),
             ["Highest", "High", "Normal", "Low", "Lowest", "---"]
         );
-    }
-
-    fn bug(status: &str, resolution: &str) -> Bug {
-        serde_json::from_value(json!({
-            "id": 1, "summary": "s", "status": status, "resolution": resolution,
-            "creation_time": "2026-01-01T00:00:00Z", "last_change_time": "2026-01-01T00:00:00Z",
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn status_steps_carry_resolutions() {
-        let t = workflow();
-        let map = StatusMap::new(crate::config::default_status_map());
-        let steps = status_steps(&map, &t, &bug("CONFIRMED", ""), Status::Closed).unwrap();
-        assert_eq!(
-            Value::from(steps.into_iter().map(Value::Object).collect::<Vec<_>>()),
-            json!([{"status": "RESOLVED", "resolution": "FIXED"},
-                   {"status": "VERIFIED", "resolution": "FIXED"}])
-        );
-        let steps = status_steps(&map, &t, &bug("RESOLVED", "FIXED"), Status::Cancelled).unwrap();
-        assert_eq!(
-            Value::Object(steps[0].clone()),
-            json!({"resolution": "WONTFIX"})
-        );
-        let steps = status_steps(&map, &t, &bug("VERIFIED", "FIXED"), Status::New).unwrap();
-        assert_eq!(
-            Value::Object(steps[0].clone()),
-            json!({"status": "CONFIRMED", "resolution": ""})
-        );
-        assert!(
-            status_steps(&map, &t, &bug("CONFIRMED", ""), Status::Triaged)
-                .unwrap()
-                .is_empty()
-        );
-        let mut odd = std::collections::BTreeMap::new();
-        odd.insert(
-            Status::New,
-            crate::config::StatusTarget {
-                status: "REOPENED".into(),
-                resolution: String::new(),
-                marker: None,
-            },
-        );
-        let mut cfg_map = crate::config::default_status_map();
-        cfg_map.extend(odd);
-        let err = status_steps(
-            &StatusMap::new(cfg_map),
-            &t,
-            &bug("VERIFIED", "FIXED"),
-            Status::New,
-        )
-        .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidTransition);
-        assert!(err.to_string().contains("allowed from VERIFIED"), "{err}");
     }
 }

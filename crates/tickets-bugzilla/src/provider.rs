@@ -19,6 +19,7 @@ use crate::config::BugzillaConfig;
 use crate::convert::{self, Bug, Mapping, StatusMap, Whiteboard, alias_for_key, check_tag};
 use crate::keylock::KeyLocks;
 use crate::meta::{self, Meta};
+use crate::status;
 
 const DEFAULT_PAGE_SIZE: u32 = 50;
 const MAX_PAGE_SIZE: u32 = 200;
@@ -162,33 +163,6 @@ impl BugzillaProvider {
             .unwrap_or_default();
         Ok(convert::to_ticket(&bug, description, &self.mapping(meta)))
     }
-
-    /// The whiteboard for these tags and the marker of `status` (other free text kept).
-    fn whiteboard(&self, current: &str, tags: Option<&[String]>, status: Status) -> String {
-        let markers = self.statuses.marker_tokens();
-        let mut wb = Whiteboard::parse(current);
-        let tags: Vec<String> = match tags {
-            Some(t) => tickets_core::normalize_tags(t.iter().cloned()),
-            None => wb
-                .tokens
-                .iter()
-                .filter(|t| !markers.contains(t))
-                .cloned()
-                .collect(),
-        };
-        wb.tokens = tags;
-        if status.is_open()
-            && let Some(m) = &self.statuses.target(status).marker
-        {
-            wb.tokens.push(
-                m.trim()
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .to_owned(),
-            );
-        }
-        wb.render()
-    }
 }
 
 /// The Bugzilla field of a model custom field name.
@@ -239,6 +213,7 @@ impl TicketProvider for BugzillaProvider {
         c.number = true;
         c.optimistic_concurrency = false;
         c.edit_description = false;
+        c.change_feed = true;
         c.statuses = Status::ALL.to_vec();
         if let Some(meta) = self.meta.get() {
             c.priorities = meta.priorities.exact();
@@ -285,7 +260,7 @@ impl TicketProvider for BugzillaProvider {
             "priority": self.priority_value(meta, new.priority)?,
             "status": target.status,
         });
-        let wb = self.whiteboard("", Some(&new.tags), initial);
+        let wb = status::whiteboard(&self.statuses, "", Some(&new.tags), initial);
         if !wb.is_empty() {
             body["whiteboard"] = json!(wb);
         }
@@ -390,23 +365,29 @@ impl TicketProvider for BugzillaProvider {
         {
             body.insert("summary".into(), json!(s.trim()));
         }
+        // The status is reached from what the server shows now (see `status::plan`), so a
+        // repeated or resumed change converges; `skip_workflow` only drops the canonical check.
+        let target = match patch.status {
+            Patch::Set(to) => Some(to),
+            _ => None,
+        };
         let mut status = current.status;
-        let mut steps = Vec::new();
-        if let Patch::Set(to) = patch.status
-            && to != current.status
-        {
-            self.workflow()
-                .check(current.status, to)
-                .map_err(|e| e.with_context("ticket", id))?;
-            steps = meta::status_steps(&self.statuses, &meta.transitions, &bug, to)
-                .map_err(|e| e.with_context("ticket", id))?;
-            status = to;
-            if to == Status::Escalated && self.cfg.escalate_priority && patch.priority.is_keep() {
-                body.insert(
-                    "priority".into(),
-                    json!(self.priority_value(meta, Priority::Critical)?),
-                );
+        if let Some(to) = target {
+            if to != current.status {
+                if !patch.skip_workflow {
+                    self.workflow()
+                        .check(current.status, to)
+                        .map_err(|e| e.with_context("ticket", id))?;
+                }
+                if to == Status::Escalated && self.cfg.escalate_priority && patch.priority.is_keep()
+                {
+                    body.insert(
+                        "priority".into(),
+                        json!(self.priority_value(meta, Priority::Critical)?),
+                    );
+                }
             }
+            status = to;
         }
         if let Some(p) = patch.priority.into_option() {
             let value = self.priority_value(meta, p.unwrap_or_default())?;
@@ -450,7 +431,18 @@ impl TicketProvider for BugzillaProvider {
             }
         }
         let tags = patch.tags.into_option().map(Option::unwrap_or_default);
-        let wb = self.whiteboard(&bug.whiteboard, tags.as_deref(), status);
+        let wb = status::whiteboard(&self.statuses, &bug.whiteboard, tags.as_deref(), status);
+        let steps = match target {
+            Some(to) => status::plan(
+                &self.statuses,
+                &meta.transitions,
+                &bug,
+                to,
+                &Whiteboard::parse(&wb).tokens,
+            )
+            .map_err(|e| e.with_context("ticket", id))?,
+            None => Vec::new(),
+        };
         if wb != bug.whiteboard {
             body.insert("whiteboard".into(), json!(wb));
         }
@@ -466,8 +458,9 @@ impl TicketProvider for BugzillaProvider {
         // assignee, ...) fails before any status moved; further steps carry the status only.
         let mut puts = steps.into_iter();
         let mut first = puts.next().unwrap_or_default();
-        first.extend(body);
+        status::merge_into_step(&mut first, body);
         let path = format!("/bug/{}", segment(id.as_str()));
+        let mut sent = false;
         for put in std::iter::once(first).chain(puts) {
             if put.is_empty() {
                 continue;
@@ -476,6 +469,14 @@ impl TicketProvider for BugzillaProvider {
                 .put(&path, Value::Object(put))
                 .await
                 .map_err(|e| e.with_context("ticket", id))?;
+            sent = true;
+        }
+        if !sent {
+            // Nothing to change: the bug as read, with its description.
+            return self
+                .ticket(&bug)
+                .await
+                .map_err(|e| e.with_context("ticket", id));
         }
         self.get(id).await
     }
@@ -525,6 +526,15 @@ impl TicketProvider for BugzillaProvider {
             .collect();
         let next = full.then(|| Cursor::new((offset + u64::from(size)).to_string()));
         Ok(Page::new(items, next))
+    }
+
+    /// Bugs of the product/component changed since the token, found by search (Bugzilla has
+    /// no feed): `GET /rest/time` and one search per call; `deleted` is always empty.
+    async fn changes(
+        &self,
+        since: Option<&tickets_core::ChangeToken>,
+    ) -> Result<tickets_core::Changes> {
+        crate::feed::changes(&self.client, &self.cfg, since).await
     }
 
     async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {

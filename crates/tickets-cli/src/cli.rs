@@ -36,9 +36,17 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub backend: Option<String>,
 
-    /// Print one JSON document instead of text.
-    #[arg(long, global = true)]
+    /// Print one JSON document instead of text (a failure too: `{"error": {...}}`).
+    #[arg(long, global = true, conflicts_with = "jsonl")]
     pub json: bool,
+
+    /// Print lists one JSON object per line, as they arrive.
+    #[arg(long, global = true)]
+    pub jsonl: bool,
+
+    /// No progress display and no notes on stderr (errors are still printed).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 
     /// What to do.
     #[command(subcommand)]
@@ -49,40 +57,93 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a ticket.
+    #[command(
+        after_help = "Examples:\n  tickets create --subject \"Server down\" --priority critical --tag ops\n  tickets --json create -s \"Printer on fire\" --assignee alice@example.com --field site=\"berlin\""
+    )]
     Create(CreateArgs),
     /// Show one ticket.
+    #[command(
+        after_help = "Examples:\n  tickets get 0190f3a2-7c4e-7b1a-9d2e-3f4a5b6c7d8e\n  tickets --backend tracker --json get 1209000000000001"
+    )]
     Get(IdArg),
     /// List tickets (every page, unless --limit).
+    #[command(
+        after_help = "Examples:\n  tickets list --status new --status triaged --tag ops\n  tickets list --assignee alice@example.com --limit 20\n  tickets list --updated-since 2026-11-01 --jsonl | jq .subject"
+    )]
     List(ListArgs),
     /// Change fields of a ticket.
+    #[command(
+        after_help = "Examples:\n  tickets update ID --subject \"API down in eu-1\" --priority high\n  tickets update ID --clear-tags --field severity=2 --expected-version 4"
+    )]
     Update(UpdateArgs),
     /// Move a ticket to another status (new, triaged, in_progress, on_hold, escalated, resolved,
     /// closed, cancelled).
+    #[command(
+        after_help = "Examples:\n  tickets status ID in_progress\n  tickets status ID on_hold"
+    )]
     Status(StatusArgs),
     /// Assign a ticket to someone.
+    #[command(after_help = "Examples:\n  tickets assign ID alice@example.com")]
     Assign(AssignArgs),
     /// Remove a ticket's assignee.
+    #[command(after_help = "Examples:\n  tickets unassign ID")]
     Unassign(IdArg),
     /// Add a comment to a ticket.
+    #[command(
+        after_help = "Examples:\n  tickets comment ID \"Restarted api-1\" --author alice@example.com\n  journalctl -u api | tail -50 | tickets comment ID -"
+    )]
     Comment(CommentArgs),
     /// Show a ticket's comments, oldest first.
+    #[command(after_help = "Examples:\n  tickets comments ID\n  tickets --json comments ID")]
     Comments(IdArg),
     /// Close a ticket.
+    #[command(after_help = "Examples:\n  tickets close ID")]
     Close(IdArg),
     /// Resolve a ticket.
+    #[command(after_help = "Examples:\n  tickets resolve ID")]
     Resolve(IdArg),
     /// Escalate a ticket.
+    #[command(after_help = "Examples:\n  tickets escalate ID")]
     Escalate(IdArg),
     /// Reopen a resolved, closed or cancelled ticket.
+    #[command(after_help = "Examples:\n  tickets reopen ID")]
     Reopen(IdArg),
     /// Show a ticket's change history (where the backend keeps one).
+    #[command(after_help = "Examples:\n  tickets history ID")]
     History(IdArg),
+    /// Attach a file to a ticket (where the backend keeps attachments).
+    #[command(
+        after_help = "Examples:\n  tickets attach ID crash.log\n  tickets attach ID shot.png --name before-fix.png\n  journalctl -u api | tickets attach ID - --name api.log"
+    )]
+    Attach(AttachArgs),
+    /// List a ticket's attachments.
+    #[command(after_help = "Examples:\n  tickets attachments ID\n  tickets --json attachments ID")]
+    Attachments(IdArg),
+    /// Save an attachment's content to a file (or stdout with `-`).
+    #[command(
+        after_help = "Examples:\n  tickets download ATTACHMENT_ID\n  tickets download ATTACHMENT_ID --output - | less"
+    )]
+    Download(DownloadArgs),
+    /// Delete a ticket with its comments and attachments (asks first on a terminal).
+    #[command(after_help = "Examples:\n  tickets delete ID\n  tickets delete ID --yes")]
+    Delete(DeleteArgs),
     /// List the provider kinds this program knows.
+    #[command(after_help = "Examples:\n  tickets providers")]
     Providers,
     /// List the configured backends.
+    #[command(after_help = "Examples:\n  tickets backends\n  tickets --config prod.toml backends")]
     Backends,
     /// Print the effective configuration, secrets redacted.
+    #[command(after_help = "Examples:\n  tickets config\n  TICKETS_PROVIDER=asana tickets config")]
     Config,
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    #[command(
+        after_help = "Examples:\n  tickets completions bash > ~/.local/share/bash-completion/completions/tickets\n  tickets completions zsh > \"${fpath[1]}/_tickets\"\n  tickets completions fish > ~/.config/fish/completions/tickets.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Delivery to the remote of a `sync` backend: run, status, retry, skip, verify, push, pull.
     #[command(subcommand)]
     Sync(SyncCommand),
@@ -140,6 +201,45 @@ pub enum RepairSide {
     Remote,
 }
 
+/// `tickets attach`.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// The ticket's id.
+    pub id: String,
+    /// The file to attach (`-` reads stdin; then give --name).
+    pub file: PathBuf,
+    /// The file name the attachment gets (default: the file's own).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The media type (default: guessed from the name).
+    #[arg(long)]
+    pub content_type: Option<String>,
+    /// Who attaches it.
+    #[arg(long)]
+    pub author: Option<String>,
+}
+
+/// `tickets download`.
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The attachment's id (`tickets attachments ID` lists them).
+    pub attachment_id: String,
+    /// Where to write it: a file (default: the attachment's name, in the working directory,
+    /// never overwritten) or `-` for stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+}
+
+/// `tickets delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The ticket's id.
+    pub id: String,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
 /// A ticket id.
 #[derive(Debug, Args)]
 pub struct IdArg {
@@ -175,7 +275,7 @@ pub struct CreateArgs {
     #[arg(long, value_name = "DATE")]
     pub due: Option<String>,
     /// A tag (repeat for more).
-    #[arg(long = "tag", short = 't', value_name = "T")]
+    #[arg(long = "tag", short = 't', value_name = "T", value_parser = non_blank_tag)]
     pub tags: Vec<String>,
     /// Someone to keep informed (repeat for more).
     #[arg(long = "watcher", value_name = "W")]
@@ -201,7 +301,7 @@ pub struct ListArgs {
     #[arg(long)]
     pub requester: Option<String>,
     /// Only tickets carrying this tag (repeat: all of them).
-    #[arg(long = "tag", value_name = "T")]
+    #[arg(long = "tag", value_name = "T", value_parser = non_blank_tag)]
     pub tags: Vec<String>,
     /// Only tickets whose subject or description contains this text.
     #[arg(long, value_name = "Q")]
@@ -210,7 +310,7 @@ pub struct ListArgs {
     #[arg(long, value_name = "RFC3339")]
     pub updated_since: Option<String>,
     /// Stop after this many tickets (default: all of them).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = positive_count)]
     pub limit: Option<usize>,
 }
 
@@ -250,7 +350,7 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub clear_due: bool,
     /// Replace the tags with these (repeat for more).
-    #[arg(long = "tag", value_name = "T", conflicts_with = "clear_tags")]
+    #[arg(long = "tag", value_name = "T", conflicts_with = "clear_tags", value_parser = non_blank_tag)]
     pub tags: Vec<String>,
     /// Remove every tag.
     #[arg(long)]
@@ -300,6 +400,25 @@ pub struct CommentArgs {
     /// Add at most once for this key, where the backend supports it.
     #[arg(long, value_name = "K")]
     pub idempotency_key: Option<String>,
+}
+
+/// A tag as given to `--tag`: not empty or blank (an empty tag would be dropped silently).
+fn non_blank_tag(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("a tag must not be empty; leave --tag out (or use --clear-tags)".into());
+    }
+    Ok(text.to_owned())
+}
+
+/// A count of at least one (`--limit`).
+fn positive_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<i128>() {
+        Ok(n) if n >= 1 => usize::try_from(n).map_err(|_| format!("{n} is too large")),
+        Ok(n) => Err(format!("must be at least 1 (got {n})")),
+        Err(_) => Err(format!(
+            "must be a whole number of at least 1 (got {text:?})"
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -15,18 +15,67 @@ use tickets::{Comment, HistoryEntry, ProviderFactory, Ticket};
 pub struct Printer<W> {
     out: W,
     json: bool,
+    jsonl: bool,
+    columns: Option<usize>,
+    progress: bool,
 }
 
 impl<W: Write> Printer<W> {
     /// A printer writing text, or JSON when `json` is set.
     pub fn new(out: W, json: bool) -> Self {
-        Self { out, json }
+        Self {
+            out,
+            json,
+            jsonl: false,
+            columns: None,
+            progress: false,
+        }
+    }
+
+    /// Lists one JSON object per line (`--jsonl`).
+    pub fn json_lines(mut self, on: bool) -> Self {
+        self.jsonl = on;
+        self
+    }
+
+    /// Fits tables to a terminal this wide (stdout is a terminal).
+    pub fn columns(mut self, columns: Option<usize>) -> Self {
+        self.columns = columns;
+        self
+    }
+
+    /// Shows progress on stderr for long work (a terminal, no `--json`, no `--quiet`).
+    pub fn progress(mut self, on: bool) -> Self {
+        self.progress = on;
+        self
+    }
+
+    /// True when progress may be shown on stderr.
+    pub fn shows_progress(&self) -> bool {
+        self.progress && !self.json && !self.jsonl
+    }
+
+    /// How a list is written.
+    pub fn list_format(&self) -> crate::listing::Format {
+        use crate::listing::Format;
+        if self.jsonl {
+            Format::JsonLines
+        } else if self.json {
+            Format::Json
+        } else {
+            Format::Table(self.columns)
+        }
     }
 
     /// The writer, back.
     #[cfg(test)]
     pub fn into_inner(self) -> W {
         self.out
+    }
+
+    /// The writer itself, for output written piece by piece (a list as it arrives).
+    pub fn raw(&mut self) -> &mut W {
+        &mut self.out
     }
 
     /// True when results are printed as JSON.
@@ -96,35 +145,6 @@ impl<W: Write> Printer<W> {
             }
         }
         Ok(())
-    }
-
-    /// Several tickets: a table, one line each.
-    pub fn tickets(&mut self, tickets: &[Ticket]) -> io::Result<()> {
-        if self.json {
-            return self.json(&Value::Array(tickets.iter().map(ticket_json).collect()));
-        }
-        if tickets.is_empty() {
-            return writeln!(self.out, "no tickets");
-        }
-        let rows = tickets
-            .iter()
-            .map(|t| {
-                vec![
-                    t.id.to_string(),
-                    t.status.to_string(),
-                    t.priority.to_string(),
-                    opt(t.assignee.as_deref()),
-                    time(t.updated_at),
-                    clip(&t.subject, 60),
-                ]
-            })
-            .collect();
-        table(
-            &mut self.out,
-            &["ID", "STATUS", "PRIORITY", "ASSIGNEE", "UPDATED", "SUBJECT"],
-            rows,
-        )?;
-        writeln!(self.out, "{} ticket(s)", tickets.len())
     }
 
     /// One comment, as just added.
@@ -411,28 +431,6 @@ mod tests {
             text.ends_with("description:\n  line one\n  line two\n"),
             "{text}"
         );
-    }
-
-    #[test]
-    fn ticket_table_has_a_header_and_a_row_per_ticket() {
-        let mut other = sample();
-        other.id = TicketId::new("T-22");
-        other.subject = "x".repeat(100);
-        let text = render(false, |p| p.tickets(&[sample(), other]));
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 4, "{text}");
-        assert!(lines[0].starts_with("ID    STATUS"), "{text}");
-        assert!(lines[1].starts_with("T-1   in_progress"), "{text}");
-        assert!(lines[2].ends_with('…'), "{text}");
-        assert_eq!(lines[3], "2 ticket(s)");
-    }
-
-    #[test]
-    fn json_list_is_one_array() {
-        let text = render(true, |p| p.tickets(&[sample()]));
-        let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v[0]["guid"], "T-1");
-        assert_eq!(render(true, |p| p.tickets(&[])).trim(), "[]");
     }
 
     #[test]

@@ -147,6 +147,38 @@ fn an_empty_list_is_an_empty_array() {
 }
 
 #[test]
+fn lists_stream_as_json_lines_and_piped_tables_keep_whole_subjects() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "a subject much longer than any table column would want to show in a terminal";
+    for s in [long, "short"] {
+        assert!(
+            run(dir.path(), &["create", "--subject", s])
+                .status
+                .success()
+        );
+    }
+    let out = run(dir.path(), &["list", "--jsonl"]);
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 2, "{text}");
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).expect("one object a line");
+        assert!(v["id"].is_string());
+    }
+    let table = stdout(&run(dir.path(), &["list"]));
+    assert!(table.contains(long), "piped, nothing is cut: {table}");
+    assert!(
+        table.lines().last().unwrap().starts_with("2 ticket(s)"),
+        "{table}"
+    );
+    let out = run(dir.path(), &["list", "--json", "--jsonl"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the two JSON forms exclude each other"
+    );
+}
+
+#[test]
 fn unknown_ticket_exits_3() {
     let dir = dir_with(MEMORY);
     let err = failed(&run(dir.path(), &["get", "does-not-exist"]), 3);
@@ -154,6 +186,32 @@ fn unknown_ticket_exits_3() {
     assert!(err.contains("does-not-exist"), "{err}");
     failed(&run(dir.path(), &["comments", "does-not-exist"]), 3);
     failed(&run(dir.path(), &["close", "does-not-exist"]), 3);
+}
+
+#[test]
+fn with_json_a_failure_is_one_json_object_with_the_same_exit_code() {
+    let dir = dir_with(MEMORY);
+    let out = run(dir.path(), &["--json", "get", "does-not-exist"]);
+    assert_eq!(out.status.code(), Some(3));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    assert_eq!(v["error"]["kind"], "not_found", "{v}");
+    assert_eq!(v["error"]["exit_code"], 3, "{v}");
+    assert_eq!(v["error"]["operation"], "get", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does-not-exist"),
+        "{v}"
+    );
+    let out = run(dir.path(), &["--json", "status", "x", "almost-done"]);
+    assert_eq!(out.status.code(), Some(4));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["error"]["kind"], "invalid_input", "{v}");
+    assert!(
+        !stderr(&out).is_empty(),
+        "people still get the line on stderr"
+    );
 }
 
 #[test]
@@ -185,6 +243,78 @@ fn invalid_input_exits_4() {
         ),
         4,
     );
+}
+
+#[test]
+fn unclear_inputs_get_clear_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let id = json(&run(d, &["--json", "create", "--subject", "x"]))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = run(d, &["list", "--limit", "-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("at least 1"), "{}", stderr(&out));
+    let out = run(d, &["update", &id, "--tag", ""]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("tag must not be empty"),
+        "{}",
+        stderr(&out)
+    );
+    let deep = format!("d={}1{}", "[".repeat(200), "]".repeat(200));
+    let err = failed(&run(d, &["update", &id, "--field", &deep]), 4);
+    assert!(err.contains("not valid JSON"), "{err}");
+    let err = failed(
+        &run(
+            d,
+            &["update", &id, "--subject", "y", "--expected-version", "abc"],
+        ),
+        4,
+    );
+    assert!(err.contains("not a version"), "{err}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tickets"))
+        .current_dir(d)
+        .args(["comment", &id, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&[0x66, 0xff, 0xfe])
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
+}
+
+#[test]
+fn completions_for_each_shell_and_a_version_naming_the_providers() {
+    let dir = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef tickets"),
+        ("fish", "complete -c tickets"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = run(dir.path(), &["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        assert!(stdout(&out).contains(marker), "{shell}");
+    }
+    assert!(
+        !dir.path().join("tickets.db").exists(),
+        "no store for completions"
+    );
+    let v = stdout(&run(dir.path(), &["--version"]));
+    for kind in ["asana", "bugzilla", "internal", "salesforce", "sync"] {
+        assert!(v.contains(kind), "{v}");
+    }
 }
 
 #[test]
@@ -470,4 +600,39 @@ fn logs_go_to_stderr_only_when_asked() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn files_attach_list_download_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let id = json(&run(d, &["--json", "create", "--subject", "with files"]))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let data: Vec<u8> = (0..300 * 1024).map(|i| (i * 7 % 256) as u8).collect();
+    std::fs::write(d.join("dump.bin"), &data).unwrap();
+    let added = json(&run(d, &["--json", "attach", &id, "dump.bin"]));
+    assert_eq!(added["size"], 300 * 1024, "{added}");
+    let aid = added["id"].as_str().unwrap().to_owned();
+    let listed = json(&run(d, &["--json", "attachments", &id]));
+    assert_eq!(listed[0]["filename"], "dump.bin", "{listed}");
+    let out = run(d, &["download", &aid, "--output", "copy.bin"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(d.join("copy.bin")).unwrap(), data);
+    // Without --output it never overwrites: dump.bin exists.
+    let err = failed(&run(d, &["download", &aid]), 4);
+    assert!(err.contains("exists already"), "{err}");
+    let raw = run(d, &["download", &aid, "--output", "-"]);
+    assert_eq!(raw.stdout, data);
+    failed(&run(d, &["download", "no-such-attachment"]), 3);
+    failed(&run(d, &["attach", &id, "missing.txt"]), 4);
+
+    // Delete asks on a terminal; without one it needs --yes.
+    let err = failed(&run(d, &["delete", &id]), 4);
+    assert!(err.contains("--yes"), "{err}");
+    let gone = json(&run(d, &["--json", "delete", &id, "--yes"]));
+    assert_eq!(gone["deleted"], true);
+    failed(&run(d, &["get", &id]), 3);
+    failed(&run(d, &["download", &aid]), 3);
 }

@@ -104,7 +104,8 @@ async fn remote_trouble_exits_5_without_leaking_the_token() {
     )
     .unwrap();
 
-    fake.faults().fail_next(1, 503);
+    // More failures than the retry layer's attempts (a single 503 is retried away).
+    fake.faults().fail_next(50, 503);
     let out = run(dir.path(), &["list"]).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");

@@ -66,6 +66,25 @@ impl ErrorKind {
         }
     }
 
+    /// The kind's name for machines (`not_found`), as in JSON error objects.
+    pub const fn code(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::InvalidTransition => "invalid_transition",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::AlreadyExists => "already_exists",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Config => "config",
+            ErrorKind::Unexpected => "unexpected",
+        }
+    }
+
     /// Kinds that may succeed if the same call is made again later.
     pub const fn is_retryable(self) -> bool {
         matches!(
@@ -96,6 +115,10 @@ pub struct Error {
     operation: Option<&'static str>,
     context: Vec<(&'static str, String)>,
     source: Option<BoxError>,
+    /// The message already says what the source says: Display does not repeat it.
+    source_described: bool,
+    /// Attempts made before giving up, when a retry loop gave up on this error.
+    exhausted: Option<u32>,
 }
 
 impl Error {
@@ -110,6 +133,8 @@ impl Error {
             operation: None,
             context: Vec::new(),
             source: None,
+            source_described: false,
+            exhausted: None,
         }
     }
 
@@ -148,9 +173,24 @@ impl Error {
         &self.message
     }
 
-    /// True when trying again later may succeed (rate limits, outages, time-outs).
+    /// True when trying again later may succeed (rate limits, outages, time-outs) and no retry
+    /// loop has given up on it yet (see [`Error::exhausted`]): an outer loop must not retry
+    /// what an inner one already retried to its limit.
     pub fn is_retryable(&self) -> bool {
-        self.kind.is_retryable()
+        self.kind.is_retryable() && self.exhausted.is_none()
+    }
+
+    /// Marks the error as what a retry loop gave up on after `attempts` attempts: it is no
+    /// longer [`retryable`](Error::is_retryable), and its Display says so. The kind stays, so
+    /// a queue that reschedules work (the sync outbox) still sees a transient failure.
+    pub fn exhausted(mut self, attempts: u32) -> Self {
+        self.exhausted = Some(attempts);
+        self
+    }
+
+    /// The attempts made before a retry loop gave up on this error, if one did.
+    pub fn attempts(&self) -> Option<u32> {
+        self.exhausted
     }
 
     /// How long the backend asked us to wait before trying again, if it said.
@@ -215,9 +255,18 @@ impl Error {
         self
     }
 
-    /// Attaches the underlying error.
+    /// Attaches the underlying error (Display appends its text, unless the message holds it).
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.source = Some(source.into());
+        self.source_described = false;
+        self
+    }
+
+    /// Attaches the underlying error whose causes the message already describes: it is kept
+    /// for [`std::error::Error::source`] and Debug, and Display does not repeat it.
+    pub fn with_source_described(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self.source_described = true;
         self
     }
 
@@ -246,8 +295,16 @@ impl fmt::Display for Error {
         if let Some(after) = self.retry_after {
             write!(f, " (retry after {}s)", after.as_secs_f64())?;
         }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
+        if let Some(n) = self.exhausted {
+            write!(f, " (gave up after {n} attempts)")?;
+        }
+        if let Some(source) = &self.source
+            && !self.source_described
+        {
+            let text = source.to_string();
+            if !self.message.contains(&text) {
+                write!(f, ": {text}")?;
+            }
         }
         Ok(())
     }
@@ -285,10 +342,10 @@ impl std::error::Error for Error {
 }
 
 impl From<figment::Error> for Error {
+    /// A `Config` error naming each failing key (as figment sees it, relative to the figment
+    /// it was read from, without figment's profile prefix) and where its value came from.
     fn from(err: figment::Error) -> Self {
-        // figment's own Display already names the key and the file or env var it came from.
-        let messages: Vec<String> = err.clone().into_iter().map(|e| e.to_string()).collect();
-        Error::new(ErrorKind::Config, messages.join("; "))
+        crate::config::figment_error(err)
     }
 }
 

@@ -24,7 +24,8 @@ use futures::stream::BoxStream;
 use crate::config::{Config, ConfigLoader};
 use crate::error::{Error, Result};
 use crate::model::{
-    Comment, HistoryEntry, NewComment, NewTicket, Page, Ticket, TicketId, TicketPatch, TicketQuery,
+    Attachment, AttachmentContent, Comment, HistoryEntry, NewAttachment, NewComment, NewTicket,
+    Page, Ticket, TicketId, TicketPatch, TicketQuery,
 };
 use crate::provider::{Capabilities, DynProvider, TicketProvider};
 use crate::registry::{Registry, Resolver};
@@ -45,13 +46,12 @@ pub struct BackendInfo {
     pub is_default: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct HubState {
     backends: BTreeMap<String, DynProvider>,
     default: Option<String>,
 }
 
-#[derive(Debug)]
 struct Hub {
     state: RwLock<HubState>,
     registry: Registry,
@@ -61,9 +61,29 @@ struct Hub {
 /// Named backends and a default; every [`TicketProvider`] operation runs on the default.
 /// Cheap to clone; clones share backends and the default, so [`Tickets::use_backend`] switches
 /// every clone at once.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows backend names and kinds, the default and the configuration's structure (see
+/// [`Config`]'s `Debug`): never a config value.
+#[derive(Clone)]
 pub struct Tickets {
     hub: Arc<Hub>,
+}
+
+impl std::fmt::Debug for Tickets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.read();
+        let backends: BTreeMap<&str, &str> = state
+            .backends
+            .iter()
+            .map(|(name, p)| (name.as_str(), p.kind()))
+            .collect();
+        f.debug_struct("Tickets")
+            .field("default", &state.default)
+            .field("backends", &backends)
+            .field("kinds", &self.hub.registry.kinds().collect::<Vec<_>>())
+            .field("config", &self.hub.config)
+            .finish()
+    }
 }
 
 impl Default for Tickets {
@@ -115,6 +135,9 @@ impl Tickets {
         };
         let config = config.with_fallback(fallback);
         let default = config.default_name()?;
+        // Every backend's kind, keys and layers first: a mistake in the last one fails before
+        // the first one opens a store or starts a worker.
+        config.validate(&registry)?;
         let resolver = Resolver::new(registry.clone(), config.clone());
         let mut built = BTreeMap::new();
         for spec in resolver.config().backends() {
@@ -315,6 +338,26 @@ impl Tickets {
     pub async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {
         self.default_backend()?.history(id).await
     }
+
+    /// Adds a file to a ticket, where the backend keeps attachments.
+    pub async fn add_attachment(&self, id: &TicketId, a: NewAttachment) -> Result<Attachment> {
+        self.default_backend()?.add_attachment(id, a).await
+    }
+
+    /// A ticket's attachments.
+    pub async fn attachments(&self, id: &TicketId) -> Result<Vec<Attachment>> {
+        self.default_backend()?.attachments(id).await
+    }
+
+    /// One attachment's record and content.
+    pub async fn read_attachment(&self, attachment_id: &str) -> Result<AttachmentContent> {
+        self.default_backend()?.read_attachment(attachment_id).await
+    }
+
+    /// Deletes a ticket, where the backend allows it.
+    pub async fn delete(&self, id: &TicketId) -> Result<()> {
+        self.default_backend()?.delete(id).await
+    }
 }
 
 /// The hub is itself a provider (the default backend), so anything written against
@@ -357,6 +400,18 @@ impl TicketProvider for Tickets {
     }
     async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {
         Tickets::history(self, id).await
+    }
+    async fn add_attachment(&self, id: &TicketId, a: NewAttachment) -> Result<Attachment> {
+        Tickets::add_attachment(self, id, a).await
+    }
+    async fn attachments(&self, id: &TicketId) -> Result<Vec<Attachment>> {
+        Tickets::attachments(self, id).await
+    }
+    async fn read_attachment(&self, attachment_id: &str) -> Result<AttachmentContent> {
+        Tickets::read_attachment(self, attachment_id).await
+    }
+    async fn delete(&self, id: &TicketId) -> Result<()> {
+        Tickets::delete(self, id).await
     }
     async fn change_status(&self, id: &TicketId, to: Status) -> Result<Ticket> {
         Tickets::change_status(self, id, to).await

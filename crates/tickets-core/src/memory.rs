@@ -14,8 +14,9 @@ use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    ChangeToken, Changes, Comment, Cursor, HistoryAction, HistoryEntry, NewComment, NewTicket,
-    Page, Ticket, TicketId, TicketPatch, TicketQuery, normalize_tags,
+    Attachment, AttachmentContent, ChangeToken, Changes, Comment, Cursor, HistoryAction,
+    HistoryEntry, NewAttachment, NewComment, NewTicket, Page, Ticket, TicketId, TicketPatch,
+    TicketQuery, normalize_tags,
 };
 use crate::provider::{Capabilities, DynProvider, TicketProvider};
 use crate::registry::ProviderFactory;
@@ -25,29 +26,38 @@ use crate::workflow::Workflow;
 pub const KIND: &str = "memory";
 
 /// The `memory` provider's factory.
-pub static FACTORY: ProviderFactory = ProviderFactory {
-    kind: KIND,
-    summary: "in-process store for tests and demos; forgets everything on exit",
-    crate_name: env!("CARGO_PKG_NAME"),
-    build: |ctx| {
+pub static FACTORY: ProviderFactory = ProviderFactory::new(
+    KIND,
+    "in-process store for tests and demos; forgets everything on exit",
+    env!("CARGO_PKG_NAME"),
+    |ctx| {
         Box::pin(async move {
-            let config: MemoryConfig = ctx.extract()?;
+            let config: MemoryConfig = ctx.config()?;
             Ok(Arc::new(MemoryProvider::with_workflow(config.workflow)) as DynProvider)
         })
     },
-};
+)
+.with_keys(MemoryConfig::KEYS);
 
 inventory::submit!(FACTORY);
 
 /// Config keys of the memory provider.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct MemoryConfig {
     /// A custom workflow table (see [`Workflow`]).
     pub workflow: Workflow,
 }
 
+impl MemoryConfig {
+    /// The keys of a `memory` backend section (besides `provider` and `layers`).
+    pub const KEYS: &'static [&'static str] = &["workflow"];
+}
+
 const DEFAULT_PAGE_SIZE: u32 = 50;
+/// The largest attachment kept (25 MiB).
+pub const MAX_ATTACHMENT: u64 = 25 * 1024 * 1024;
 /// The most tickets one [`TicketProvider::changes`] answer names.
 pub const FEED_PAGE: usize = 100;
 const MAX_PAGE_SIZE: u32 = 1000;
@@ -66,6 +76,10 @@ struct State {
     clock: DateTime<Utc>,
     /// The change feed: every write appends the ticket it touched.
     feed: Vec<TicketId>,
+    /// Attachments by id, with their bytes.
+    attachments: BTreeMap<u64, (Attachment, bytes::Bytes)>,
+    attachment_keys: HashMap<(TicketId, String), u64>,
+    next_attachment: u64,
 }
 
 impl State {
@@ -125,6 +139,7 @@ impl TicketProvider for MemoryProvider {
     fn capabilities(&self) -> Capabilities {
         let mut caps = Capabilities::full();
         caps.change_feed = true;
+        caps.max_attachment_size = MAX_ATTACHMENT;
         caps
     }
 
@@ -337,6 +352,78 @@ impl TicketProvider for MemoryProvider {
         let state = self.lock();
         state.seq(id)?;
         Ok(state.history.get(id).cloned().unwrap_or_default())
+    }
+
+    async fn add_attachment(&self, id: &TicketId, new: NewAttachment) -> Result<Attachment> {
+        new.validate(MAX_ATTACHMENT)?;
+        self.lock().seq(id)?;
+        let (meta, bytes) = new.into_bytes(MAX_ATTACHMENT).await?;
+        let mut state = self.lock();
+        state.seq(id)?;
+        if let Some(key) = &meta.idempotency_key
+            && let Some(n) = state.attachment_keys.get(&(id.clone(), key.clone()))
+        {
+            return Ok(state.attachments[n].0.clone());
+        }
+        state.next_attachment += 1;
+        let n = state.next_attachment;
+        let now = state.now();
+        let mut a = Attachment::new(
+            format!("a{n}"),
+            id.clone(),
+            meta.filename,
+            meta.content_type,
+            bytes.len() as u64,
+            now,
+        );
+        a.author = meta.author;
+        a.idempotency_key = meta.idempotency_key.clone();
+        if let Some(key) = meta.idempotency_key {
+            state.attachment_keys.insert((id.clone(), key), n);
+        }
+        state.attachments.insert(n, (a.clone(), bytes));
+        state.feed.push(id.clone());
+        Ok(a)
+    }
+
+    async fn attachments(&self, id: &TicketId) -> Result<Vec<Attachment>> {
+        let state = self.lock();
+        state.seq(id)?;
+        Ok(state
+            .attachments
+            .values()
+            .filter(|(a, _)| &a.ticket_id == id)
+            .map(|(a, _)| a.clone())
+            .collect())
+    }
+
+    async fn read_attachment(&self, attachment_id: &str) -> Result<AttachmentContent> {
+        let state = self.lock();
+        let found = attachment_id
+            .strip_prefix('a')
+            .and_then(|n| n.parse::<u64>().ok())
+            .and_then(|n| state.attachments.get(&n));
+        match found {
+            Some((a, bytes)) => Ok(AttachmentContent::new(
+                a.clone(),
+                crate::model::bytes_stream(bytes.clone()),
+            )),
+            None => Err(Error::not_found(format!("attachment {attachment_id}"))),
+        }
+    }
+
+    async fn delete(&self, id: &TicketId) -> Result<()> {
+        let mut state = self.lock();
+        let seq = state.seq(id)?;
+        state.tickets.remove(&seq);
+        state.seq_of.remove(id);
+        state.comments.remove(id);
+        state.history.remove(id);
+        state.attachments.retain(|_, (a, _)| &a.ticket_id != id);
+        state.attachment_keys.retain(|(t, _), _| t != id);
+        state.comment_keys.retain(|(t, _), _| t != id);
+        state.ticket_keys.retain(|_, t| t != id);
+        Ok(())
     }
 }
 

@@ -8,8 +8,8 @@ use futures::stream::{self, BoxStream, StreamExt};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
-    ChangeToken, Changes, Comment, HistoryEntry, NewComment, NewTicket, Page, Ticket, TicketId,
-    TicketPatch, TicketQuery,
+    Attachment, AttachmentContent, ChangeToken, Changes, Comment, HistoryEntry, NewAttachment,
+    NewComment, NewTicket, Page, Ticket, TicketId, TicketPatch, TicketQuery,
 };
 use crate::status::{Priority, Status};
 use crate::workflow::Workflow;
@@ -19,8 +19,9 @@ pub type DynProvider = Arc<dyn TicketProvider>;
 
 /// What a backend can do. Gates run-time checks, the CLI's help and the conformance suite.
 ///
-/// Start from [`Capabilities::default`] (everything a plain store has, nothing optional) and set
-/// what differs: the struct is `#[non_exhaustive]` so new capabilities can be added.
+/// Start from [`Capabilities::default`], which claims nothing optional, and switch on what the
+/// backend does: the struct is `#[non_exhaustive]` so new capabilities can be added (each new
+/// one is off by default, so an existing provider never claims it by accident).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Capabilities {
@@ -59,62 +60,97 @@ pub struct Capabilities {
     /// [`TicketProvider::changes`] works: the backend has a change feed (Asana events,
     /// Salesforce's updated/deleted records, ...). Sync pulls use it instead of listings.
     pub change_feed: bool,
+    /// Attachments can be added, listed and read ([`TicketProvider::add_attachment`], ...).
+    pub attachments: bool,
+    /// Adding an attachment twice with the same `idempotency_key` yields one attachment.
+    pub idempotent_attachment: bool,
+    /// The largest attachment accepted, in bytes (0 = no limit of its own).
+    pub max_attachment_size: u64,
+    /// [`TicketProvider::delete`] removes a ticket.
+    pub delete: bool,
     /// The description can be changed after creation (Bugzilla appends a comment instead).
     pub edit_description: bool,
     /// Statuses that are stored and read back exactly; others map onto a neighbour with the
-    /// same openness (see [`Status::is_open`]).
+    /// same openness (see [`Status::is_open`]). Every provider keeps openness.
     pub statuses: Vec<Status>,
     /// Priorities that are stored and read back exactly; others map onto a neighbour.
     pub priorities: Vec<Priority>,
-    /// The largest page a list returns; larger requests are capped.
+    /// The largest page a list is known to return; larger requests are capped. Callers may ask
+    /// for more (a list never truncates silently: it pages).
     pub max_page_size: u32,
-    /// The finest time step the backend records (`updated_since` needs gaps at least this long).
+    /// The finest time step the backend is known to record (`updated_since` needs gaps at
+    /// least this long).
     pub time_resolution: Duration,
 }
 
+/// Claims nothing optional: every flag off, no status or priority kept exactly (openness is
+/// always kept), pages of one, and whole-second timestamps. A provider switches on what it
+/// does; anything it forgets to claim is only skipped by callers and the conformance suite,
+/// never relied on.
 impl Default for Capabilities {
     fn default() -> Self {
         Self {
             history: false,
-            comment_author: true,
-            private_comments: true,
+            comment_author: false,
+            private_comments: false,
             idempotent_create: false,
             idempotent_comment: false,
             custom_fields: false,
-            text_search: true,
-            updated_since: true,
-            due: true,
+            text_search: false,
+            updated_since: false,
+            due: false,
             watchers: false,
-            requester: true,
-            edit_requester: true,
+            requester: false,
+            edit_requester: false,
             kind: false,
-            tags: true,
+            tags: false,
             number: false,
             optimistic_concurrency: false,
             change_feed: false,
-            edit_description: true,
-            statuses: Status::ALL.to_vec(),
-            priorities: Priority::ALL.to_vec(),
-            max_page_size: 100,
-            time_resolution: Duration::from_millis(1),
+            attachments: false,
+            idempotent_attachment: false,
+            max_attachment_size: 0,
+            delete: false,
+            edit_description: false,
+            statuses: Vec::new(),
+            priorities: Vec::new(),
+            max_page_size: 1,
+            time_resolution: Duration::from_secs(1),
         }
     }
 }
 
 impl Capabilities {
-    /// Everything on: what the memory and internal stores offer.
+    /// Everything on except the change feed: what the memory and internal stores offer (every
+    /// status and priority kept, pages up to 1000, millisecond timestamps).
     pub fn full() -> Self {
         Self {
             history: true,
+            comment_author: true,
+            private_comments: true,
             idempotent_create: true,
             idempotent_comment: true,
             custom_fields: true,
+            text_search: true,
+            updated_since: true,
+            due: true,
             watchers: true,
+            requester: true,
+            edit_requester: true,
             kind: true,
+            tags: true,
             number: true,
             optimistic_concurrency: true,
+            change_feed: false,
+            attachments: true,
+            idempotent_attachment: true,
+            max_attachment_size: 0,
+            delete: true,
+            edit_description: true,
+            statuses: Status::ALL.to_vec(),
+            priorities: Priority::ALL.to_vec(),
             max_page_size: 1000,
-            ..Self::default()
+            time_resolution: Duration::from_millis(1),
         }
     }
 }
@@ -182,6 +218,44 @@ pub trait TicketProvider: Send + Sync + std::fmt::Debug + 'static {
         let _ = since;
         Err(Error::unsupported(format!(
             "provider {} has no change feed",
+            self.kind()
+        )))
+    }
+
+    /// Adds a file to a ticket ([`Capabilities::attachments`]). The default is `Unsupported`.
+    async fn add_attachment(&self, id: &TicketId, attachment: NewAttachment) -> Result<Attachment> {
+        let _ = (id, attachment);
+        Err(Error::unsupported(format!(
+            "provider {} keeps no attachments",
+            self.kind()
+        )))
+    }
+
+    /// A ticket's attachments, oldest first. The default is `Unsupported`.
+    async fn attachments(&self, id: &TicketId) -> Result<Vec<Attachment>> {
+        let _ = id;
+        Err(Error::unsupported(format!(
+            "provider {} keeps no attachments",
+            self.kind()
+        )))
+    }
+
+    /// One attachment's record and its content as a stream (constant memory for large
+    /// files). The default is `Unsupported`.
+    async fn read_attachment(&self, attachment_id: &str) -> Result<AttachmentContent> {
+        let _ = attachment_id;
+        Err(Error::unsupported(format!(
+            "provider {} keeps no attachments",
+            self.kind()
+        )))
+    }
+
+    /// Deletes a ticket with its comments and attachments ([`Capabilities::delete`]). The
+    /// default is `Unsupported`.
+    async fn delete(&self, id: &TicketId) -> Result<()> {
+        let _ = id;
+        Err(Error::unsupported(format!(
+            "provider {} does not delete tickets",
             self.kind()
         )))
     }
@@ -298,4 +372,28 @@ where
         }
     })
     .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A provider that starts from the default and switches nothing on claims nothing: every
+    /// flag is off (checked through Debug, so a flag added later is covered too).
+    #[test]
+    fn the_default_claims_nothing_optional() {
+        let c = Capabilities::default();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("true"), "{shown}");
+        assert!(c.statuses.is_empty() && c.priorities.is_empty());
+        assert_eq!(c.max_page_size, 1);
+        assert!(c.time_resolution >= Duration::from_secs(1));
+        let full = Capabilities::full();
+        assert_eq!(
+            format!("{full:?}").matches("false").count(),
+            1,
+            "full() is everything but the change feed: {full:?}"
+        );
+        assert!(!full.change_feed);
+    }
 }

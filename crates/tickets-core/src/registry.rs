@@ -3,12 +3,16 @@
 //!
 //! ```ignore
 //! // in a provider crate
-//! pub static FACTORY: ProviderFactory = ProviderFactory {
-//!     kind: "jira",
-//!     summary: "Jira Cloud issues",
-//!     crate_name: env!("CARGO_PKG_NAME"),
-//!     build: |ctx| Box::pin(async move { Ok(Arc::new(JiraProvider::new(ctx.extract()?)?) as DynProvider) }),
-//! };
+//! pub static FACTORY: ProviderFactory = ProviderFactory::new(
+//!     "jira",
+//!     "Jira Cloud issues",
+//!     env!("CARGO_PKG_NAME"),
+//!     |ctx| Box::pin(async move {
+//!         let config: JiraConfig = ctx.config()?;
+//!         Ok(Arc::new(JiraProvider::new(config)?) as DynProvider)
+//!     }),
+//! )
+//! .with_keys(JiraConfig::KEYS);
 //! inventory::submit!(FACTORY);
 //! ```
 //!
@@ -16,6 +20,7 @@
 //! name each plugin crate it wants, e.g. `use tickets_jira as _;`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
@@ -26,9 +31,16 @@ use crate::error::{Error, Result};
 use crate::layers;
 use crate::provider::DynProvider;
 
-/// How to build one provider kind. Provider crates declare one as a `static` and submit it with
-/// `inventory::submit!`.
+/// How a factory builds a provider from its [`BuildContext`].
+pub type BuildFn = fn(BuildContext) -> BoxFuture<'static, Result<DynProvider>>;
+
+/// How to build one provider kind. Provider crates declare one as a `static` made with
+/// [`ProviderFactory::new`] and submit it with `inventory::submit!`.
+///
+/// Non-exhaustive, so that what a factory can say about its provider can grow without breaking
+/// provider crates: build one with [`ProviderFactory::new`] and the `with_*` methods.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct ProviderFactory {
     /// The kind named in config (`provider = "asana"`); lower-case, unique.
     pub kind: &'static str,
@@ -37,7 +49,40 @@ pub struct ProviderFactory {
     /// The crate that registered it (`env!("CARGO_PKG_NAME")`), to name both sides of a clash.
     pub crate_name: &'static str,
     /// Builds a provider from its config section.
-    pub build: fn(BuildContext) -> BoxFuture<'static, Result<DynProvider>>,
+    pub build: BuildFn,
+    /// The keys a backend section of this kind may hold besides `provider` and `layers`, when
+    /// declared (see [`ProviderFactory::with_keys`]).
+    pub keys: Option<&'static [&'static str]>,
+}
+
+impl ProviderFactory {
+    /// A factory for `kind`. `crate_name` is `env!("CARGO_PKG_NAME")`.
+    pub const fn new(
+        kind: &'static str,
+        summary: &'static str,
+        crate_name: &'static str,
+        build: BuildFn,
+    ) -> Self {
+        Self {
+            kind,
+            summary,
+            crate_name,
+            build,
+            keys: None,
+        }
+    }
+
+    /// Declares the keys a backend section of this kind may hold besides `provider` and
+    /// `layers`. Every section is then checked before anything is built: a key not in the list
+    /// is an error naming it, where it came from and the nearest declared key.
+    ///
+    /// Without a declaration, [`BuildContext::config`] checks the section against the fields
+    /// of the struct it reads; declare the keys when the section is read as more than one
+    /// struct, or to have them listed (`tickets providers`) and checked up front.
+    pub const fn with_keys(mut self, keys: &'static [&'static str]) -> Self {
+        self.keys = Some(keys);
+        self
+    }
 }
 
 inventory::collect!(ProviderFactory);
@@ -107,19 +152,32 @@ impl Registry {
 
 /// What a factory gets: its backend's name and config section, and a way to reach the other
 /// configured backends (the `sync` provider joins two of them by name).
-#[derive(Debug)]
+///
+/// A provider reads its section with [`BuildContext::config`] into its own
+/// `#[derive(Deserialize)]` struct; figment stays available ([`BuildContext::figment`]) for
+/// those who want it, but is not needed.
 pub struct BuildContext {
-    name: String,
+    spec: BackendSpec,
     kind: &'static str,
-    figment: figment::Figment,
+    declared_keys: bool,
     resolver: Arc<Resolver>,
     stack: Vec<String>,
+}
+
+impl fmt::Debug for BuildContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuildContext")
+            .field("kind", &self.kind)
+            .field("spec", &self.spec)
+            .field("stack", &self.stack)
+            .finish_non_exhaustive()
+    }
 }
 
 impl BuildContext {
     /// The backend's name (`[backends.NAME]`, or `default` for the shorthand form).
     pub fn name(&self) -> &str {
-        &self.name
+        &self.spec.name
     }
 
     /// The provider kind being built.
@@ -127,23 +185,50 @@ impl BuildContext {
         self.kind
     }
 
-    /// The backend's config section, focused so that its keys are top-level.
+    /// The backend's config section, focused so that its keys are top-level. (Its `Debug`
+    /// shows values, secrets included: do not print it.)
     pub fn figment(&self) -> &figment::Figment {
-        &self.figment
+        &self.spec.figment
     }
 
-    /// Deserializes the config section into the provider's own config struct; errors name the
-    /// key and the file or environment variable it came from.
+    /// The backend's section as the core sees it: name, kind, key path and sources.
+    pub fn spec(&self) -> &BackendSpec {
+        &self.spec
+    }
+
+    /// Reads the config section (minus `provider` and `layers`) into the provider's own config
+    /// struct. Values are read the same from every source (see [`crate::config`]); errors name
+    /// the key by its absolute path and the file or environment variable it came from.
+    ///
+    /// When the factory declares no keys ([`ProviderFactory::with_keys`]), the section's keys
+    /// are first checked against `T`'s fields.
+    pub fn config<T: DeserializeOwned>(&self) -> Result<T> {
+        if !self.declared_keys
+            && let Some(keys) = crate::config::struct_keys::<T>()
+        {
+            self.spec.check_keys(keys, self.kind)?;
+        }
+        self.spec
+            .read()
+            .map_err(|e| e.with_context("backend", &self.spec.name))
+    }
+
+    /// The same as [`BuildContext::config`].
+    #[deprecated(note = "use `config`, which names keys and sources the same for every source")]
     pub fn extract<T: DeserializeOwned>(&self) -> Result<T> {
-        self.figment
-            .extract()
-            .map_err(|e| Error::from(e).with_context("backend", &self.name))
+        self.config()
+    }
+
+    /// Checks the section's keys against `allowed` (plus `provider` and `layers`), for providers
+    /// whose keys depend on the section's shape.
+    pub fn check_keys(&self, allowed: &[&str]) -> Result<()> {
+        self.spec.check_keys(allowed, self.kind)
     }
 
     /// A `Config` error for a value that deserialized but is wrong (a bad URL, say), naming the
-    /// key and where it came from.
+    /// key (dotted, inside the section) by its absolute path and where it came from.
     pub fn config_error(&self, key: &str, problem: impl std::fmt::Display) -> Error {
-        crate::config::key_error(&self.figment, &self.name, key, problem)
+        self.spec.key_error(key, problem)
     }
 
     /// The registry in use.
@@ -156,12 +241,25 @@ impl BuildContext {
         self.resolver.resolve(name, self.stack.clone()).await
     }
 
-    /// The provider kind and config section of another configured backend, without building
-    /// it: for providers that open their own typed handle on it (the sync provider opens the
-    /// internal store named by `local` with its outbox on).
-    pub fn backend_config(&self, name: &str) -> Result<(String, figment::Figment)> {
-        let spec = self.resolver.config().backend(name)?;
-        Ok((spec.provider.clone(), spec.figment.clone()))
+    /// The provider kind of another configured backend.
+    pub fn backend_kind(&self, name: &str) -> Result<String> {
+        Ok(self.resolver.config().backend(name)?.provider.clone())
+    }
+
+    /// The config section of another configured backend read as `T`, without building it: for
+    /// providers that open their own typed handle on it (the sync provider opens the internal
+    /// store named by `local` with its outbox on).
+    pub fn backend_config<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
+        self.resolver
+            .config()
+            .backend(name)?
+            .read()
+            .map_err(|e| e.with_context("backend", name))
+    }
+
+    /// The config section of another configured backend as a figment.
+    pub fn backend_figment(&self, name: &str) -> Result<figment::Figment> {
+        Ok(self.resolver.config().backend(name)?.figment.clone())
     }
 
     /// True when a backend of this name is configured.
@@ -169,30 +267,40 @@ impl BuildContext {
         self.resolver.config().backend(name).is_ok()
     }
 
-    /// Builds a backend of `kind` from a config section that is not in `[backends]` (the sync
-    /// shorthand builds its local and remote halves this way). Not cached.
+    /// Builds a backend of `kind` from a config section that is not in `[backends]`. Not
+    /// cached; keys are named relative to the section.
     pub async fn build_inline(
         &self,
         kind: &str,
         name: &str,
         figment: figment::Figment,
     ) -> Result<DynProvider> {
-        let spec = BackendSpec {
-            name: name.to_owned(),
-            provider: kind.to_owned(),
-            figment,
-        };
+        let spec = BackendSpec::inline(name, kind, figment);
         self.resolver.build(&spec, self.stack.clone()).await
     }
 }
 
 /// Builds the backends of one [`Config`], each once, sharing instances between the hub and
 /// providers that refer to other backends.
-#[derive(Debug)]
 pub(crate) struct Resolver {
     registry: Registry,
     config: Config,
     built: Mutex<HashMap<String, DynProvider>>,
+}
+
+impl fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let built: Vec<String> = self
+            .built
+            .lock()
+            .map(|b| b.keys().cloned().collect())
+            .unwrap_or_default();
+        f.debug_struct("Resolver")
+            .field("kinds", &self.registry.kinds().collect::<Vec<_>>())
+            .field("config", &self.config)
+            .field("built", &built)
+            .finish()
+    }
 }
 
 impl Resolver {
@@ -240,11 +348,15 @@ impl Resolver {
             .registry
             .get(&spec.provider)
             .map_err(|e| e.with_context("backend", &spec.name))?;
-        let layer_config = layers::LayerConfig::from_figment(&spec.figment, &spec.name)?;
+        if let Some(keys) = factory.keys {
+            spec.check_keys(keys, factory.kind)
+                .map_err(|e| e.with_context("backend", &spec.name))?;
+        }
+        let layer_config = layers::LayerConfig::from_spec(spec)?;
         let ctx = BuildContext {
-            name: spec.name.clone(),
+            spec: spec.clone(),
             kind: factory.kind,
-            figment: spec.figment.clone(),
+            declared_keys: factory.keys.is_some(),
             resolver: self.clone(),
             stack,
         };

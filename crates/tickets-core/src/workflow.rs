@@ -24,6 +24,7 @@ pub struct Workflow {
 /// The config form of a workflow: `{ transitions = { closed = ["new"] , ...}, reopen_to = "new" }`.
 /// Statuses not named in `transitions` keep the default table's moves.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct WorkflowTable {
     #[serde(default)]
     transitions: BTreeMap<Status, Vec<Status>>,

@@ -1,4 +1,5 @@
-//! Fault knobs shared by every fake: latency, failing the next N calls, random failures, a
+//! Fault knobs shared by every fake: latency, failing the next N calls (or the writes after the
+//! next few, to stop a multi-request change half-way), random failures, a
 //! per-minute request budget answered with the vendor's rate-limit response, concurrent-request
 //! limits, "down" (every call refused), and dropping the connection after a request was applied.
 //! Random faults come from a seedable generator (`seed`), and injected 429s carry a chosen
@@ -51,6 +52,9 @@ pub struct FaultConfig {
     pub latency_ms: Option<u64>,
     /// Fail the next `count` requests with `status` (before applying them).
     pub fail_next: Option<FailNext>,
+    /// Let `after` writes through, then fail the next `count` writes with `status` (before
+    /// applying them): a change made of several requests stops half-way, as after a crash.
+    pub fail_writes_after: Option<FailAfter>,
     /// Probability (0..1) that a request fails with one of `failure_statuses` before it is applied.
     pub failure_rate: Option<f64>,
     /// Statuses random failures use (default 500, 502, 503).
@@ -86,6 +90,17 @@ pub struct FailNext {
     pub status: u16,
 }
 
+/// Let `after` writes through, then fail `count` writes with `status`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct FailAfter {
+    /// Writes applied normally first.
+    pub after: u32,
+    /// Writes failed then.
+    pub count: u32,
+    /// The HTTP status to answer.
+    pub status: u16,
+}
+
 /// What happened so far.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FaultStats {
@@ -103,6 +118,7 @@ pub struct FaultStats {
 struct Knobs {
     latency: Duration,
     fail_next: VecDeque<u16>,
+    fail_writes_after: Option<FailAfter>,
     failure_rate: f64,
     failure_statuses: Vec<u16>,
     requests_per_minute: u32,
@@ -125,6 +141,7 @@ impl Default for Knobs {
         Self {
             latency: Duration::ZERO,
             fail_next: VecDeque::new(),
+            fail_writes_after: None,
             failure_rate: 0.0,
             failure_statuses: vec![500, 502, 503],
             requests_per_minute: 0,
@@ -196,6 +213,9 @@ impl Faults {
         if let Some(f) = config.fail_next {
             k.fail_next = std::iter::repeat_n(f.status, f.count as usize).collect();
         }
+        if let Some(f) = config.fail_writes_after {
+            k.fail_writes_after = (f.count > 0).then_some(f);
+        }
         if let Some(r) = config.failure_rate {
             k.failure_rate = r.clamp(0.0, 1.0);
         }
@@ -254,6 +274,19 @@ impl Faults {
     pub fn fail_next(&self, count: u32, status: u16) {
         self.configure(&FaultConfig {
             fail_next: Some(FailNext { count, status }),
+            ..FaultConfig::default()
+        });
+    }
+
+    /// Lets `after` writes through, then fails the next `count` writes with `status` (before
+    /// applying them): the way to stop an update made of several requests between two of them.
+    pub fn fail_writes_after(&self, after: u32, count: u32, status: u16) {
+        self.configure(&FaultConfig {
+            fail_writes_after: Some(FailAfter {
+                after,
+                count,
+                status,
+            }),
             ..FaultConfig::default()
         });
     }
@@ -340,6 +373,18 @@ impl Faults {
         }
         if let Some(status) = k.fail_next.pop_front() {
             return Err(Refusal::injected(k.injected(status)));
+        }
+        if write && let Some(gate) = k.fail_writes_after.as_mut() {
+            if gate.after > 0 {
+                gate.after -= 1;
+            } else {
+                let status = gate.status;
+                gate.count -= 1;
+                if gate.count == 0 {
+                    k.fail_writes_after = None;
+                }
+                return Err(Fault::Status(status));
+            }
         }
         if k.failure_rate > 0.0 && k.rng.f64() < k.failure_rate {
             let n = k.failure_statuses.len();

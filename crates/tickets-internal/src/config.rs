@@ -16,6 +16,11 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 /// How long a SQLite writer waits for a lock held by another process, when not set.
 pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 
+/// The largest attachment stored unless `max_attachment_size` says otherwise: 25 MiB.
+pub const DEFAULT_MAX_ATTACHMENT_SIZE: u64 = 25 * 1024 * 1024;
+/// The largest `max_attachment_size` accepted: 1 GiB.
+pub const MAX_ATTACHMENT_LIMIT: u64 = 1024 * 1024 * 1024;
+
 /// The `[backends.NAME]` section of an `internal` backend.
 ///
 /// ```toml
@@ -26,22 +31,28 @@ pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 /// max_connections = 10
 /// busy_timeout_ms = 5000                                 # SQLite only
 /// ```
+///
+/// Non-exhaustive: build one with [`InternalConfig::new`] (or `default()`) and the setters.
 #[derive(Clone, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct InternalConfig {
     /// `sqlite://PATH`, `sqlite::memory:`, `postgres://...` or `mysql://...`.
     pub url: Option<String>,
     /// Apply the embedded migrations when the store is opened.
     pub migrate: bool,
-    /// Connections in the pool.
+    /// Connections in the pool (1 to 10000; default 10).
     pub max_connections: Option<u32>,
-    /// SQLite: how long to wait for a lock held by another process before failing.
+    /// SQLite: how long to wait for a lock held by another process before failing, in
+    /// milliseconds (0 to 3600000; default 5000).
     pub busy_timeout_ms: Option<u64>,
     /// A custom status workflow.
     pub workflow: Option<Workflow>,
     /// Record every write in the outbox table, in the same transaction (the `sync` provider
     /// turns this on; see [`crate::outbox`]).
     pub outbox: bool,
+    /// The largest attachment stored, in bytes (1 to 1 GiB; default 25 MiB).
+    pub max_attachment_size: Option<u64>,
 }
 
 impl Default for InternalConfig {
@@ -53,6 +64,7 @@ impl Default for InternalConfig {
             busy_timeout_ms: None,
             workflow: None,
             outbox: false,
+            max_attachment_size: None,
         }
     }
 }
@@ -66,11 +78,24 @@ impl fmt::Debug for InternalConfig {
             .field("busy_timeout_ms", &self.busy_timeout_ms)
             .field("workflow", &self.workflow)
             .field("outbox", &self.outbox)
+            .field("max_attachment_size", &self.max_attachment_size)
             .finish()
     }
 }
 
 impl InternalConfig {
+    /// The keys of an `internal` backend section (besides `provider` and `layers`): the fields
+    /// above.
+    pub const KEYS: &'static [&'static str] = &[
+        "url",
+        "migrate",
+        "max_connections",
+        "busy_timeout_ms",
+        "workflow",
+        "outbox",
+        "max_attachment_size",
+    ];
+
     /// A config for this URL, everything else default.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
@@ -142,8 +167,17 @@ impl InternalConfig {
 
     /// Checks values that deserialized but cannot work. Returns `(key, problem)`.
     pub(crate) fn check(&self) -> std::result::Result<(), (&'static str, String)> {
-        if self.max_connections == Some(0) {
-            return Err(("max_connections", "must be at least 1".into()));
+        if let Some(n) = self.max_connections {
+            tickets_core::config::check_range(n, 1, 10_000, "")
+                .map_err(|p| ("max_connections", p))?;
+        }
+        if let Some(ms) = self.busy_timeout_ms {
+            tickets_core::config::check_range(ms, 0, 3_600_000, "milliseconds (an hour)")
+                .map_err(|p| ("busy_timeout_ms", p))?;
+        }
+        if let Some(n) = self.max_attachment_size {
+            tickets_core::config::check_range(n, 1, MAX_ATTACHMENT_LIMIT, "bytes (1 GiB)")
+                .map_err(|p| ("max_attachment_size", p))?;
         }
         if let Some(url) = &self.url {
             if url.trim().is_empty() {
@@ -152,11 +186,22 @@ impl InternalConfig {
                     "must not be empty; leave it unset for sqlite://tickets.db".into(),
                 ));
             }
-            crate::client::Dialect::of_url(url).map_err(|e| ("url", e.message().to_owned()))?;
+            let dialect =
+                crate::client::Dialect::of_url(url).map_err(|e| ("url", e.message().to_owned()))?;
+            if !dialect.is_compiled() {
+                return Err(("url", dialect.not_compiled().message().to_owned()));
+            }
         }
         Ok(())
     }
 
+    /// The largest attachment stored, in bytes.
+    pub fn attachment_limit(&self) -> u64 {
+        self.max_attachment_size
+            .unwrap_or(DEFAULT_MAX_ATTACHMENT_SIZE)
+    }
+
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn busy_timeout_duration(&self) -> Duration {
         Duration::from_millis(self.busy_timeout_ms.unwrap_or(DEFAULT_BUSY_TIMEOUT_MS))
     }
@@ -231,5 +276,29 @@ mod tests {
         assert_eq!(c.max_connections, Some(3));
         assert_eq!(c.busy_timeout_duration(), Duration::from_millis(100));
         assert!(c.workflow.is_some());
+    }
+
+    #[test]
+    fn keys_are_the_fields_of_the_struct() {
+        let mut fields = tickets_core::config::struct_keys::<InternalConfig>()
+            .expect("a plain struct")
+            .to_vec();
+        let mut keys = InternalConfig::KEYS.to_vec();
+        fields.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(
+            keys, fields,
+            "KEYS must list exactly the fields serde reads"
+        );
+    }
+
+    #[test]
+    fn huge_numbers_name_their_key() {
+        let c = InternalConfig::default().max_connections(u32::MAX);
+        assert_eq!(c.check().unwrap_err().0, "max_connections");
+        let c = InternalConfig::default().busy_timeout(Duration::MAX);
+        let (key, problem) = c.check().unwrap_err();
+        assert_eq!(key, "busy_timeout_ms");
+        assert!(problem.contains("3600000"), "{problem}");
     }
 }

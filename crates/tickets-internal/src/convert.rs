@@ -108,6 +108,7 @@ pub(crate) fn parse_action(s: &str) -> Result<HistoryAction> {
         "STATUS_CHANGE" => HistoryAction::StatusChange,
         "ASSIGNED" => HistoryAction::Assigned,
         "COMMENT_ADDED" => HistoryAction::CommentAdded,
+        "ATTACHMENT_ADDED" => HistoryAction::AttachmentAdded,
         "SYNC" => HistoryAction::Sync,
         other => {
             return Err(Error::unexpected(format!(

@@ -6,12 +6,16 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+#[cfg(feature = "mysql")]
 use sqlx::mysql::{MySql, MySqlConnection};
 use sqlx::pool::PoolConnection;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnection, Postgres};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{Sqlite, SqliteConnection};
 use sqlx::{AssertSqlSafe, Row, Transaction};
-use tickets_core::{Error, Result};
+use tickets_core::Result;
+#[cfg(feature = "sqlite")]
 use tokio::sync::OwnedMutexGuard;
 
 use crate::client::Dialect;
@@ -60,6 +64,7 @@ pub(crate) enum Arg {
     Bool(bool),
     Time(DateTime<Utc>),
     Date(Option<NaiveDate>),
+    Blob(Vec<u8>),
 }
 
 impl From<&str> for Arg {
@@ -94,6 +99,7 @@ impl From<DateTime<Utc>> for Arg {
 
 /// SQLite keeps times as fixed-width RFC 3339 text (microseconds, `Z`), so text order is time
 /// order and `updated_since` compares correctly.
+#[cfg(feature = "sqlite")]
 pub(crate) fn sqlite_time(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
@@ -108,20 +114,24 @@ macro_rules! bind_all {
                 Arg::Bool(v) => q.bind(*v),
                 Arg::Time(t) => q.bind($time(t)),
                 Arg::Date(d) => q.bind(d.map($date)),
+                Arg::Blob(b) => q.bind(b.as_slice()),
             };
         }
         q
     }};
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn same<T: Copy>(t: &T) -> T {
     *t
 }
 
+#[cfg(feature = "sqlite")]
 fn date_text(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn id<T>(t: T) -> T {
     t
 }
@@ -135,8 +145,10 @@ pub(crate) trait RowRead {
     fn time(&self, i: usize) -> Result<DateTime<Utc>>;
     fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>>;
     fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>>;
+    fn blob(&self, i: usize) -> Result<Vec<u8>>;
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 macro_rules! native_row {
     ($row:ty) => {
         impl RowRead for $row {
@@ -161,13 +173,19 @@ macro_rules! native_row {
             fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>> {
                 self.try_get(i).map_err(map)
             }
+            fn blob(&self, i: usize) -> Result<Vec<u8>> {
+                self.try_get(i).map_err(map)
+            }
         }
     };
 }
 
+#[cfg(feature = "postgres")]
 native_row!(sqlx::postgres::PgRow);
+#[cfg(feature = "mysql")]
 native_row!(sqlx::mysql::MySqlRow);
 
+#[cfg(feature = "sqlite")]
 impl RowRead for sqlx::sqlite::SqliteRow {
     fn text(&self, i: usize) -> Result<String> {
         self.try_get(i).map_err(map)
@@ -187,34 +205,46 @@ impl RowRead for sqlx::sqlite::SqliteRow {
     fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>> {
         self.opt_text(i)?.as_deref().map(parse_time).transpose()
     }
+    fn blob(&self, i: usize) -> Result<Vec<u8>> {
+        self.try_get(i).map_err(map)
+    }
     fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>> {
         self.opt_text(i)?
             .map(|s| {
-                NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-                    .map_err(|e| Error::unexpected(format!("stored date {s:?} is malformed: {e}")))
+                NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| {
+                    tickets_core::Error::unexpected(format!("stored date {s:?} is malformed: {e}"))
+                })
             })
             .transpose()
     }
 }
 
+#[cfg(feature = "sqlite")]
 fn parse_time(s: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| Error::unexpected(format!("stored time {s:?} is malformed: {e}")))
+        .map_err(|e| {
+            tickets_core::Error::unexpected(format!("stored time {s:?} is malformed: {e}"))
+        })
 }
 
 /// A borrowed connection of any dialect: from the pool or inside a transaction.
 pub(crate) enum Exec<'c> {
+    #[cfg(feature = "sqlite")]
     Sqlite(&'c mut SqliteConnection),
+    #[cfg(feature = "postgres")]
     Postgres(&'c mut PgConnection),
+    #[cfg(feature = "mysql")]
     MySql(&'c mut MySqlConnection),
 }
 
+#[cfg(feature = "sqlite")]
 macro_rules! sqlite_q {
     ($sql:expr, $args:expr) => {
         bind_all!(sqlx::query($sql.safe()), $args, sqlite_time, date_text)
     };
 }
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 macro_rules! native_q {
     ($sql:expr, $args:expr) => {
         bind_all!(sqlx::query($sql.safe()), $args, same, id)
@@ -225,14 +255,17 @@ impl Exec<'_> {
     /// Runs a statement; returns the rows it touched.
     pub(crate) async fn execute(&mut self, sql: &Sql, args: &[Arg]) -> Result<u64> {
         let done = match self {
+            #[cfg(feature = "sqlite")]
             Exec::Sqlite(c) => sqlite_q!(sql, args)
                 .execute(&mut **c)
                 .await
                 .map(|r| r.rows_affected()),
+            #[cfg(feature = "postgres")]
             Exec::Postgres(c) => native_q!(sql, args)
                 .execute(&mut **c)
                 .await
                 .map(|r| r.rows_affected()),
+            #[cfg(feature = "mysql")]
             Exec::MySql(c) => native_q!(sql, args)
                 .execute(&mut **c)
                 .await
@@ -246,6 +279,7 @@ impl Exec<'_> {
     /// `LAST_INSERT_ID()` on MySQL (the statement must not).
     pub(crate) async fn insert_returning_key(&mut self, sql: &Sql, args: &[Arg]) -> Result<i64> {
         match self {
+            #[cfg(feature = "sqlite")]
             Exec::Sqlite(c) => {
                 let row = sqlite_q!(sql, args)
                     .fetch_one(&mut **c)
@@ -253,6 +287,7 @@ impl Exec<'_> {
                     .map_err(map)?;
                 row.int(0)
             }
+            #[cfg(feature = "postgres")]
             Exec::Postgres(c) => {
                 let row = native_q!(sql, args)
                     .fetch_one(&mut **c)
@@ -260,10 +295,11 @@ impl Exec<'_> {
                     .map_err(map)?;
                 row.int(0)
             }
+            #[cfg(feature = "mysql")]
             Exec::MySql(c) => {
                 let done = native_q!(sql, args).execute(&mut **c).await.map_err(map)?;
                 i64::try_from(done.last_insert_id())
-                    .map_err(|_| Error::unexpected("auto-increment key out of range"))
+                    .map_err(|_| tickets_core::Error::unexpected("auto-increment key out of range"))
             }
         }
     }
@@ -276,6 +312,7 @@ impl Exec<'_> {
         decode: fn(&dyn RowRead) -> Result<T>,
     ) -> Result<Vec<T>> {
         match self {
+            #[cfg(feature = "sqlite")]
             Exec::Sqlite(c) => {
                 let rows = sqlite_q!(sql, args)
                     .fetch_all(&mut **c)
@@ -283,6 +320,7 @@ impl Exec<'_> {
                     .map_err(map)?;
                 rows.iter().map(|r| decode(r)).collect()
             }
+            #[cfg(feature = "postgres")]
             Exec::Postgres(c) => {
                 let rows = native_q!(sql, args)
                     .fetch_all(&mut **c)
@@ -290,6 +328,7 @@ impl Exec<'_> {
                     .map_err(map)?;
                 rows.iter().map(|r| decode(r)).collect()
             }
+            #[cfg(feature = "mysql")]
             Exec::MySql(c) => {
                 let rows = native_q!(sql, args)
                     .fetch_all(&mut **c)
@@ -308,6 +347,7 @@ impl Exec<'_> {
         decode: fn(&dyn RowRead) -> Result<T>,
     ) -> Result<Option<T>> {
         match self {
+            #[cfg(feature = "sqlite")]
             Exec::Sqlite(c) => {
                 let row = sqlite_q!(sql, args)
                     .fetch_optional(&mut **c)
@@ -315,6 +355,7 @@ impl Exec<'_> {
                     .map_err(map)?;
                 row.as_ref().map(|r| decode(r)).transpose()
             }
+            #[cfg(feature = "postgres")]
             Exec::Postgres(c) => {
                 let row = native_q!(sql, args)
                     .fetch_optional(&mut **c)
@@ -322,6 +363,7 @@ impl Exec<'_> {
                     .map_err(map)?;
                 row.as_ref().map(|r| decode(r)).transpose()
             }
+            #[cfg(feature = "mysql")]
             Exec::MySql(c) => {
                 let row = native_q!(sql, args)
                     .fetch_optional(&mut **c)
@@ -335,16 +377,22 @@ impl Exec<'_> {
 
 /// A pooled connection, not in a transaction.
 pub(crate) enum Conn {
+    #[cfg(feature = "sqlite")]
     Sqlite(PoolConnection<Sqlite>),
+    #[cfg(feature = "postgres")]
     Postgres(PoolConnection<Postgres>),
+    #[cfg(feature = "mysql")]
     MySql(PoolConnection<MySql>),
 }
 
 impl Conn {
     pub(crate) fn exec(&mut self) -> Exec<'_> {
         match self {
+            #[cfg(feature = "sqlite")]
             Conn::Sqlite(c) => Exec::Sqlite(c),
+            #[cfg(feature = "postgres")]
             Conn::Postgres(c) => Exec::Postgres(c),
+            #[cfg(feature = "mysql")]
             Conn::MySql(c) => Exec::MySql(c),
         }
     }
@@ -353,24 +401,33 @@ impl Conn {
 /// A write transaction. On SQLite it also holds the store's writer lock, so writers in this
 /// process queue in order instead of spinning on `SQLITE_BUSY`.
 pub(crate) enum Tx {
+    #[cfg(feature = "sqlite")]
     Sqlite(Transaction<'static, Sqlite>, OwnedMutexGuard<()>),
+    #[cfg(feature = "postgres")]
     Postgres(Transaction<'static, Postgres>),
+    #[cfg(feature = "mysql")]
     MySql(Transaction<'static, MySql>),
 }
 
 impl Tx {
     pub(crate) fn exec(&mut self) -> Exec<'_> {
         match self {
+            #[cfg(feature = "sqlite")]
             Tx::Sqlite(t, _) => Exec::Sqlite(t),
+            #[cfg(feature = "postgres")]
             Tx::Postgres(t) => Exec::Postgres(t),
+            #[cfg(feature = "mysql")]
             Tx::MySql(t) => Exec::MySql(t),
         }
     }
 
     pub(crate) async fn commit(self) -> Result<()> {
         match self {
+            #[cfg(feature = "sqlite")]
             Tx::Sqlite(t, _guard) => t.commit().await,
+            #[cfg(feature = "postgres")]
             Tx::Postgres(t) => t.commit().await,
+            #[cfg(feature = "mysql")]
             Tx::MySql(t) => t.commit().await,
         }
         .map_err(map)
@@ -378,8 +435,11 @@ impl Tx {
 
     pub(crate) async fn rollback(self) -> Result<()> {
         match self {
+            #[cfg(feature = "sqlite")]
             Tx::Sqlite(t, _guard) => t.rollback().await,
+            #[cfg(feature = "postgres")]
             Tx::Postgres(t) => t.rollback().await,
+            #[cfg(feature = "mysql")]
             Tx::MySql(t) => t.rollback().await,
         }
         .map_err(map)
@@ -401,6 +461,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "sqlite")]
     #[test]
     fn sqlite_times_sort_as_text() {
         let a = DateTime::from_timestamp_micros(1_700_000_000_000_000).unwrap();

@@ -1,6 +1,13 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!(
+    "tickets-internal needs at least one database: enable its feature `sqlite`, `postgres` or \
+     `mysql` (through the `tickets` crate: `internal`, `postgres` or `mysql`)"
+);
+
+mod attachments;
 mod client;
 mod config;
 mod convert;
@@ -21,7 +28,10 @@ use std::sync::Arc;
 use tickets_core::{DynProvider, ProviderFactory};
 
 pub use client::Dialect;
-pub use config::{DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_URL, InternalConfig};
+pub use config::{
+    DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_MAX_ATTACHMENT_SIZE, DEFAULT_MAX_CONNECTIONS, DEFAULT_URL,
+    InternalConfig,
+};
 pub use convert::KIND;
 pub use links::{Link, LinkState, Links};
 pub use outbox::{EntryState, Operation, Outbox, OutboxEntry, OutboxStats};
@@ -31,13 +41,13 @@ pub use query::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use state::{LeaseHolder, SyncState};
 
 /// The `internal` provider's factory, registered through `inventory`.
-pub static FACTORY: ProviderFactory = ProviderFactory {
-    kind: KIND,
-    summary: "our own ticket store: SQLite file (default tickets.db), PostgreSQL or MySQL/MariaDB",
-    crate_name: env!("CARGO_PKG_NAME"),
-    build: |ctx| {
+pub static FACTORY: ProviderFactory = ProviderFactory::new(
+    KIND,
+    "our own ticket store: SQLite file (default tickets.db), PostgreSQL or MySQL/MariaDB",
+    env!("CARGO_PKG_NAME"),
+    |ctx| {
         Box::pin(async move {
-            let config: InternalConfig = ctx.extract()?;
+            let config: InternalConfig = ctx.config()?;
             if let Err((key, problem)) = config.check() {
                 return Err(ctx.config_error(key, problem));
             }
@@ -45,6 +55,7 @@ pub static FACTORY: ProviderFactory = ProviderFactory {
             Ok(Arc::new(provider) as DynProvider)
         })
     },
-};
+)
+.with_keys(InternalConfig::KEYS);
 
 inventory::submit!(FACTORY);

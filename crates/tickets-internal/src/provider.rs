@@ -6,9 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tickets_core::{
-    Capabilities, Comment, Error, ErrorKind, HistoryAction, HistoryEntry, NewComment, NewTicket,
-    Page, Result, Status, Ticket, TicketId, TicketPatch, TicketProvider, TicketQuery, Workflow,
-    normalize_tags,
+    Attachment, AttachmentContent, Capabilities, Comment, Error, ErrorKind, HistoryAction,
+    HistoryEntry, NewAttachment, NewComment, NewTicket, Page, Result, Status, Ticket, TicketId,
+    TicketPatch, TicketProvider, TicketQuery, Workflow, normalize_tags,
 };
 
 use crate::client::{Db, Dialect};
@@ -46,6 +46,7 @@ struct Inner {
     st: Statements,
     workflow: Workflow,
     recorder: Option<Recorder>,
+    attachment_limit: u64,
 }
 
 impl fmt::Debug for InternalProvider {
@@ -69,6 +70,7 @@ impl InternalProvider {
             inner: Arc::new(Inner {
                 db,
                 st,
+                attachment_limit: config.attachment_limit(),
                 workflow: config.workflow.unwrap_or_default(),
                 recorder,
             }),
@@ -162,6 +164,15 @@ impl InternalProvider {
         self.inner.db.close().await;
     }
 
+    /// The largest attachment this store takes, in bytes.
+    pub fn attachment_limit(&self) -> u64 {
+        self.inner.attachment_limit
+    }
+
+    pub(crate) fn recorder_for_write(&self) -> Option<&Recorder> {
+        self.recorder()
+    }
+
     pub(crate) fn db(&self) -> &Db {
         &self.inner.db
     }
@@ -238,6 +249,14 @@ impl InternalProvider {
             )
             .await?
             .ok_or_else(|| not_found(id))?;
+        if let Some(expected) = &patch.expected_version
+            && expected.parse::<u64>().is_err()
+        {
+            return Err(Error::invalid_input(format!(
+                "expected_version {expected:?} is not a version of this store (its versions are \
+                 whole numbers; `get` shows the current one)"
+            )));
+        }
         if let Some(expected) = &patch.expected_version
             && current.version.as_ref() != Some(expected)
         {
@@ -437,6 +456,7 @@ impl TicketProvider for InternalProvider {
     fn capabilities(&self) -> Capabilities {
         let mut caps = Capabilities::full();
         caps.max_page_size = query::MAX_PAGE_SIZE;
+        caps.max_attachment_size = self.attachment_limit();
         caps
     }
 
@@ -568,6 +588,22 @@ impl TicketProvider for InternalProvider {
         };
         self.fill_links(&mut ex, &mut items).await?;
         Ok(Page::new(items, next))
+    }
+
+    async fn add_attachment(&self, id: &TicketId, a: NewAttachment) -> Result<Attachment> {
+        self.attachment_add(id, a).await
+    }
+
+    async fn attachments(&self, id: &TicketId) -> Result<Vec<Attachment>> {
+        self.attachment_list(id).await
+    }
+
+    async fn read_attachment(&self, attachment_id: &str) -> Result<AttachmentContent> {
+        self.attachment_read(attachment_id).await
+    }
+
+    async fn delete(&self, id: &TicketId) -> Result<()> {
+        self.ticket_delete(id).await
     }
 
     async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {

@@ -13,6 +13,7 @@
 
 use std::path::PathBuf;
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 use sqlx::Connection;
 use tickets_core::{Error, Result};
 
@@ -25,21 +26,9 @@ pub const POSTGRES_ENV: &str = "TICKETS_TEST_POSTGRES_URL";
 /// The variable naming a MySQL/MariaDB server for tests.
 pub const MYSQL_ENV: &str = "TICKETS_TEST_MYSQL_URL";
 
-/// Reports that part of a test is skipped for a missing service, where it shows: on the
-/// test's stderr *past* the test harness's output capture, so `cargo test` prints it even for
-/// a passing test. With `CI` set (non-empty), a skip is an error instead: CI must not pass
-/// while silently skipping what it is there to check.
-pub fn skipped(what: &str) -> Result<()> {
-    use std::io::Write;
-    if std::env::var("CI").is_ok_and(|v| !v.trim().is_empty()) {
-        return Err(Error::config(format!(
-            "CI is set, so a test may not skip {what}; start the service (see .ci/run)"
-        )));
-    }
-    // Written to the process's stderr directly: `eprintln!` would be captured and hidden.
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {what}");
-    Ok(())
-}
+/// Reports a skipped part of a test visibly, and fails instead when `CI` is set (see
+/// [`tickets_testkit::skipped`], where this now lives for every crate's tests).
+pub use tickets_testkit::skipped;
 
 /// A database of its own for one test: a temporary SQLite file, or a `tickets_test_<random>`
 /// database on a server. Dropped (file deleted, `DROP DATABASE`) when the value is dropped.
@@ -77,9 +66,12 @@ impl TestDb {
         Self::on_server(Dialect::MySql, MYSQL_ENV).await
     }
 
-    /// SQLite, plus PostgreSQL and MySQL where configured.
+    /// SQLite (when compiled in), plus PostgreSQL and MySQL where configured.
     pub async fn all() -> Result<Vec<Self>> {
-        let mut dbs = vec![Self::sqlite()];
+        let mut dbs = Vec::new();
+        if Dialect::Sqlite.is_compiled() {
+            dbs.push(Self::sqlite());
+        }
         dbs.extend(Self::postgres().await?);
         dbs.extend(Self::mysql().await?);
         Ok(dbs)
@@ -88,6 +80,9 @@ impl TestDb {
     /// A fresh database on the server at `admin_url` (any database there the user may connect
     /// to); the new one is named `tickets_test_<random>`.
     pub async fn on(dialect: Dialect, admin_url: &str) -> Result<Self> {
+        if !dialect.is_compiled() {
+            return Err(dialect.not_compiled());
+        }
         let name = format!("tickets_test_{}", unique());
         let mut url = url::Url::parse(admin_url)
             .map_err(|e| Error::config(format!("test database url is malformed: {e}")))?;
@@ -114,6 +109,14 @@ impl TestDb {
 
     async fn on_server(dialect: Dialect, var: &str) -> Result<Option<Self>> {
         match std::env::var(var) {
+            Ok(_) if !dialect.is_compiled() => {
+                skipped(&format!(
+                    "the {dialect:?} tests ({var} is set, but this build of tickets-internal \
+                     lacks its `{}` feature)",
+                    dialect.as_str()
+                ))?;
+                Ok(None)
+            }
             Ok(url) if !url.trim().is_empty() => Self::on(dialect, url.trim()).await.map(Some),
             _ => {
                 skipped(&format!("the {dialect:?} tests ({var} is not set)"))?;
@@ -176,10 +179,15 @@ impl Drop for TestDb {
     }
 }
 
+#[cfg_attr(
+    not(any(feature = "postgres", feature = "mysql")),
+    allow(unused_variables)
+)]
 async fn admin(dialect: Dialect, url: &str, sql: &str) -> Result<()> {
-    let sql = sqlx::AssertSqlSafe(sql.to_owned());
     match dialect {
+        #[cfg(feature = "postgres")]
         Dialect::Postgres => {
+            let sql = sqlx::AssertSqlSafe(sql.to_owned());
             let mut c = sqlx::PgConnection::connect(url)
                 .await
                 .map_err(crate::error::map)?;
@@ -189,7 +197,9 @@ async fn admin(dialect: Dialect, url: &str, sql: &str) -> Result<()> {
                 .map_err(crate::error::map)?;
             let _ = c.close().await;
         }
+        #[cfg(feature = "mysql")]
         Dialect::MySql => {
+            let sql = sqlx::AssertSqlSafe(sql.to_owned());
             let mut c = sqlx::MySqlConnection::connect(url)
                 .await
                 .map_err(crate::error::map)?;
@@ -200,6 +210,8 @@ async fn admin(dialect: Dialect, url: &str, sql: &str) -> Result<()> {
             let _ = c.close().await;
         }
         Dialect::Sqlite => {}
+        #[allow(unreachable_patterns)]
+        other => return Err(other.not_compiled()),
     }
     Ok(())
 }

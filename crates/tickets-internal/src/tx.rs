@@ -38,7 +38,11 @@ macro_rules! in_tx {
                 Err(e) => Err(e),
             };
             match result {
-                Err(e) if attempt < $crate::tx::ATTEMPTS && $crate::error::is_transient(&e) => {
+                Err(e) if $crate::error::is_transient(&e) => {
+                    if attempt >= $crate::tx::ATTEMPTS {
+                        // Says so: the caller should not expect another quick retry to help.
+                        break Err(e.with_context("attempts", attempt));
+                    }
                     tracing::debug!(attempt, error = %e, "retrying a transaction");
                     tokio::time::sleep($crate::tx::backoff(attempt)).await;
                     attempt += 1;

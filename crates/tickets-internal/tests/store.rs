@@ -298,7 +298,10 @@ async fn bad_urls_and_unreachable_servers() {
 #[tokio::test]
 async fn unknown_database_on_a_server_is_a_config_error() {
     let Ok(url) = std::env::var(tickets_internal::testing::POSTGRES_ENV) else {
-        eprintln!("TICKETS_TEST_POSTGRES_URL is not set; PostgreSQL not tested");
+        tickets_testkit::skipped(
+            "a database missing on PostgreSQL (TICKETS_TEST_POSTGRES_URL is not set)",
+        )
+        .unwrap();
         return;
     };
     let mut url = url::Url::parse(&url).unwrap();

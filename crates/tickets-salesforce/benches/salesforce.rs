@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use serde_json::{Value, json};
-use tickets_core::secrecy::SecretString;
 use tickets_core::{NewComment, NewTicket, TicketPatch, TicketProvider, TicketQuery};
 use tickets_fakes::salesforce::FakeSalesforce;
 use tickets_salesforce::{SalesforceConfig, SalesforceProvider};
@@ -120,12 +119,7 @@ async fn main() {
     let sf = FakeSalesforce::start().await.expect("fake starts");
     // Room for big runs under the fake's daily API allocation.
     sf.set_api_usage(0, 100_000_000);
-    let config = SalesforceConfig {
-        login_url: Some(sf.url()),
-        client_id: Some(sf.client_id().into()),
-        client_secret: Some(SecretString::from(sf.client_secret())),
-        ..SalesforceConfig::default()
-    };
+    let config = SalesforceConfig::client_credentials(sf.url(), sf.client_id(), sf.client_secret());
     let p = Arc::new(
         SalesforceProvider::new(config.settings(None).expect("config")).expect("provider"),
     );

@@ -69,6 +69,8 @@ pub struct Answer {
     pub status: StatusCode,
     /// The body, parsed (`Null` for an empty body).
     pub body: Value,
+    /// The server's clock, from the `Date` header (when it sent a readable one).
+    pub date: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The Salesforce REST client. Cheap to share behind an `Arc`.
@@ -344,6 +346,12 @@ impl SfClient {
                 .map_err(|e| transport_error(e, "salesforce request"))?;
             let status = resp.status();
             self.note_limits(resp.headers());
+            let date = resp
+                .headers()
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+                .map(|d| d.with_timezone(&chrono::Utc));
             let text = resp
                 .text()
                 .await
@@ -364,7 +372,7 @@ impl SfClient {
                         ))
                     })?
                 };
-                return Ok(Answer { status, body });
+                return Ok(Answer { status, body, date });
             }
             return Err(api_error(status, &text));
         }

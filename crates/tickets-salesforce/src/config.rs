@@ -42,8 +42,12 @@ impl fmt::Display for Flow {
 }
 
 /// The backend's config section, as written (see the crate README for every key).
+///
+/// Non-exhaustive: build one with [`SalesforceConfig::client_credentials`] (or `default()`)
+/// and the setters, or set its public fields on a value you have.
 #[derive(Clone, Default, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct SalesforceConfig {
     /// Token endpoint host (`https://login.salesforce.com`, `https://test.salesforce.com` or
     /// the org's My Domain); `instance_url` is used when this is unset.
@@ -89,7 +93,7 @@ pub struct SalesforceConfig {
     pub auto_assign: bool,
     /// The owner that means "unassigned" (User or Queue id); default: the API user.
     pub unassigned_owner: Option<String>,
-    /// Per-request time limit in seconds (default 30).
+    /// Per-request time limit in seconds (above 0, at most 86400; default 30).
     pub timeout_secs: Option<f64>,
     /// A custom workflow table.
     pub workflow: Option<Workflow>,
@@ -108,8 +112,10 @@ impl fmt::Debug for SalesforceConfig {
             .field("password", &set(&self.password))
             .field("refresh_token", &set(&self.refresh_token))
             .field("private_key", &self.private_key)
+            .field("audience", &self.audience)
             .field("api_version", &self.api_version)
             .field("external_id_field", &self.external_id_field)
+            .field("timeout_secs", &self.timeout_secs)
             .finish_non_exhaustive()
     }
 }
@@ -257,7 +263,169 @@ fn required<T: Clone>(
         .ok_or_else(|| (key, format!("is required for flow = \"{flow}\"")))
 }
 
+/// Setters, for configs built in code.
 impl SalesforceConfig {
+    /// Client credentials (the default flow) against `login_url`.
+    pub fn client_credentials(
+        login_url: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        Self {
+            login_url: Some(login_url.into()),
+            client_id: Some(client_id.into()),
+            client_secret: Some(SecretString::from(client_secret.into())),
+            ..Self::default()
+        }
+    }
+
+    /// Switches to the username-password flow (keeps client id and secret).
+    pub fn password(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.flow = Flow::Password;
+        self.username = Some(username.into());
+        self.password = Some(SecretString::from(password.into()));
+        self
+    }
+
+    /// Switches to the refresh-token flow (keeps the client id, and the secret if set).
+    pub fn refresh_token(mut self, token: impl Into<String>) -> Self {
+        self.flow = Flow::RefreshToken;
+        self.refresh_token = Some(SecretString::from(token.into()));
+        self
+    }
+
+    /// Switches to the JWT bearer flow, signing with the PEM key at `private_key` for `username`.
+    pub fn jwt_bearer(
+        mut self,
+        username: impl Into<String>,
+        private_key: impl Into<PathBuf>,
+    ) -> Self {
+        self.flow = Flow::JwtBearer;
+        self.username = Some(username.into());
+        self.private_key = Some(private_key.into());
+        self
+    }
+
+    /// Drops the client secret (flows that do not need one).
+    pub fn without_client_secret(mut self) -> Self {
+        self.client_secret = None;
+        self
+    }
+
+    /// Sets the org's My Domain URL.
+    pub fn instance_url(mut self, url: impl Into<String>) -> Self {
+        self.instance_url = Some(url.into());
+        self
+    }
+
+    /// Sets the REST API version (`v62.0` or `62.0`).
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.api_version = Some(version.into());
+        self
+    }
+
+    /// Creates idempotently through this External ID field.
+    pub fn external_id_field(mut self, field: impl Into<String>) -> Self {
+        self.external_id_field = Some(field.into());
+        self
+    }
+
+    /// Keeps tags in this Text(255) field.
+    pub fn tags_field(mut self, field: impl Into<String>) -> Self {
+        self.tags_field = Some(field.into());
+        self
+    }
+
+    /// Keeps due dates in this Date field.
+    pub fn due_field(mut self, field: impl Into<String>) -> Self {
+        self.due_field = Some(field.into());
+        self
+    }
+
+    /// Tells Resolved, Cancelled and Closed apart in this field.
+    pub fn close_reason_field(mut self, field: impl Into<String>) -> Self {
+        self.close_reason_field = Some(field.into());
+        self
+    }
+
+    /// Maps a custom field name to a Case field API name.
+    pub fn custom_field(mut self, name: impl Into<String>, field: impl Into<String>) -> Self {
+        self.custom_fields.insert(name.into(), field.into());
+        self
+    }
+
+    /// Maps a status (`in_progress`) to a Case Status picklist value.
+    pub fn status(mut self, status: impl Into<String>, value: impl Into<String>) -> Self {
+        self.statuses.insert(status.into(), value.into());
+        self
+    }
+
+    /// Maps a priority (`critical`) to a Case Priority picklist value.
+    pub fn priority(mut self, priority: impl Into<String>, value: impl Into<String>) -> Self {
+        self.priorities.insert(priority.into(), value.into());
+        self
+    }
+
+    /// Sets the `Origin` of created Cases (empty: leave unset).
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Runs Case assignment rules on create.
+    pub fn auto_assign(mut self, on: bool) -> Self {
+        self.auto_assign = on;
+        self
+    }
+
+    /// The owner that means "unassigned".
+    pub fn unassigned_owner(mut self, id: impl Into<String>) -> Self {
+        self.unassigned_owner = Some(id.into());
+        self
+    }
+
+    /// Sets the per-request time limit in seconds.
+    pub fn timeout_secs(mut self, secs: f64) -> Self {
+        self.timeout_secs = Some(secs);
+        self
+    }
+
+    /// Sets a custom workflow.
+    pub fn workflow(mut self, workflow: Workflow) -> Self {
+        self.workflow = Some(workflow);
+        self
+    }
+}
+
+impl SalesforceConfig {
+    /// The keys of a `salesforce` backend section (besides `provider` and `layers`): the
+    /// fields above.
+    pub const KEYS: &'static [&'static str] = &[
+        "login_url",
+        "instance_url",
+        "flow",
+        "client_id",
+        "client_secret",
+        "username",
+        "password",
+        "refresh_token",
+        "private_key",
+        "audience",
+        "api_version",
+        "external_id_field",
+        "statuses",
+        "priorities",
+        "close_reason_field",
+        "tags_field",
+        "due_field",
+        "custom_fields",
+        "origin",
+        "auto_assign",
+        "unassigned_owner",
+        "timeout_secs",
+        "workflow",
+    ];
+
     /// Checks the config and builds [`Settings`], naming the key on any problem.
     pub fn settings(&self, ctx: Option<&BuildContext>) -> Result<Settings> {
         self.check().map_err(|(key, problem)| match ctx {
@@ -370,11 +538,13 @@ impl SalesforceConfig {
         };
         let timeout = match self.timeout_secs {
             None => Duration::from_secs(30),
-            Some(s) if s.is_finite() && s > 0.0 => Duration::from_secs_f64(s),
+            // try_from: `Duration::from_secs_f64` panics on values it cannot hold (1e20).
+            Some(s) if s > 0.0 && s <= 86_400.0 => Duration::try_from_secs_f64(s)
+                .map_err(|e| ("timeout_secs", format!("is {s}: {e}")))?,
             Some(s) => {
                 return Err((
                     "timeout_secs",
-                    format!("{s} is not a positive number of seconds"),
+                    format!("is {s}; it must be a number of seconds above 0 and at most 86400"),
                 ));
             }
         };
@@ -398,101 +568,5 @@ impl SalesforceConfig {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn base() -> SalesforceConfig {
-        SalesforceConfig {
-            login_url: Some("https://login.salesforce.com".into()),
-            client_id: Some("id".into()),
-            client_secret: Some(SecretString::from("s3cr3t-value")),
-            ..SalesforceConfig::default()
-        }
-    }
-
-    #[test]
-    fn defaults() {
-        let s = base().settings(None).unwrap();
-        assert_eq!(s.api_version, "v62.0");
-        assert_eq!(
-            s.token_url.as_str(),
-            "https://login.salesforce.com/services/oauth2/token"
-        );
-        assert_eq!(s.origin.as_deref(), Some("Web"));
-        assert!(!s.auto_assign);
-    }
-
-    #[test]
-    fn problems_name_the_key() {
-        let mut c = base();
-        c.client_secret = None;
-        let e = c.settings(None).unwrap_err().to_string();
-        assert!(
-            e.contains("client_secret") && e.contains("client_credentials"),
-            "{e}"
-        );
-        let mut c = base();
-        c.api_version = Some("latest".into());
-        assert!(
-            c.settings(None)
-                .unwrap_err()
-                .to_string()
-                .contains("api_version")
-        );
-        let mut c = base();
-        c.external_id_field = Some("Key__c; DROP".into());
-        assert!(
-            c.settings(None)
-                .unwrap_err()
-                .to_string()
-                .contains("external_id_field")
-        );
-        let mut c = base();
-        c.flow = Flow::JwtBearer;
-        c.username = Some("u".into());
-        c.private_key = Some("/nonexistent/key.pem".into());
-        assert!(
-            c.settings(None)
-                .unwrap_err()
-                .to_string()
-                .contains("private_key")
-        );
-        let mut c = base();
-        c.login_url = None;
-        assert!(
-            c.settings(None)
-                .unwrap_err()
-                .to_string()
-                .contains("login_url")
-        );
-        let mut c = base();
-        c.api_version = Some("61.0".into());
-        assert_eq!(c.settings(None).unwrap().api_version, "v61.0");
-    }
-
-    #[test]
-    fn instance_url_is_the_token_host_when_login_url_is_unset() {
-        let mut c = base();
-        c.login_url = None;
-        c.instance_url = Some("https://acme.my.salesforce.com/".into());
-        let s = c.settings(None).unwrap();
-        assert_eq!(
-            s.token_url.as_str(),
-            "https://acme.my.salesforce.com/services/oauth2/token"
-        );
-        c.instance_url = Some("ftp://acme".into());
-        assert!(
-            c.settings(None)
-                .unwrap_err()
-                .to_string()
-                .contains("instance_url")
-        );
-    }
-
-    #[test]
-    fn debug_hides_secrets() {
-        let c = base();
-        let shown = format!("{c:?} {:?}", c.settings(None).unwrap());
-        assert!(!shown.contains("s3cr3t-value"), "{shown}");
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

@@ -341,6 +341,21 @@ pub struct ReadContext<'a> {
     pub instance_url: &'a str,
 }
 
+/// The status a Case record reads as (Status, IsClosed, IsEscalated and the reason field).
+pub fn case_status(rec: &Map<String, Value>, statuses: &StatusMap) -> Status {
+    let reason = statuses.reason_field().and_then(|f| str_field(rec, f));
+    statuses.read(
+        str_field(rec, "Status").unwrap_or(""),
+        rec.get("IsClosed")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        rec.get("IsEscalated")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        reason,
+    )
+}
+
 /// A Case record (with the fields [`crate::provider`] selects) as a ticket.
 pub fn case_to_ticket(rec: &Map<String, Value>, cx: &ReadContext<'_>) -> Option<Ticket> {
     let id = str_field(rec, "Id")?;
@@ -353,17 +368,7 @@ pub fn case_to_ticket(rec: &Map<String, Value>, cx: &ReadContext<'_>) -> Option<
     );
     t.number = str_field(rec, "CaseNumber").map(str::to_owned);
     t.description = str_field(rec, "Description").unwrap_or("").to_owned();
-    let reason = cx.statuses.reason_field().and_then(|f| str_field(rec, f));
-    t.status = cx.statuses.read(
-        str_field(rec, "Status").unwrap_or(""),
-        rec.get("IsClosed")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        rec.get("IsEscalated")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        reason,
-    );
+    t.status = case_status(rec, cx.statuses);
     t.priority = cx.priorities.read(str_field(rec, "Priority"));
     t.kind = str_field(rec, "Type").map(str::to_owned);
     t.assignee = str_field(rec, "OwnerId").and_then(|owner| {

@@ -6,6 +6,7 @@ mod comments;
 mod config;
 mod convert;
 mod error;
+mod feed;
 mod keylock;
 mod provider;
 mod requests;
@@ -28,17 +29,18 @@ pub use provider::SalesforceProvider;
 pub const KIND: &str = "salesforce";
 
 /// The `salesforce` provider's factory.
-pub static FACTORY: ProviderFactory = ProviderFactory {
-    kind: KIND,
-    summary: "Salesforce Service Cloud Cases (REST API, OAuth 2.0)",
-    crate_name: env!("CARGO_PKG_NAME"),
-    build: |ctx| {
+pub static FACTORY: ProviderFactory = ProviderFactory::new(
+    KIND,
+    "Salesforce Service Cloud Cases (REST API, OAuth 2.0)",
+    env!("CARGO_PKG_NAME"),
+    |ctx| {
         Box::pin(async move {
-            let config: SalesforceConfig = ctx.extract()?;
+            let config: SalesforceConfig = ctx.config()?;
             let settings = config.settings(Some(&ctx))?;
             Ok(Arc::new(SalesforceProvider::new(settings)?) as DynProvider)
         })
     },
-};
+)
+.with_keys(SalesforceConfig::KEYS);
 
 tickets_core::inventory::submit!(FACTORY);

@@ -13,7 +13,7 @@ use tickets_core::{
 use crate::KIND;
 use crate::client::{ApiUsage, SfClient};
 use crate::config::Settings;
-use crate::convert::{ReadContext, case_to_ticket, soql_quote, str_field};
+use crate::convert::{ReadContext, case_status, case_to_ticket, soql_quote, str_field};
 use crate::keylock::KeyLocks;
 use crate::users::{Users, is_id_with_prefix};
 
@@ -132,6 +132,12 @@ impl SalesforceProvider {
     }
 
     pub(crate) async fn read(&self, id: &TicketId) -> Result<Ticket> {
+        let rec = self.record(id).await?;
+        Ok(self.to_tickets(&[rec]).await?.remove(0))
+    }
+
+    /// The Case record with the fields this provider reads.
+    pub(crate) async fn record(&self, id: &TicketId) -> Result<Map<String, Value>> {
         let cid = case_id(id)?;
         let fields = self.fields.join(",");
         let answer = self
@@ -144,12 +150,12 @@ impl SalesforceProvider {
             )
             .await
             .map_err(|e| on_missing(e, id))?;
-        let Value::Object(rec) = answer.body else {
-            return Err(Error::unexpected(
+        match answer.body {
+            Value::Object(rec) => Ok(rec),
+            _ => Err(Error::unexpected(
                 "salesforce answered a Case that is not an object",
-            ));
-        };
-        Ok(self.to_tickets(&[rec]).await?.remove(0))
+            )),
+        }
     }
 }
 
@@ -187,11 +193,13 @@ impl TicketProvider for SalesforceProvider {
         c.due = s.due_field.is_some();
         c.watchers = false;
         c.requester = true;
+        c.edit_requester = true;
         c.kind = true;
         c.tags = s.tags_field.is_some();
         c.number = true;
         c.optimistic_concurrency = false;
         c.edit_description = true;
+        c.change_feed = true;
         c.statuses = s.statuses.round_trip();
         c.priorities = s.priorities.round_trip();
         c.max_page_size = MAX_PAGE_SIZE;
@@ -235,30 +243,14 @@ impl TicketProvider for SalesforceProvider {
     }
 
     /// One read, the workflow check, one PATCH and the re-read (the default body would read
-    /// twice).
+    /// twice); nothing is written when the Case shows `to` already.
     async fn change_status(&self, id: &TicketId, to: Status) -> Result<Ticket> {
-        let cid = case_id(id)?;
-        let current = self.read(id).await?;
-        if current.status == to {
-            return Ok(current);
-        }
-        self.workflow()
-            .check(current.status, to)
-            .map_err(|e| e.with_context("ticket", id))?;
-        let mut body = Map::new();
-        self.settings.statuses.write(to, &mut body);
-        self.client
-            .call(
-                Method::PATCH,
-                &format!("sobjects/Case/{cid}"),
-                &[],
-                Some(&Value::Object(body)),
-            )
-            .await
-            .map_err(|e| on_missing(e, id))?;
-        self.read(id).await
+        self.update(id, TicketPatch::new().status(to)).await
     }
 
+    /// With a status, the Case is read first: the workflow is checked against the status it
+    /// reads as (unless `skip_workflow`), and the status fields it shows already (Status,
+    /// IsEscalated, the reason field) are not sent, so a repeated update writes nothing.
     async fn update(&self, id: &TicketId, patch: TicketPatch) -> Result<Ticket> {
         patch.validate()?;
         let cid = case_id(id)?;
@@ -267,14 +259,35 @@ impl TicketProvider for SalesforceProvider {
                 "salesforce Cases carry no version to check; update without expected_version",
             ));
         }
-        let current = if patch.status.as_set().is_some() {
-            Some(self.read(id).await?)
-        } else {
-            None
+        let current = match patch.status.as_set() {
+            Some(to) => {
+                let rec = self.record(id).await?;
+                let now = case_status(&rec, &self.settings.statuses);
+                if !patch.skip_workflow {
+                    self.workflow()
+                        .check(now, *to)
+                        .map_err(|e| e.with_context("ticket", id))?;
+                }
+                let mut wanted = Map::new();
+                self.settings.statuses.write(*to, &mut wanted);
+                Some((rec, wanted))
+            }
+            None => None,
         };
-        let body = self.patch_body(current.as_ref(), patch).await?;
+        let mut body = self.patch_body(patch).await?;
+        if let Some((rec, wanted)) = &current {
+            for (field, value) in wanted {
+                if rec.get(field).unwrap_or(&Value::Null) == value && body.get(field) == Some(value)
+                {
+                    body.remove(field);
+                }
+            }
+        }
         if body.is_empty() {
-            return self.read(id).await;
+            return match current {
+                Some((rec, _)) => Ok(self.to_tickets(&[rec]).await?.remove(0)),
+                None => self.read(id).await,
+            };
         }
         self.client
             .call(
@@ -299,6 +312,15 @@ impl TicketProvider for SalesforceProvider {
             return Err(not_found(id));
         }
         self.read_comments(cid, id).await
+    }
+
+    /// Cases updated, deleted or commented on since the token, from Salesforce's data
+    /// replication resources (see the crate docs).
+    async fn changes(
+        &self,
+        since: Option<&tickets_core::ChangeToken>,
+    ) -> Result<tickets_core::Changes> {
+        self.replication_changes(since).await
     }
 
     async fn list(&self, query: &TicketQuery) -> Result<Page<Ticket>> {

@@ -3,9 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
-use tickets_core::{
-    Error, ErrorKind, NewTicket, Patch, Result, Ticket, TicketPatch, TicketProvider, TicketQuery,
-};
+use tickets_core::{Error, ErrorKind, NewTicket, Patch, Result, TicketPatch, TicketQuery};
 
 use crate::convert::{soql_datetime, soql_like, soql_quote};
 use crate::provider::SalesforceProvider;
@@ -109,11 +107,9 @@ impl SalesforceProvider {
         Ok(body)
     }
 
-    pub(crate) async fn patch_body(
-        &self,
-        current: Option<&Ticket>,
-        patch: TicketPatch,
-    ) -> Result<Map<String, Value>> {
+    /// The PATCH body for `patch`; the status fields are written whole (see
+    /// [`crate::convert::StatusMap::write`]) and the caller drops those the Case shows already.
+    pub(crate) async fn patch_body(&self, patch: TicketPatch) -> Result<Map<String, Value>> {
         let s = &self.settings;
         let mut body = Map::new();
         match patch.subject {
@@ -130,11 +126,6 @@ impl SalesforceProvider {
             );
         }
         if let Patch::Set(to) = patch.status {
-            if let Some(cur) = current {
-                self.workflow()
-                    .check(cur.status, to)
-                    .map_err(|e| e.with_context("ticket", &cur.id))?;
-            }
             s.statuses.write(to, &mut body);
         }
         if let Patch::Set(p) = patch.priority {

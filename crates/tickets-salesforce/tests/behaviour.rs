@@ -3,18 +3,15 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::future::join_all;
 use serde_json::json;
-use tickets_core::secrecy::SecretString;
 use tickets_core::{
     ErrorKind, NewComment, NewTicket, Priority, Status, TicketId, TicketPatch, TicketProvider,
     TicketProviderExt, TicketQuery,
 };
 use tickets_fakes::salesforce::TEST_JWT_PRIVATE_KEY;
-use tickets_salesforce::{Flow, SalesforceConfig};
 
 use common::*;
 
@@ -26,25 +23,13 @@ async fn jwt_bearer_password_and_refresh_token_flows() {
     std::fs::write(&key, TEST_JWT_PRIVATE_KEY).unwrap();
     let base = minimal_config(&sf);
     let flows = [
-        SalesforceConfig {
-            flow: Flow::JwtBearer,
-            client_secret: None,
-            username: Some(sf.username().into()),
-            private_key: Some(key.clone()),
-            ..base.clone()
-        },
-        SalesforceConfig {
-            flow: Flow::Password,
-            username: Some(sf.username().into()),
-            password: Some(SecretString::from(sf.password())),
-            ..base.clone()
-        },
-        SalesforceConfig {
-            flow: Flow::RefreshToken,
-            client_secret: None,
-            refresh_token: Some(SecretString::from(sf.refresh_token())),
-            ..base.clone()
-        },
+        base.clone()
+            .jwt_bearer(sf.username(), key.clone())
+            .without_client_secret(),
+        base.clone().password(sf.username(), sf.password()),
+        base.clone()
+            .refresh_token(sf.refresh_token())
+            .without_client_secret(),
     ];
     let admin = sf.user_id(sf.username()).unwrap();
     for config in flows {
@@ -66,21 +51,11 @@ async fn jwt_bearer_password_and_refresh_token_flows() {
     let other = dir.path().join("other.pem");
     let foreign = "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n";
     std::fs::write(&other, foreign).unwrap();
-    let bad = SalesforceConfig {
-        flow: Flow::JwtBearer,
-        username: Some(sf.username().into()),
-        private_key: Some(other),
-        ..base.clone()
-    };
+    let bad = base.clone().jwt_bearer(sf.username(), other);
     let e = bad.settings(None).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.to_string().contains("private_key"), "{e}");
-    let wrong = SalesforceConfig {
-        flow: Flow::Password,
-        username: Some(sf.username().into()),
-        password: Some(SecretString::from("wrong-password")),
-        ..base
-    };
+    let wrong = base.password(sf.username(), "wrong-password");
     let e = provider(wrong).get(&unknown_case_id()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthenticated);
     assert!(e.to_string().contains("invalid_grant"), "{e}");
@@ -251,10 +226,7 @@ async fn assignment_by_email_user_id_and_queue_and_rules() {
     sf.set_assignment_rule(Some(queue.clone()));
     let off = p.create(NewTicket::new("rules off")).await.unwrap();
     assert_eq!(off.assignee, None);
-    let on = provider(SalesforceConfig {
-        auto_assign: true,
-        ..minimal_config(&sf)
-    });
+    let on = provider(minimal_config(&sf).auto_assign(true));
     let t = on
         .create(NewTicket::new("rules on").assignee("alice@example.com"))
         .await
@@ -384,10 +356,7 @@ async fn errors_have_the_right_kind() {
     assert!(sf.comments_of(t.id.as_str()).is_empty());
 
     // A status map naming a value the picklist does not have.
-    let bad_map = provider(SalesforceConfig {
-        statuses: BTreeMap::from([("in_progress".into(), "Doing".into())]),
-        ..minimal_config(&sf)
-    });
+    let bad_map = provider(minimal_config(&sf).status("in_progress", "Doing"));
     let e = bad_map
         .change_status(&t.id, Status::InProgress)
         .await
@@ -400,10 +369,7 @@ async fn errors_have_the_right_kind() {
     );
 
     // Two Cases share a non-unique external id: an idempotent create cannot pick one.
-    let dup = provider(SalesforceConfig {
-        external_id_field: Some("External_Ref__c".into()),
-        ..minimal_config(&sf)
-    });
+    let dup = provider(minimal_config(&sf).external_id_field("External_Ref__c"));
     let http = reqwest::Client::new();
     let token: serde_json::Value = http
         .post(format!("{}/services/oauth2/token", sf.url()))
@@ -526,13 +492,11 @@ async fn status_overrides_for_a_customised_picklist() {
     let sf = fake().await;
     sf.add_case_status("On Hold", false);
     sf.add_case_status("Rejected", true);
-    let p = provider(SalesforceConfig {
-        statuses: BTreeMap::from([
-            ("on_hold".into(), "On Hold".into()),
-            ("cancelled".into(), "Rejected".into()),
-        ]),
-        ..minimal_config(&sf)
-    });
+    let p = provider(
+        minimal_config(&sf)
+            .status("on_hold", "On Hold")
+            .status("cancelled", "Rejected"),
+    );
     let caps = p.capabilities();
     assert!(caps.statuses.contains(&Status::OnHold) && caps.statuses.contains(&Status::Cancelled));
     assert!(

@@ -67,7 +67,7 @@ impl Shared {
             match e.operation {
                 Operation::Update => u.fields.extend(convert::patch_fields(&e.patch()?)),
                 Operation::Create => u.busy = true,
-                Operation::Comment => {}
+                Operation::Comment | Operation::Attachment => {}
             }
             if e.state == EntryState::Delivering {
                 u.busy = true;
@@ -178,7 +178,8 @@ impl Shared {
                 Err(e) => return Err(e),
             }
         }
-        let comments = self.copy_comments(&local_id, &remote.id).await?;
+        let comments = self.copy_comments(&local_id, &remote.id).await?
+            + self.copy_attachments(&local_id, &remote.id).await?;
         if comments > 0 && applied == Applied::Unchanged {
             applied = Applied::Updated;
         }
@@ -220,7 +221,8 @@ impl Shared {
                 &snapshot_of(remote),
             )
             .await?;
-        let comments = self.copy_comments(&created.id, &remote.id).await?;
+        let comments = self.copy_comments(&created.id, &remote.id).await?
+            + self.copy_attachments(&created.id, &remote.id).await?;
         Ok(Done {
             local_id: created.id,
             applied: Applied::Imported,
@@ -251,6 +253,61 @@ impl Shared {
             )
             .await
             .map(drop)
+    }
+
+    /// Copies remote attachments missing locally, each once: one delivered from here carries
+    /// the key of its local attachment, one copied before its remote id in the local copy's
+    /// key. The content streams from the remote into the store.
+    async fn copy_attachments(&self, local_id: &TicketId, remote_id: &TicketId) -> Result<u64> {
+        let local_caps = self.local.capabilities();
+        if !self.remote_caps.attachments || !local_caps.attachments {
+            return Ok(0);
+        }
+        let remote = self.remote.attachments(remote_id).await?;
+        if remote.is_empty() {
+            return Ok(0);
+        }
+        let local = self.local.attachments(local_id).await?;
+        let delivered: HashSet<String> = local
+            .iter()
+            .map(|a| convert::attachment_key(&a.id))
+            .collect();
+        let kept: HashSet<&str> = local
+            .iter()
+            .filter_map(|a| a.idempotency_key.as_deref())
+            .collect();
+        let quiet = self.local.without_outbox();
+        let mut copied = 0;
+        for a in &remote {
+            if a.idempotency_key
+                .as_ref()
+                .is_some_and(|k| delivered.contains(k))
+            {
+                continue;
+            }
+            let key = convert::pull_comment_key(&self.remote_name, &format!("a{}", a.id));
+            if kept.contains(key.as_str()) {
+                continue;
+            }
+            let content = self.remote.read_attachment(&a.id).await?;
+            let mut new = tickets_core::NewAttachment::from_stream(
+                a.filename.clone(),
+                content.body,
+                Some(a.size),
+            )
+            .content_type(a.content_type.clone())
+            .idempotency_key(key);
+            new.author = a.author.clone();
+            match quiet.add_attachment(local_id, new).await {
+                Ok(_) => copied += 1,
+                // Larger than this store takes: said once in the log, the rest still come.
+                Err(e) if e.kind() == ErrorKind::InvalidInput => {
+                    tracing::warn!(target: "tickets_sync", ticket = %local_id, attachment = %a.id, error = %e, "a remote attachment was not copied");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(copied)
     }
 
     /// Copies remote comments missing locally, each once: a remote comment delivered from

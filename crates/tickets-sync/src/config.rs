@@ -16,8 +16,11 @@ use serde::Deserialize;
 /// The seed's shape works too: no `local`/`remote`, and the Asana keys (`asana_project`,
 /// `token`, ...) beside `provider = "sync"`; then the local store is the internal default
 /// (`url` if given, else `tickets.db`) and the remote is Asana built from the same section.
+///
+/// Non-exhaustive: start from `SyncConfig::default()` and set the public fields you need.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct SyncConfig {
     /// Name of the `internal` backend holding the tickets.
     pub local: Option<String>,
@@ -71,6 +74,7 @@ pub enum Rule {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ConflictRules {
     /// Groups not named below.
     pub default: Rule,
@@ -91,6 +95,41 @@ pub struct ConflictRules {
 }
 
 impl ConflictRules {
+    /// Every group follows `rule` unless named otherwise.
+    pub fn all(rule: Rule) -> Self {
+        Self {
+            default: rule,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the rule of one group (`text`, `status`, `priority`, `people`, `labels`, `dates`,
+    /// `custom_fields`; `default` for the rest). An unknown group is an error naming the
+    /// groups there are.
+    pub fn group(mut self, group: &str, rule: Rule) -> tickets_core::Result<Self> {
+        let slot = match group {
+            "default" => {
+                self.default = rule;
+                return Ok(self);
+            }
+            "text" => &mut self.text,
+            "status" => &mut self.status,
+            "priority" => &mut self.priority,
+            "people" => &mut self.people,
+            "labels" => &mut self.labels,
+            "dates" => &mut self.dates,
+            "custom_fields" => &mut self.custom_fields,
+            other => {
+                return Err(tickets_core::Error::config(format!(
+                    "conflict group {other:?} does not exist; groups: default, text, status, \
+                     priority, people, labels, dates, custom_fields"
+                )));
+            }
+        };
+        *slot = Some(rule);
+        Ok(self)
+    }
+
     /// The rule for a field (`subject`, `status`, ..., `custom:NAME`).
     pub fn for_field(&self, field: &str) -> Rule {
         let group = match field {
@@ -128,22 +167,121 @@ impl Default for SyncConfig {
 }
 
 impl SyncConfig {
+    /// The keys of a `sync` section that joins two named backends (`local`, `remote`): the
+    /// fields above.
+    pub const NAMED_KEYS: &'static [&'static str] = &[
+        "local",
+        "remote",
+        "worker",
+        "concurrency",
+        "lease_secs",
+        "poll_interval_ms",
+        "backoff_base_ms",
+        "backoff_max_secs",
+        "max_retry_after_secs",
+        "max_attempts",
+        "pull_interval_secs",
+        "pull_overlap_secs",
+        "conflicts",
+    ];
+
+    /// Every key a `sync` section may hold: its own, plus, for the seed's shape (no `local` and
+    /// `remote`), those of the internal store and the Asana remote it builds from the same
+    /// section. A section with `local` and `remote` is then held to [`SyncConfig::NAMED_KEYS`].
+    pub const KEYS: &'static [&'static str] = &[
+        // sync
+        "local",
+        "remote",
+        "worker",
+        "concurrency",
+        "lease_secs",
+        "poll_interval_ms",
+        "backoff_base_ms",
+        "backoff_max_secs",
+        "max_retry_after_secs",
+        "max_attempts",
+        "pull_interval_secs",
+        "pull_overlap_secs",
+        "conflicts",
+        // internal
+        "url",
+        "migrate",
+        "max_connections",
+        "busy_timeout_ms",
+        "workflow",
+        "outbox",
+        "max_attachment_size",
+        // asana
+        "token",
+        "workspace",
+        "project",
+        "asana_project",
+        "base_url",
+        "sections",
+        "priority_tags",
+        "priority_field",
+        "create_missing",
+        "page_size",
+        "timeout_secs",
+        "max_concurrent_reads",
+        "max_concurrent_writes",
+        "max_retries",
+        "idempotency_window_hours",
+    ];
+
     /// Checks the values; `Err((key, problem))`.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
-        if self.concurrency == 0 {
-            return Err(("concurrency", "must be at least 1".into()));
-        }
-        if self.lease_secs < 2 {
-            return Err(("lease_secs", "must be at least 2 seconds".into()));
-        }
-        if self.poll_interval_ms == 0 {
-            return Err(("poll_interval_ms", "must be at least 1".into()));
-        }
-        if self.max_retry_after_secs == 0 {
-            return Err(("max_retry_after_secs", "must be at least 1".into()));
-        }
-        if self.max_attempts == 0 {
-            return Err(("max_attempts", "must be at least 1".into()));
+        use tickets_core::config::check_range;
+        const DAY: u64 = 86_400;
+        let ranges: [(&'static str, u64, u64, u64, &str); 9] = [
+            ("concurrency", self.concurrency as u64, 1, 1000, ""),
+            ("lease_secs", self.lease_secs, 2, DAY, "seconds"),
+            (
+                "poll_interval_ms",
+                self.poll_interval_ms,
+                1,
+                1000 * DAY,
+                "milliseconds",
+            ),
+            (
+                "backoff_base_ms",
+                self.backoff_base_ms,
+                0,
+                1000 * DAY,
+                "milliseconds",
+            ),
+            ("backoff_max_secs", self.backoff_max_secs, 0, DAY, "seconds"),
+            (
+                "max_retry_after_secs",
+                self.max_retry_after_secs,
+                1,
+                DAY,
+                "seconds",
+            ),
+            (
+                "max_attempts",
+                u64::from(self.max_attempts),
+                1,
+                1_000_000,
+                "",
+            ),
+            (
+                "pull_interval_secs",
+                self.pull_interval_secs,
+                0,
+                DAY,
+                "seconds",
+            ),
+            (
+                "pull_overlap_secs",
+                self.pull_overlap_secs,
+                0,
+                DAY,
+                "seconds",
+            ),
+        ];
+        for (key, value, min, max, unit) in ranges {
+            check_range(value, min, max, unit).map_err(|p| (key, p))?;
         }
         for (key, name) in [("local", &self.local), ("remote", &self.remote)] {
             if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
@@ -374,5 +512,73 @@ mod tests {
             SyncConfig::default().worker_options().pull_interval,
             Some(Duration::from_secs(60))
         );
+    }
+
+    #[test]
+    fn keys_are_the_fields_of_the_structs_read() {
+        use tickets_core::config::struct_keys;
+        let sorted = |v: &[&'static str]| {
+            let mut v = v.to_vec();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let own = struct_keys::<SyncConfig>().expect("a plain struct");
+        assert_eq!(sorted(SyncConfig::NAMED_KEYS), sorted(own));
+        let mut all = own.to_vec();
+        all.extend(struct_keys::<tickets_internal::InternalConfig>().expect("a plain struct"));
+        all.extend(struct_keys::<tickets_asana::AsanaConfig>().expect("a plain struct"));
+        assert_eq!(sorted(SyncConfig::KEYS), sorted(&all));
+    }
+
+    #[test]
+    fn every_number_has_a_range_naming_its_key() {
+        let c = SyncConfig {
+            concurrency: usize::MAX,
+            ..SyncConfig::default()
+        };
+        assert_eq!(c.check().unwrap_err().0, "concurrency");
+        for key in [
+            "lease_secs",
+            "poll_interval_ms",
+            "backoff_base_ms",
+            "backoff_max_secs",
+            "max_retry_after_secs",
+            "pull_interval_secs",
+            "pull_overlap_secs",
+        ] {
+            let mut c = SyncConfig::default();
+            let field = match key {
+                "lease_secs" => &mut c.lease_secs,
+                "poll_interval_ms" => &mut c.poll_interval_ms,
+                "backoff_base_ms" => &mut c.backoff_base_ms,
+                "backoff_max_secs" => &mut c.backoff_max_secs,
+                "max_retry_after_secs" => &mut c.max_retry_after_secs,
+                "pull_interval_secs" => &mut c.pull_interval_secs,
+                _ => &mut c.pull_overlap_secs,
+            };
+            *field = u64::MAX;
+            let (got, problem) = c.check().unwrap_err();
+            assert_eq!(got, key, "{problem}");
+            assert!(problem.contains("must be from"), "{problem}");
+        }
+        let c = SyncConfig {
+            max_attempts: u32::MAX,
+            ..SyncConfig::default()
+        };
+        assert_eq!(c.check().unwrap_err().0, "max_attempts");
+    }
+
+    #[test]
+    fn conflict_groups_by_name() {
+        let rules = ConflictRules::all(Rule::RemoteWins)
+            .group("status", Rule::LocalWins)
+            .unwrap();
+        assert_eq!(rules.for_field("status"), Rule::LocalWins);
+        assert_eq!(rules.for_field("subject"), Rule::RemoteWins);
+        let e = ConflictRules::default()
+            .group("colour", Rule::LocalWins)
+            .unwrap_err();
+        assert!(e.to_string().contains("custom_fields"), "{e}");
     }
 }

@@ -22,6 +22,11 @@ pub fn comment_key(local_comment: &str) -> String {
     format!("{COMMENT_KEY_PREFIX}{}", local_comment.replace('-', ""))
 }
 
+/// The idempotency key a local attachment is delivered with (see [`comment_key`]).
+pub fn attachment_key(local_attachment: &str) -> String {
+    format!("sync-a-{}", local_attachment.replace('-', ""))
+}
+
 /// How [`comment_key`]s start.
 pub const COMMENT_KEY_PREFIX: &str = "sync-c-";
 
@@ -397,9 +402,10 @@ mod tests {
 
     #[test]
     fn requests_lose_what_the_remote_cannot_hold() {
-        let mut caps = Capabilities::default();
+        let mut caps = Capabilities::full();
         caps.requester = false;
         caps.custom_fields = false;
+        caps.watchers = false;
         let new = NewTicket::new("a")
             .requester("r@x")
             .custom_field("c", 1)
@@ -556,7 +562,7 @@ mod tests {
 
     #[test]
     fn comments_match_on_body_and_author() {
-        let caps = Capabilities::default();
+        let caps = Capabilities::full();
         let mut c = Comment::new("1", TicketId::new("t"), "hello ", Utc::now());
         c.author = Some("a".into());
         assert!(same_comment(&c, Some("a"), "hello", &caps));

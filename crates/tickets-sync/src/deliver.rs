@@ -100,7 +100,10 @@ impl<'a> Fence<'a> {
             return Err(Failure::ClaimLost);
         }
         let limit = self.shared.call_limit();
-        match tokio::time::timeout(limit, request()).await {
+        // The outbox is the retry queue: a retry layer on the remote must not wait (holding
+        // the claim) and send again; the failure comes back and is rescheduled.
+        let sending = tickets_core::layers::without_retries(request());
+        match tokio::time::timeout(limit, sending).await {
             Ok(r) => r.map_err(Failure::Error),
             Err(_) => Err(Failure::Error(Error::new(
                 ErrorKind::Timeout,
@@ -120,6 +123,7 @@ impl Shared {
             Operation::Create => self.deliver_create(entry, &fence).await,
             Operation::Update => self.deliver_update(entry, &fence).await,
             Operation::Comment => self.deliver_comment(entry, &fence).await,
+            Operation::Attachment => self.deliver_attachment(entry, &fence).await,
         }
     }
 
@@ -198,6 +202,50 @@ impl Shared {
             .call("add_comment", || self.remote.add_comment(&rid, new))
             .await?;
         Ok(Outcome::Sent)
+    }
+
+    /// Sends a local attachment, read from the store as a stream, with a key derived from the
+    /// local attachment (a remote with idempotent attachments keeps one however often it is
+    /// sent).
+    async fn deliver_attachment(
+        &self,
+        entry: &OutboxEntry,
+        fence: &Fence<'_>,
+    ) -> Result<Outcome, Failure> {
+        let caps = &self.remote_caps;
+        if !caps.attachments {
+            return Ok(Outcome::Skipped("the remote keeps no attachments"));
+        }
+        let Some(local_id) = entry.attachment_id() else {
+            return Err(Failure::Error(tickets_core::Error::unexpected(format!(
+                "outbox entry {} names no attachment",
+                entry.seq
+            ))));
+        };
+        let rid = TicketId::new(self.ensure_remote(&entry.ticket_id, fence).await?);
+        let send = || async {
+            let content = match self.local.read_attachment(local_id).await {
+                Ok(c) => c,
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let a = &content.attachment;
+            let mut new = tickets_core::NewAttachment::from_stream(
+                a.filename.clone(),
+                content.body,
+                Some(a.size),
+            )
+            .content_type(a.content_type.clone());
+            new.author = a.author.clone();
+            new.idempotency_key = caps
+                .idempotent_attachment
+                .then(|| convert::attachment_key(local_id));
+            self.remote.add_attachment(&rid, new).await.map(Some)
+        };
+        match fence.call("add_attachment", send).await? {
+            None => Ok(Outcome::Skipped("the local attachment is gone")),
+            Some(_) => Ok(Outcome::Sent),
+        }
     }
 
     /// The ticket's remote id, creating the remote ticket from the local state if it has no

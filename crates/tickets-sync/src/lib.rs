@@ -15,7 +15,7 @@ pub mod worker;
 
 use std::sync::Arc;
 
-use tickets_core::{BuildContext, DynProvider, Error, ProviderFactory, Result};
+use tickets_core::{BuildContext, DynProvider, ProviderFactory, Result};
 use tickets_internal::{InternalConfig, InternalProvider};
 
 pub use config::{ConflictRules, HookPoint, Rule, SyncConfig, TestHook, WorkerOptions};
@@ -26,24 +26,26 @@ pub use verify::{Difference, Repair, VerifyReport};
 pub use worker::RunReport;
 
 /// The `sync` provider's factory, registered through `inventory`.
-pub static FACTORY: ProviderFactory = ProviderFactory {
-    kind: KIND,
-    summary: "internal store first, then durable delivery of every change to a remote tracker",
-    crate_name: env!("CARGO_PKG_NAME"),
-    build: |ctx| Box::pin(build(ctx)),
-};
+pub static FACTORY: ProviderFactory = ProviderFactory::new(
+    KIND,
+    "internal store first, then durable delivery of every change to a remote tracker",
+    env!("CARGO_PKG_NAME"),
+    |ctx| Box::pin(build(ctx)),
+)
+.with_keys(SyncConfig::KEYS);
 
 inventory::submit!(FACTORY);
 
 /// Builds a sync backend from its config section (see [`SyncConfig`]).
 async fn build(ctx: BuildContext) -> Result<DynProvider> {
-    let config: SyncConfig = ctx.extract()?;
+    let config: SyncConfig = ctx.config()?;
     if let Err((key, problem)) = config.check() {
         return Err(ctx.config_error(key, problem));
     }
     let (local_config, remote, remote_name) = match (&config.local, &config.remote) {
         (Some(local), Some(remote)) => {
-            let (kind, figment) = ctx.backend_config(local)?;
+            ctx.check_keys(SyncConfig::NAMED_KEYS)?;
+            let kind = ctx.backend_kind(local)?;
             if kind != tickets_internal::KIND {
                 return Err(ctx.config_error(
                     "local",
@@ -53,16 +55,14 @@ async fn build(ctx: BuildContext) -> Result<DynProvider> {
                     ),
                 ));
             }
-            let local_config: InternalConfig = figment
-                .extract()
-                .map_err(|e| Error::from(e).with_context("backend", local))?;
+            let local_config: InternalConfig = ctx.backend_config(local)?;
             (local_config, ctx.backend(remote).await?, remote.clone())
         }
         _ => {
             // The seed's shape: the internal default store (or `url`), and Asana from this
             // section's keys (`asana_project`, `token`, ...). Built directly, so this
             // section's layers wrap the sync provider only.
-            let local_config: InternalConfig = ctx.extract()?;
+            let local_config: InternalConfig = ctx.config()?;
             let asana = tickets_asana::AsanaConfig::from_context(&ctx)?;
             let remote = Arc::new(tickets_asana::AsanaProvider::new(asana)?) as DynProvider;
             (local_config, remote, "asana".to_owned())

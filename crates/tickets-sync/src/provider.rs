@@ -9,8 +9,9 @@ use async_trait::async_trait;
 
 use serde::Serialize;
 use tickets_core::{
-    Capabilities, Comment, DynProvider, Error, HistoryEntry, NewComment, NewTicket, Page, Result,
-    Ticket, TicketId, TicketPatch, TicketProvider, TicketQuery, Workflow,
+    Attachment, AttachmentContent, Capabilities, Comment, DynProvider, Error, HistoryEntry,
+    NewAttachment, NewComment, NewTicket, Page, Result, Ticket, TicketId, TicketPatch,
+    TicketProvider, TicketQuery, Workflow,
 };
 use tickets_internal::InternalProvider;
 use tokio::sync::{Notify, watch};
@@ -319,7 +320,10 @@ impl TicketProvider for SyncProvider {
     }
 
     fn capabilities(&self) -> Capabilities {
-        self.shared.local.capabilities()
+        let mut caps = self.shared.local.capabilities();
+        // A delete is not delivered to the remote (yet): refusing it keeps both sides equal.
+        caps.delete = false;
+        caps
     }
 
     fn workflow(&self) -> &Workflow {
@@ -372,5 +376,19 @@ impl TicketProvider for SyncProvider {
 
     async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {
         self.shared.local.history(id).await
+    }
+
+    async fn add_attachment(&self, id: &TicketId, a: NewAttachment) -> Result<Attachment> {
+        let added = self.shared.local.add_attachment(id, a).await?;
+        self.shared.written();
+        Ok(added)
+    }
+
+    async fn attachments(&self, id: &TicketId) -> Result<Vec<Attachment>> {
+        self.shared.local.attachments(id).await
+    }
+
+    async fn read_attachment(&self, attachment_id: &str) -> Result<AttachmentContent> {
+        self.shared.local.read_attachment(attachment_id).await
     }
 }

@@ -267,3 +267,49 @@ async fn stopping_the_background_worker_gives_back_its_claims_and_lease() {
     assert_eq!(other.run_once().await.unwrap().delivered, 1);
     TicketProvider::shutdown(&sync).await.expect("shutdown");
 }
+
+/// Asana's status change is two writes (the task's fields with `completed`, then the section
+/// move). Stopped between them, the task reads as closed in its old section; the repeated
+/// delivery must make it show the local status, not run a workflow step from "closed" (which
+/// the default workflow refuses, and the change would park for good).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_change_stopped_half_way_on_asana_converges() {
+    let fake = FakeAsana::start().await.expect("fake");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sync = common::sync(&dir, common::asana(&fake, 0), common::options()).await;
+    let t = sync.create(NewTicket::new("two writes")).await.unwrap();
+    // Another ticket cancelled first, so the Cancelled section exists: the change below is
+    // then exactly its two writes.
+    let other = sync
+        .create(NewTicket::new("cancelled before"))
+        .await
+        .unwrap();
+    sync.change_status(&other.id, tickets_core::Status::Cancelled)
+        .await
+        .unwrap();
+    sync.run_once().await.unwrap();
+    sync.update(
+        &t.id,
+        TicketPatch::new()
+            .subject("renamed and cancelled")
+            .status(tickets_core::Status::Cancelled),
+    )
+    .await
+    .unwrap();
+    // The first write goes through, the section move after it fails.
+    fake.faults().fail_writes_after(1, 1, 503);
+    let report = sync.run_once().await.unwrap();
+    assert_eq!(report.retried, 1, "{report:?}");
+    let rid = TicketId::new(sync.get(&t.id).await.unwrap().links["asana"].clone());
+    let half = sync.remote().get(&rid).await.unwrap();
+    assert_eq!(half.subject, "renamed and cancelled");
+    assert_ne!(half.status, tickets_core::Status::Cancelled, "half applied");
+
+    let report = sync.run_once().await.unwrap();
+    assert_eq!((report.delivered, report.parked), (1, 0), "{report:?}");
+    assert_eq!(
+        sync.remote().get(&rid).await.unwrap().status,
+        tickets_core::Status::Cancelled
+    );
+    common::assert_equal(&sync, &fake).await;
+}

@@ -48,6 +48,7 @@ impl TicketProvider for Remote {
     fn capabilities(&self) -> Capabilities {
         let mut c = self.inner.capabilities();
         c.change_feed = self.feed;
+        c.attachments = false;
         c
     }
     async fn create(&self, t: NewTicket) -> Result<Ticket> {
@@ -310,10 +311,7 @@ async fn conflicts_follow_the_configured_rule_and_are_recorded() {
     for rule in [Rule::LocalWins, Rule::RemoteWins] {
         let remote = Remote::new(false);
         let dir = tempfile::tempdir().unwrap();
-        let rules = ConflictRules {
-            priority: Some(rule),
-            ..ConflictRules::default()
-        };
+        let rules = ConflictRules::default().group("priority", rule).unwrap();
         let sync = sync_on(&dir, remote.clone(), options().conflicts(rules)).await;
         let t = sync.create(NewTicket::new("both edit")).await.unwrap();
         sync.run_once().await.unwrap();

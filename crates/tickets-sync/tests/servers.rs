@@ -38,7 +38,9 @@ impl TicketProvider for Counting {
         "memory"
     }
     fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+        let mut c = self.inner.capabilities();
+        c.attachments = false;
+        c
     }
     async fn create(&self, t: NewTicket) -> Result<Ticket> {
         self.count(format!("create {}", t.subject));

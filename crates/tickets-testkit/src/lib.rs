@@ -1,20 +1,9 @@
-//! The conformance suite every `tickets` provider runs, in this repository and outside it.
-//!
-//! ```no_run
-//! # async fn demo(provider: tickets_core::DynProvider) {
-//! // tests/conformance.rs of a provider crate:
-//! tickets_testkit::run(provider).await; // panics with every failed case listed
-//! # }
-//! ```
-//!
-//! Each case is a plain `pub async fn` in [`cases`], usable on its own; [`run`] picks the ones
-//! the provider's [`Capabilities`] allow, runs each in its own task (so one failing case does
-//! not hide the others) and reports all failures at once. Cases isolate their data with a tag
-//! (or a unique word, or by id) unique to the run, so they work on a shared, non-empty backend.
-
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod cases;
+pub mod readme;
+mod skip;
 mod support;
 
 use std::collections::BTreeMap;
@@ -24,6 +13,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use tickets_core::{Capabilities, DynProvider, TicketId, Value};
 
+pub use skip::{CI_ENV, on_ci, skipped};
 pub use support::Ctx;
 
 /// Options for a run. Start from `SuiteOptions::default()` and set what your backend needs.

@@ -1,4 +1,4 @@
-#![doc = include_str!("../../../README.md")]
+#![doc = include_str!("../README.md")]
 //!
 //! This facade re-exports [`tickets_core`] and links the provider crates chosen with Cargo
 //! features, so that configuration can name them.
@@ -11,7 +11,7 @@ pub use tickets_core::*;
 pub use tickets_asana as asana;
 #[cfg(feature = "bugzilla")]
 pub use tickets_bugzilla as bugzilla;
-#[cfg(feature = "internal")]
+#[cfg(any(feature = "internal", feature = "postgres", feature = "mysql"))]
 pub use tickets_internal as internal;
 #[cfg(feature = "salesforce")]
 pub use tickets_salesforce as salesforce;

@@ -9,6 +9,27 @@ fn kinds() -> Vec<&'static str> {
         .collect()
 }
 
+/// Exactly the kinds of the enabled features (and memory, always): a feature brings its own
+/// provider and no other, unless its Cargo feature says so (`sync` turns on `internal` and
+/// `asana`, which its seed shape builds).
+#[test]
+fn exactly_the_enabled_kinds_are_registered() {
+    let mut expected = vec!["memory"];
+    for (on, kind) in [
+        (cfg!(feature = "internal"), "internal"),
+        (cfg!(feature = "asana"), "asana"),
+        (cfg!(feature = "bugzilla"), "bugzilla"),
+        (cfg!(feature = "salesforce"), "salesforce"),
+        (cfg!(feature = "sync"), "sync"),
+    ] {
+        if on {
+            expected.push(kind);
+        }
+    }
+    expected.sort_unstable();
+    assert_eq!(kinds(), expected);
+}
+
 #[test]
 fn memory_is_always_registered() {
     assert!(kinds().contains(&"memory"), "{:?}", kinds());
@@ -37,10 +58,41 @@ fn every_factory_has_a_summary_and_names_its_crate() {
     }
 }
 
-#[cfg(feature = "internal")]
+#[cfg(any(feature = "internal", feature = "postgres", feature = "mysql"))]
 #[test]
 fn internal_is_registered() {
     assert!(kinds().contains(&"internal"), "{:?}", kinds());
+}
+
+/// Each database is a feature: a URL of one this build lacks is a `Config` error naming the
+/// feature to enable (here `internal` alone, so PostgreSQL and MySQL are missing).
+#[cfg(all(
+    feature = "internal",
+    not(feature = "postgres"),
+    not(feature = "mysql")
+))]
+#[tokio::test]
+async fn a_server_url_without_its_feature_names_the_feature() {
+    use tickets::internal::InternalProvider;
+    for (url, feature) in [
+        ("postgres://app@localhost/tickets", "`postgres`"),
+        ("mysql://app@localhost/tickets", "`mysql`"),
+    ] {
+        let err = InternalProvider::connect(url).await.unwrap_err();
+        assert_eq!(err.kind(), tickets::ErrorKind::Config, "{err}");
+        assert!(err.message().contains(feature), "{err}");
+    }
+}
+
+/// The same with PostgreSQL alone: the embedded SQLite default needs `internal`.
+#[cfg(all(feature = "postgres", not(feature = "internal")))]
+#[tokio::test]
+async fn a_sqlite_url_without_the_internal_feature_names_it() {
+    let err = tickets::internal::InternalProvider::connect("sqlite::memory:")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), tickets::ErrorKind::Config, "{err}");
+    assert!(err.message().contains("`internal`"), "{err}");
 }
 
 #[cfg(feature = "internal")]

@@ -30,13 +30,15 @@ use tickets_core::{DynProvider, ProviderFactory};
 pub const KIND: &str = "notebook";
 
 /// How the registry builds a notebook from its config section.
-pub static FACTORY: ProviderFactory = ProviderFactory {
-    kind: KIND,
-    summary: "tickets in a JSON file (example third-party provider)",
-    crate_name: env!("CARGO_PKG_NAME"),
-    build: |ctx| {
+pub static FACTORY: ProviderFactory = ProviderFactory::new(
+    KIND,
+    "tickets in a JSON file (example third-party provider)",
+    env!("CARGO_PKG_NAME"),
+    |ctx| {
         Box::pin(async move {
-            let config: NotebookConfig = ctx.extract()?;
+            // Reads the section into our own struct; a key it does not have is an error
+            // naming the key, where it came from and the nearest key we do have.
+            let config: NotebookConfig = ctx.config()?;
             if let Some(dir) = config.path.as_ref().and_then(|p| p.parent())
                 && !dir.as_os_str().is_empty()
                 && !dir.is_dir()
@@ -55,6 +57,6 @@ pub static FACTORY: ProviderFactory = ProviderFactory {
             Ok(Arc::new(notebook) as DynProvider)
         })
     },
-};
+);
 
 tickets_core::inventory::submit!(FACTORY);

@@ -8,21 +8,39 @@ use std::sync::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 use tickets_core::chrono::{DateTime, Duration, Utc};
 use tickets_core::{
-    Capabilities, Comment, Cursor, Error, ErrorKind, NewComment, NewTicket, Page, Result, Ticket,
-    TicketId, TicketPatch, TicketProvider, TicketQuery, Workflow, async_trait, normalize_tags,
-    serde_json,
+    Capabilities, Comment, Cursor, Error, ErrorKind, NewComment, NewTicket, Page, Priority, Result,
+    Status, Ticket, TicketId, TicketPatch, TicketProvider, TicketQuery, Workflow, async_trait,
+    normalize_tags, serde_json,
 };
 
 use crate::KIND;
 
-/// Config keys of the notebook.
+/// Config keys of the notebook. Non-exhaustive, so keys can be added without breaking code
+/// that builds one: start from `NotebookConfig::default()` or [`NotebookConfig::in_file`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct NotebookConfig {
     /// The JSON file; `None` keeps tickets in memory only.
     pub path: Option<PathBuf>,
     /// A custom workflow table.
     pub workflow: Workflow,
+}
+
+impl NotebookConfig {
+    /// Tickets kept in this JSON file.
+    pub fn in_file(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: Some(path.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Sets a custom workflow table.
+    pub fn workflow(mut self, workflow: Workflow) -> Self {
+        self.workflow = workflow;
+        self
+    }
 }
 
 const ID_PREFIX: &str = "NB-";
@@ -137,15 +155,28 @@ impl TicketProvider for Notebook {
     }
 
     fn capabilities(&self) -> Capabilities {
-        // `Capabilities` is non-exhaustive: start from the default and switch on what we do.
+        // `Capabilities` is non-exhaustive and its default claims nothing optional: start from
+        // it and switch on what the notebook does (no history, no keyed comments, no feed).
         let mut caps = Capabilities::default();
-        caps.custom_fields = true;
+        caps.comment_author = true;
+        caps.private_comments = true;
         caps.idempotent_create = true;
+        caps.custom_fields = true;
+        caps.text_search = true;
+        caps.updated_since = true;
+        caps.due = true;
         caps.watchers = true;
+        caps.requester = true;
+        caps.edit_requester = true;
         caps.kind = true;
+        caps.tags = true;
         caps.number = true;
         caps.optimistic_concurrency = true;
+        caps.edit_description = true;
+        caps.statuses = Status::ALL.to_vec();
+        caps.priorities = Priority::ALL.to_vec();
         caps.max_page_size = MAX_PAGE_SIZE;
+        caps.time_resolution = std::time::Duration::from_millis(1);
         caps
     }
 

@@ -59,3 +59,21 @@ async fn a_bad_path_names_the_key() {
         "{msg}"
     );
 }
+
+#[tokio::test]
+async fn a_misspelt_key_names_the_nearest_one() {
+    // The factory declares no keys: `ctx.config::<NotebookConfig>()` checks the section
+    // against the struct's fields.
+    let figment = Figment::from(Toml::string(
+        "[backends.notes]\nprovider = \"notebook\"\npth = \"book.json\"\n",
+    ));
+    let err = Tickets::from_config(Config::from_figment(figment).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("`backends.notes.pth`") && msg.contains("did you mean `path`"),
+        "{msg}"
+    );
+}

@@ -5,8 +5,10 @@
 //! `providers`, `backends` and `config`. A new group (`tickets sync ...`) gets its own module
 //! and one arm in [`on_backend`].
 
+pub mod files;
 pub mod info;
 pub mod parse;
+pub mod store;
 pub mod sync;
 pub mod ticket;
 
@@ -66,6 +68,41 @@ pub fn exit_code(kind: ErrorKind) -> u8 {
     }
 }
 
+impl Failure {
+    /// The failure as one JSON object, for `--json`: `{"error": {"kind": "not_found",
+    /// "message": ..., "provider": ..., "operation": ..., "exit_code": 3, ...}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut error = serde_json::Map::new();
+        match self {
+            Failure::Tickets(e) => {
+                error.insert("kind".into(), e.kind().code().into());
+                error.insert("message".into(), e.message().into());
+                error.insert("provider".into(), e.provider().into());
+                error.insert("operation".into(), e.operation().into());
+                error.insert("retryable".into(), e.is_retryable().into());
+                if let Some(after) = e.retry_after() {
+                    error.insert("retry_after_secs".into(), after.as_secs_f64().into());
+                }
+                for (k, v) in e.context() {
+                    error.insert((*k).to_owned(), v.clone().into());
+                }
+            }
+            Failure::Io(e) => {
+                error.insert("kind".into(), "io".into());
+                error.insert("message".into(), e.to_string().into());
+            }
+            Failure::Differences(n) => {
+                error.insert("kind".into(), "differences".into());
+                error.insert("message".into(), self.to_string().into());
+                error.insert("differences".into(), (*n).into());
+            }
+        }
+        error.insert("exit_code".into(), self.exit_code().into());
+        error.insert("text".into(), self.to_string().into());
+        serde_json::json!({ "error": error })
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = match self {
@@ -99,6 +136,15 @@ impl From<io::Error> for Failure {
 
 /// Runs the command line, writing results to `out`.
 pub async fn run<W: Write>(cli: &Cli, out: &mut Printer<W>) -> Result<(), Failure> {
+    if let Command::Completions { shell } = &cli.command {
+        use clap::CommandFactory;
+        let mut command = Cli::command();
+        // Into a buffer first: the generator panics on a write error (a closed pipe).
+        let mut script = Vec::new();
+        clap_complete::generate(*shell, &mut command, "tickets", &mut script);
+        out.raw().write_all(&script)?;
+        return Ok(());
+    }
     if let Command::Providers = cli.command {
         // Works even when the configuration is broken.
         return info::providers(&Registry::discover()?, out);
@@ -109,21 +155,30 @@ pub async fn run<W: Write>(cli: &Cli, out: &mut Printer<W>) -> Result<(), Failur
         Command::Backends => info::backends(&config, &registry, cli.backend.as_deref(), out),
         Command::Config => info::config(&config, &registry, out),
         command => {
+            if let Some(e) = store::missing(command, &config, &registry, cli.backend.as_deref()) {
+                return Err(e.into());
+            }
             let first_use = FirstUse::check(&config, &registry);
             let tickets = Tickets::from_config_with(config, registry).await?;
-            if let Some(name) = &cli.backend {
-                tickets.use_backend(name)?;
+            let result = async {
+                if let Some(name) = &cli.backend {
+                    tickets.use_backend(name)?;
+                }
+                on_backend(command, &tickets, out).await
             }
-            let result = on_backend(command, &tickets, out).await;
+            .await;
             if result.is_ok() {
-                sync::settle(command, &tickets).await;
+                sync::settle(command, &tickets, cli.quiet).await;
             }
-            // Stop sync workers (giving back what they claimed) and close stores (a SQLite
-            // WAL is checkpointed into the database file).
+            // Whatever happened once the backends are built: stop sync workers (giving back
+            // what they claimed) and close stores, so a SQLite WAL is checkpointed into the
+            // database file instead of being left beside it.
             if let Err(e) = tickets.shutdown().await {
                 tracing::warn!(error = %e, "shutting the backends down failed");
             }
-            first_use.report();
+            if !cli.quiet {
+                first_use.report();
+            }
             result
         }
     }
@@ -162,8 +217,14 @@ pub async fn on_backend<W: Write>(
         }
         Command::Reopen(IdArg { id }) => ticket::shortcut(tickets, Shortcut::Reopen, id, out).await,
         Command::History(IdArg { id }) => ticket::history(tickets, id, out).await,
+        Command::Attach(a) => files::attach(tickets, a, out).await,
+        Command::Attachments(IdArg { id }) => files::list(tickets, id, out).await,
+        Command::Download(a) => files::download(tickets, a, out).await,
+        Command::Delete(a) => files::delete(tickets, a, out).await,
         Command::Sync(c) => sync::run(c, tickets, out).await,
         Command::Providers => info::providers(tickets.registry(), out),
+        // Answered before any backend is built (see `run`).
+        Command::Completions { .. } => Ok(()),
         Command::Config => info::config(hub_config(tickets)?, tickets.registry(), out),
         Command::Backends => {
             let chosen = tickets.default_name();

@@ -59,7 +59,19 @@ pub fn field(text: &str) -> Result<(String, Value)> {
             "--field {text:?} has no key before '='"
         )));
     }
-    let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()));
+    // Text that looks like JSON must be JSON: a typo (or nesting past the parser's limit) is
+    // an error, not a string silently stored in its place.
+    let looks_like_json = matches!(raw.trim_start().chars().next(), Some('{' | '[' | '"'));
+    let value = match serde_json::from_str(raw) {
+        Ok(v) => v,
+        Err(e) if looks_like_json => {
+            return Err(Error::invalid_input(format!(
+                "--field {key}: the value looks like JSON but is not valid JSON ({e}); quote it \
+                 as a JSON string to store text"
+            )));
+        }
+        Err(_) => Value::String(raw.to_owned()),
+    };
     Ok((key.to_owned(), value))
 }
 
@@ -67,6 +79,17 @@ pub fn field(text: &str) -> Result<(String, Value)> {
 mod tests {
     use super::*;
     use tickets::ErrorKind;
+
+    #[test]
+    fn field_values_that_look_like_json_must_be_json() {
+        assert_eq!(field("n=2").unwrap().1, Value::from(2));
+        assert_eq!(field("s=plain text").unwrap().1, Value::from("plain text"));
+        let deep = format!("d={}1{}", "[".repeat(200), "]".repeat(200));
+        let err = field(&deep).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("not valid JSON"), "{err}");
+        assert!(field("o={broken").is_err());
+    }
 
     #[test]
     fn statuses_and_priorities_use_the_core_parsers() {

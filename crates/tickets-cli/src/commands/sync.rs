@@ -313,7 +313,7 @@ impl Live {
 }
 
 /// After a write on a sync backend: deliver for a moment, then say on stderr what still waits.
-pub async fn settle(command: &Command, tickets: &Tickets) {
+pub async fn settle(command: &Command, tickets: &Tickets, quiet: bool) {
     let writes = matches!(
         command,
         Command::Create(_)
@@ -326,6 +326,7 @@ pub async fn settle(command: &Command, tickets: &Tickets) {
             | Command::Resolve(_)
             | Command::Escalate(_)
             | Command::Reopen(_)
+            | Command::Attach(_)
     );
     if !writes {
         return;
@@ -334,6 +335,9 @@ pub async fn settle(command: &Command, tickets: &Tickets) {
     let Some(sync) = as_sync(&p) else { return };
     // Bounded twice: the run stops claiming at SETTLE, and the whole wait is cut off soon after.
     let _ = tokio::time::timeout(SETTLE + Duration::from_secs(2), sync.run_for(SETTLE)).await;
+    if quiet {
+        return;
+    }
     match sync.status().await {
         Ok(s) if s.undelivered() > 0 => eprintln!(
             "note: {} change(s) not yet delivered to {} ({}); `tickets sync run` delivers them, \

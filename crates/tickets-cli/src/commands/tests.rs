@@ -335,7 +335,10 @@ async fn list_follows_every_page_unless_limited() {
         "{text}"
     );
 
-    assert_eq!(fails(&t, &["list", "--limit", "0"]).await.0, 4);
+    assert!(
+        Cli::try_parse_from(["tickets", "list", "--limit", "0"]).is_err(),
+        "a limit below 1 is a usage error"
+    );
     assert_eq!(fails(&t, &["list", "--status", "nope"]).await.0, 4);
     assert_eq!(fails(&t, &["list", "--updated-since", "soon"]).await.0, 4);
 }
@@ -399,7 +402,7 @@ async fn info_commands_on_a_hub_built_from_config() {
     use tickets::figment::providers::{Format, Toml};
     let figment = Figment::from(Toml::string(
         "default = \"a\"\n[backends.a]\nprovider = \"memory\"\n\
-         [backends.b]\nprovider = \"memory\"\napi_token = \"hush\"\n",
+         [backends.b]\nprovider = \"asana\"\ntoken = \"hush\"\nproject = 1\n",
     ));
     let t = Tickets::from_config(tickets::Config::from_figment(figment).unwrap())
         .await
@@ -409,11 +412,12 @@ async fn info_commands_on_a_hub_built_from_config() {
         json(&t, &["backends"]).await,
         serde_json::json!([
             {"name": "a", "kind": "memory", "default": false},
-            {"name": "b", "kind": "memory", "default": true},
+            {"name": "b", "kind": "asana", "default": true},
         ])
     );
     let config = json(&t, &["config"]).await;
-    assert_eq!(config["backends"]["b"]["api_token"], "***");
+    assert_eq!(config["backends"]["b"]["token"], "***");
+    assert!(!config.to_string().contains("hush"), "{config}");
     let kinds = json(&t, &["providers"]).await;
     assert!(
         kinds

@@ -2,8 +2,8 @@
 
 use std::io::{Read, Write};
 
-use futures::{StreamExt, TryStreamExt};
-use tickets::{Error, NewComment, NewTicket, Patch, Ticket, TicketPatch, TicketQuery, Tickets};
+use futures::StreamExt;
+use tickets::{Error, NewComment, NewTicket, Patch, TicketPatch, TicketQuery, Tickets};
 
 use super::{Failure, parse};
 use crate::cli::{AssignArgs, CommentArgs, CreateArgs, ListArgs, StatusArgs, UpdateArgs};
@@ -100,12 +100,32 @@ pub async fn list<W: Write>(
     a: &ListArgs,
     out: Out<'_, W>,
 ) -> Result<(), Failure> {
-    let stream = tickets.list_all(query(a)?);
-    let items: Vec<Ticket> = match a.limit {
-        Some(n) => stream.take(n).try_collect().await?,
-        None => stream.try_collect().await?,
-    };
-    out.tickets(&items)?;
+    let mut stream = tickets.list_all(query(a)?);
+    let spinner = out.shows_progress().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar.set_message("listing tickets");
+        bar
+    });
+    let format = out.list_format();
+    let mut writer = crate::listing::ListWriter::new(out, format)?;
+    let limit = a.limit.unwrap_or(usize::MAX);
+    let result = async {
+        while writer.count() < limit {
+            let Some(t) = stream.next().await else { break };
+            writer.push(t?)?;
+            if let Some(bar) = &spinner {
+                bar.set_message(format!("listed {} ticket(s)", writer.count()));
+            }
+        }
+        Ok::<_, Failure>(())
+    }
+    .await;
+    if let Some(bar) = spinner {
+        bar.finish_and_clear();
+    }
+    result?;
+    writer.finish()?;
     Ok(())
 }
 
@@ -163,6 +183,12 @@ pub fn patch(a: &UpdateArgs) -> Result<TicketPatch, Error> {
         ));
     }
     if let Some(v) = &a.expected_version {
+        if v.trim().is_empty() || v.chars().any(char::is_whitespace) {
+            return Err(Error::invalid_input(format!(
+                "--expected-version {v:?} is not a version; give the `version` that \
+                 `tickets get ID` shows"
+            )));
+        }
         p = p.expected_version(v.clone());
     }
     Ok(p)
@@ -221,8 +247,14 @@ pub async fn comment<W: Write>(
 ) -> Result<(), Failure> {
     let id = parse::id(&a.id)?;
     let body = if a.text == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Error::invalid_input(format!(
+                "the comment on stdin is not UTF-8 text (bad byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
         text.trim_end_matches(['\n', '\r']).to_owned()
     } else {
         a.text.clone()

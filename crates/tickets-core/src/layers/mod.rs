@@ -16,6 +16,7 @@
 //! `layers = { timeout_secs = 30, retries = 3, max_concurrency = 16 }`.
 
 mod concurrency;
+mod deadline;
 mod retry;
 mod timeout;
 mod trace;
@@ -29,15 +30,16 @@ use serde::Deserialize;
 
 use crate::error::Result;
 use crate::model::{
-    ChangeToken, Changes, Comment, HistoryEntry, NewComment, NewTicket, Page, Ticket, TicketId,
-    TicketPatch, TicketQuery,
+    Attachment, AttachmentContent, ChangeToken, Changes, Comment, HistoryEntry, NewAttachment,
+    NewComment, NewTicket, Page, Ticket, TicketId, TicketPatch, TicketQuery,
 };
 use crate::provider::{Capabilities, DynProvider, TicketProvider};
 use crate::status::Status;
 use crate::workflow::Workflow;
 
 pub use concurrency::ConcurrencyLimit;
-pub use retry::{Retry, RetryPolicy};
+pub use deadline::Deadline;
+pub use retry::{Retry, RetryPolicy, without_retries};
 pub use timeout::Timeout;
 pub use trace::Trace;
 
@@ -98,6 +100,11 @@ pub fn with_timeout(inner: DynProvider, limit: Duration) -> DynProvider {
     Arc::new(Layered::new(inner, Timeout::new(limit)))
 }
 
+/// Fails a call that takes longer than `limit` in all, retries included.
+pub fn with_deadline(inner: DynProvider, limit: Duration) -> DynProvider {
+    Arc::new(Layered::new(inner, Deadline::new(limit)))
+}
+
 /// Retries retryable failures with jittered exponential backoff (see [`RetryPolicy`]).
 pub fn with_retry(inner: DynProvider, policy: RetryPolicy) -> DynProvider {
     Arc::new(Layered::new(inner, Retry::new(policy)))
@@ -108,15 +115,27 @@ pub fn with_concurrency_limit(inner: DynProvider, max: usize) -> DynProvider {
     Arc::new(Layered::new(inner, ConcurrencyLimit::new(max)))
 }
 
-/// A backend's `layers` config table.
+/// Extra attempts for retryable failures unless `layers.retries` says otherwise.
+pub const DEFAULT_RETRIES: u32 = 2;
+/// The total time one call may take unless `layers.deadline_secs` says otherwise.
+pub const DEFAULT_DEADLINE_SECS: f64 = 60.0;
+
+/// A backend's `layers` config table. Unknown keys are refused (naming the nearest known one).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct LayerConfig {
-    /// Per-attempt time limit in seconds; none when unset.
+    /// Per-attempt time limit in seconds (up to [`LayerConfig::MAX_TIMEOUT_SECS`]); none when
+    /// unset.
     pub timeout_secs: Option<f64>,
-    /// Extra attempts for retryable failures; 0 turns retries off.
+    /// Extra attempts for retryable failures (up to [`LayerConfig::MAX_RETRIES`]); 0 turns
+    /// retries off. The one place calls are retried (providers send each request once).
     pub retries: u32,
-    /// At most this many calls at once; unlimited when unset.
+    /// The longest one call may take in all, retries and their waits included, in seconds (up
+    /// to [`LayerConfig::MAX_TIMEOUT_SECS`]).
+    pub deadline_secs: Option<f64>,
+    /// At most this many calls at once (1 to [`LayerConfig::MAX_CONCURRENCY`]); unlimited when
+    /// unset.
     pub max_concurrency: Option<usize>,
     /// A tracing span per call (on by default).
     pub tracing: bool,
@@ -126,7 +145,8 @@ impl Default for LayerConfig {
     fn default() -> Self {
         Self {
             timeout_secs: None,
-            retries: 0,
+            retries: DEFAULT_RETRIES,
+            deadline_secs: Some(DEFAULT_DEADLINE_SECS),
             max_concurrency: None,
             tracing: true,
         }
@@ -134,42 +154,70 @@ impl Default for LayerConfig {
 }
 
 impl LayerConfig {
-    /// Reads the `layers` key of a backend section (defaults when absent).
-    pub fn from_figment(figment: &figment::Figment, backend: &str) -> Result<Self> {
-        if figment.find_value("layers").is_err() {
+    /// The longest per-attempt time limit: one day.
+    pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+    /// The most retries.
+    pub const MAX_RETRIES: u32 = 100;
+    /// The largest concurrency limit.
+    pub const MAX_CONCURRENCY: usize = 100_000;
+
+    /// Reads the `layers` key of a backend section (defaults when absent), naming the key and
+    /// its source on any problem.
+    pub fn from_spec(spec: &crate::config::BackendSpec) -> Result<Self> {
+        let Some(config) = spec
+            .read_key::<Self>("layers")
+            .map_err(|e| e.with_context("backend", &spec.name))?
+        else {
             return Ok(Self::default());
+        };
+        for (key, value) in [
+            ("layers.timeout_secs", config.timeout_secs),
+            ("layers.deadline_secs", config.deadline_secs),
+        ] {
+            if let Some(t) = value
+                && !(t.is_finite() && t > 0.0 && t <= Self::MAX_TIMEOUT_SECS)
+            {
+                return Err(spec.key_error(
+                    key,
+                    format!(
+                        "is {t}; it must be a number of seconds above 0 and at most {}",
+                        Self::MAX_TIMEOUT_SECS
+                    ),
+                ));
+            }
         }
-        let config: Self = figment
-            .extract_inner("layers")
-            .map_err(|e| crate::Error::from(e).with_context("backend", backend))?;
-        if let Some(t) = config.timeout_secs
-            && !(t.is_finite() && t > 0.0)
-        {
-            return Err(crate::config::key_error(
-                figment,
-                backend,
-                "layers.timeout_secs",
-                "must be a positive number of seconds",
+        if config.retries > Self::MAX_RETRIES {
+            return Err(spec.key_error(
+                "layers.retries",
+                format!(
+                    "is {}; it must be at most {}",
+                    config.retries,
+                    Self::MAX_RETRIES
+                ),
             ));
         }
-        if config.max_concurrency == Some(0) {
-            return Err(crate::config::key_error(
-                figment,
-                backend,
+        if let Some(n) = config.max_concurrency
+            && !(1..=Self::MAX_CONCURRENCY).contains(&n)
+        {
+            return Err(spec.key_error(
                 "layers.max_concurrency",
-                "must be at least 1",
+                format!("is {n}; it must be from 1 to {}", Self::MAX_CONCURRENCY),
             ));
         }
         Ok(config)
     }
 
-    /// Wraps `provider` as configured: concurrency innermost, then timeout, retry, tracing.
+    /// Wraps `provider` as configured: concurrency innermost, then the per-attempt timeout,
+    /// retry, the deadline of the whole call, tracing.
     pub fn apply(&self, mut provider: DynProvider, backend: &str) -> DynProvider {
+        let secs = |s: f64| Duration::try_from_secs_f64(s).ok();
         if let Some(max) = self.max_concurrency {
             provider = with_concurrency_limit(provider, max);
         }
-        if let Some(secs) = self.timeout_secs {
-            provider = with_timeout(provider, Duration::from_secs_f64(secs));
+        // Checked values cannot fail here; an unchecked one out of range means no limit
+        // rather than a panic.
+        if let Some(limit) = self.timeout_secs.and_then(secs) {
+            provider = with_timeout(provider, limit);
         }
         if self.retries > 0 {
             provider = with_retry(
@@ -179,6 +227,9 @@ impl LayerConfig {
                     ..RetryPolicy::default()
                 },
             );
+        }
+        if let Some(limit) = self.deadline_secs.and_then(secs) {
+            provider = with_deadline(provider, limit);
         }
         if self.tracing {
             provider = traced(provider, backend);
@@ -269,6 +320,60 @@ impl<I: Interceptor> TicketProvider for Layered<I> {
         let p = &*self.inner;
         self.interceptor
             .intercept(p, op!("list", None, true), &|| p.list(query))
+            .await
+    }
+
+    async fn add_attachment(&self, id: &TicketId, attachment: NewAttachment) -> Result<Attachment> {
+        let p = &*self.inner;
+        let keyed =
+            attachment.idempotency_key.is_some() && self.inner.capabilities().idempotent_attachment;
+        // Content in memory can be sent again; a stream only once (it is consumed).
+        let idempotent = keyed && attachment.try_clone().is_some();
+        let once = std::sync::Mutex::new(Some(attachment));
+        let attempt = || {
+            let next = {
+                let mut slot = once.lock().unwrap_or_else(|e| e.into_inner());
+                match slot.as_ref().and_then(NewAttachment::try_clone) {
+                    Some(copy) => Some(copy),
+                    None => slot.take(),
+                }
+            };
+            match next {
+                Some(a) => p.add_attachment(id, a),
+                None => Box::pin(async {
+                    Err(crate::Error::unexpected(
+                        "a streamed attachment cannot be sent a second time",
+                    ))
+                }),
+            }
+        };
+        self.interceptor
+            .intercept(p, op!("add_attachment", Some(id), idempotent), &attempt)
+            .await
+    }
+
+    async fn attachments(&self, id: &TicketId) -> Result<Vec<Attachment>> {
+        let p = &*self.inner;
+        self.interceptor
+            .intercept(p, op!("attachments", Some(id), true), &|| p.attachments(id))
+            .await
+    }
+
+    async fn read_attachment(&self, attachment_id: &str) -> Result<AttachmentContent> {
+        let p = &*self.inner;
+        self.interceptor
+            .intercept(p, op!("read_attachment", None, true), &|| {
+                p.read_attachment(attachment_id)
+            })
+            .await
+    }
+
+    async fn delete(&self, id: &TicketId) -> Result<()> {
+        // Deleting what is gone is NotFound: not repeated after a failure that may have
+        // been applied.
+        let p = &*self.inner;
+        self.interceptor
+            .intercept(p, op!("delete", Some(id), false), &|| p.delete(id))
             .await
     }
 

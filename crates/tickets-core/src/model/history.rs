@@ -20,6 +20,8 @@ pub enum HistoryAction {
     Assigned,
     /// A comment was added.
     CommentAdded,
+    /// A file was attached (`new_value` names it).
+    AttachmentAdded,
     /// Something the sync provider decided about this ticket: a parked change skipped, a
     /// conflict settled, a remote deletion seen (`field` says which, the values say what).
     Sync,
@@ -34,6 +36,7 @@ impl HistoryAction {
             HistoryAction::StatusChange => "STATUS_CHANGE",
             HistoryAction::Assigned => "ASSIGNED",
             HistoryAction::CommentAdded => "COMMENT_ADDED",
+            HistoryAction::AttachmentAdded => "ATTACHMENT_ADDED",
             HistoryAction::Sync => "SYNC",
         }
     }

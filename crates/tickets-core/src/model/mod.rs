@@ -1,5 +1,6 @@
 //! The ticket model: what a ticket is, what creates and changes one, and how lists are asked for.
 
+mod attachment;
 mod changes;
 mod comment;
 mod history;
@@ -8,6 +9,10 @@ mod patch;
 mod query;
 mod ticket;
 
+pub use attachment::{
+    Attachment, AttachmentContent, ByteStream, Content, NewAttachment, NewAttachmentMeta,
+    bytes_stream, check_size, guess_content_type,
+};
 pub use changes::{ChangeToken, Changes};
 pub use comment::{Comment, NewComment};
 pub use history::{HistoryAction, HistoryEntry};

@@ -17,7 +17,8 @@
 //! | stories | `GET/POST /tasks/{gid}/stories` (system stories mixed in), `GET /stories/{gid}` |
 //! | custom fields | `POST /custom_fields`, `GET /workspaces/{gid}/custom_fields`, `GET /custom_fields/{gid}`, `POST /custom_fields/{gid}/enum_options`, `GET /projects/{gid}/custom_field_settings`, `POST /projects/{gid}/addCustomFieldSetting` (premium workspaces only, else 402) |
 //! | search | `GET /workspaces/{gid}/tasks/search` (premium only, else 402) |
-//! | events | `GET /events?resource=&sync=` (412 with a fresh `sync` first) |
+//! | projects of a task | `POST /tasks/{gid}/addProject\|removeProject` |
+//! | events | `GET /events?resource=&sync=`: 412 with a fresh `sync` first and for unknown, expired (24 h, or [`FakeAsana::expire_sync_tokens`]) tokens; then at most 100 events per answer with `has_more`; a project's stream has its tasks' events and their stories' (`added` with the task as `parent`) |
 //!
 //! Rules kept from the real service: gids are numeric strings; `modified_at` has millisecond
 //! resolution and changes on edits of name, notes, completion, due date, assignee and custom
@@ -31,8 +32,10 @@
 //! of 50 reads and 15 writes in flight (`POST /_fake/reset` clears every knob, these limits
 //! included; set them again with `max_concurrent_reads`/`max_concurrent_writes`). Tokens can
 //! be added and revoked ([`FakeAsana::revoke_token`], or `POST /_fake/asana/revoke
-//! {"token": ...}`).
+//! {"token": ...}`), and event sync tokens expired ([`FakeAsana::expire_sync_tokens`], or
+//! `POST /_fake/asana/expire_sync_tokens`).
 
+mod events;
 mod fields;
 mod lists;
 mod paging;
@@ -197,6 +200,45 @@ impl FakeAsana {
         self.app.lock().revoked.insert(token.to_owned());
     }
 
+    /// Adds another project to the workspace and returns its gid.
+    pub fn add_project(&self, name: &str) -> String {
+        let mut s = self.app.lock();
+        let gid = s.gid();
+        let created_at = s.now();
+        s.projects.insert(
+            gid.clone(),
+            Project {
+                gid: gid.clone(),
+                name: name.into(),
+                workspace: self.workspace.clone(),
+                created_at,
+                settings: Vec::new(),
+            },
+        );
+        gid
+    }
+
+    /// Deletes a task as a person in Asana would (its streams see it `deleted`); `false` if
+    /// there is no such task.
+    pub fn delete_task(&self, gid: &str) -> bool {
+        let mut s = self.app.lock();
+        let me = self.me.clone();
+        events::delete_task(&mut s, &me, gid).is_ok()
+    }
+
+    /// Removes a task from a project as a person in Asana would (the project's stream sees it
+    /// `removed`); `false` if there is no such task or project.
+    pub fn remove_from_project(&self, gid: &str, project: &str) -> bool {
+        let mut s = self.app.lock();
+        events::remove_from_project(&mut s, &self.me, gid, project).is_ok()
+    }
+
+    /// Expires every sync token issued so far (as Asana does after 24 hours, or sooner under
+    /// load): their next `GET /events` answers 412 with a fresh token.
+    pub fn expire_sync_tokens(&self) {
+        expire_sync_tokens(&mut self.app.lock());
+    }
+
     /// Makes the workspace premium or free (free: search and custom fields answer 402).
     pub fn set_premium(&self, premium: bool) {
         if let Some(w) = self.app.lock().workspaces.get_mut(&self.workspace) {
@@ -338,9 +380,9 @@ fn router(app: App, faults: Faults) -> Router {
             "/tasks/{gid}/stories",
             get(stories::stories).post(stories::add_story),
         )
-        .route("/tasks/{gid}/{op}", post(tasks::tag_op))
+        .route("/tasks/{gid}/{op}", post(events::task_op))
         .route("/stories/{gid}", get(stories::story))
-        .route("/events", get(stories::events))
+        .route("/events", get(events::events))
         .fallback(|| async { wire::ApiError::new(404, "No matching route for request") })
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
@@ -351,6 +393,7 @@ fn router(app: App, faults: Faults) -> Router {
             wire::record,
         ));
     let revoke_app = app.clone();
+    let sync_app = app.clone();
     Router::new()
         .nest("/api/1.0", api)
         .with_state(app)
@@ -366,10 +409,23 @@ fn router(app: App, faults: Faults) -> Router {
                 axum::http::StatusCode::NO_CONTENT
             }),
         )
+        .route(
+            "/_fake/asana/expire_sync_tokens",
+            post(move || async move {
+                expire_sync_tokens(&mut sync_app.lock());
+                axum::http::StatusCode::NO_CONTENT
+            }),
+        )
         .layer(axum::middleware::from_fn_with_state(
             faults,
             Faults::middleware,
         ))
+}
+
+/// Every token issued so far falls below the floor; fresh ones (at the new position) do not.
+fn expire_sync_tokens(s: &mut State) {
+    s.event_seq += 1;
+    s.sync_floor = s.event_seq;
 }
 
 /// Starts a seeded fake Asana on `port` and returns it with the JSON line the binary prints.

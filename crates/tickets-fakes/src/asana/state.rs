@@ -137,6 +137,8 @@ pub(crate) struct State {
     pub stories: BTreeMap<String, Story>,
     pub events: Vec<Event>,
     pub event_seq: u64,
+    /// Sync tokens before this event position answer 412 (see `FakeAsana::expire_sync_tokens`).
+    pub sync_floor: u64,
     /// Recorded exchanges, while recording is on.
     pub log: Option<Vec<super::Exchange>>,
 }
@@ -162,6 +164,7 @@ impl State {
             stories: BTreeMap::new(),
             events: Vec::new(),
             event_seq: 0,
+            sync_floor: 0,
             log: None,
         }
     }
@@ -279,6 +282,17 @@ impl State {
             scope.push(gid.to_owned());
         }
         let now = self.now();
+        // Events name resources as AsanaNamedResource: gid, resource_type, name.
+        let named = |v: &Value| match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| matches!(k.as_str(), "gid" | "resource_type" | "name"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        let (resource, parent) = (named(&resource), named(&parent));
         let mut json = json!({
             "user": self.compact_user(by),
             "resource": resource,

@@ -5,16 +5,14 @@ use std::collections::HashMap;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Map, Value};
 
 use super::App;
 use super::paging::page;
 use super::state::{Task, strip_html};
-use super::wire::{
-    ApiError, Caller, check_gid, created, error_body, ok, opt_fields, parse_body, shape,
-};
+use super::wire::{ApiError, Caller, check_gid, created, ok, opt_fields, parse_body, shape};
 
 type Q = Query<HashMap<String, String>>;
 type Res = Result<Response, ApiError>;
@@ -155,49 +153,4 @@ pub(crate) async fn story(State(app): State<App>, Path(gid): Path<String>, Query
         opt_fields(&q, None).as_deref(),
         false,
     )))
-}
-
-fn sync_token(seq: u64) -> String {
-    format!("sync{seq:012x}")
-}
-
-/// `GET /events?resource=&sync=`: 412 with a fresh token when the token is missing or bad;
-/// else up to 100 events after it, `has_more`, and the next token.
-pub(crate) async fn events(State(app): State<App>, Query(q): Q) -> Res {
-    let resource = q
-        .get("resource")
-        .ok_or_else(|| ApiError::missing("resource"))?;
-    let s = app.lock();
-    let known = s.tasks.contains_key(resource) || s.projects.contains_key(resource);
-    if !known {
-        return Err(ApiError::unknown("resource", resource));
-    }
-    let current = sync_token(s.event_seq);
-    let from = q
-        .get("sync")
-        .and_then(|t| t.strip_prefix("sync"))
-        .and_then(|h| u64::from_str_radix(h, 16).ok())
-        .filter(|n| *n <= s.event_seq);
-    let Some(from) = from else {
-        let mut body = error_body(
-            StatusCode::PRECONDITION_FAILED,
-            "Sync token invalid or too old. If you are attempting to keep resources in sync, \
-             you must fetch the full dataset for this query now and use the new sync token for \
-             the next sync.",
-        );
-        body["sync"] = json!(current);
-        return Ok((StatusCode::PRECONDITION_FAILED, axum::Json(body)).into_response());
-    };
-    let mut matching = s
-        .events
-        .iter()
-        .filter(|e| e.seq > from && e.scope.iter().any(|g| g == resource));
-    let batch: Vec<_> = matching.by_ref().take(100).collect();
-    let has_more = matching.next().is_some();
-    let next = match (has_more, batch.last()) {
-        (true, Some(last)) => sync_token(last.seq),
-        _ => current,
-    };
-    let data: Vec<Value> = batch.into_iter().map(|e| e.json.clone()).collect();
-    Ok(axum::Json(json!({"data": data, "sync": next, "has_more": has_more})).into_response())
 }

@@ -225,9 +225,17 @@ fn create_task(s: &mut Data, me: &str, d: &Map<String, Value>) -> Result<String,
             .unwrap_or("default_task")
             .to_owned(),
     };
+    let projects: Vec<String> = task.memberships.iter().map(|(p, _)| p.clone()).collect();
     s.tasks.insert(gid.clone(), task);
+    // As Asana does: the task is `added` to each of its projects (the parent), or to nothing.
     let resource = s.compact_task(&gid);
-    s.event(&gid, me, "added", resource, Value::Null, None);
+    if projects.is_empty() {
+        s.event(&gid, me, "added", resource.clone(), Value::Null, None);
+    }
+    for p in projects {
+        let parent = super::wire::compact(&s.project_json(&p));
+        s.event(&gid, me, "added", resource.clone(), parent, None);
+    }
     Ok(gid)
 }
 
@@ -405,14 +413,40 @@ fn update_task(s: &mut Data, me: &str, gid: &str, d: &Map<String, Value>) -> Res
         next.modified_at = s.now();
     }
     s.tasks.insert(gid.to_owned(), next);
+    // One `changed` event per field, with `change` naming it, as Asana sends them.
+    let fields: Vec<(&str, Value)> = stories
+        .iter()
+        .map(|(subtype, _, x)| changed_field(subtype, x))
+        .collect();
     for (subtype, text, x) in stories {
         s.add_story(gid, me, subtype, text, x);
     }
-    if changed > 0 {
+    for (field, new_value) in fields {
         let resource = s.compact_task(gid);
-        s.event(gid, me, "changed", resource, Value::Null, None);
+        let mut change = json!({"field": field, "action": "changed"});
+        if !new_value.is_null() {
+            change["new_value"] = new_value;
+        }
+        s.event(gid, me, "changed", resource, Value::Null, Some(change));
     }
     Ok(())
+}
+
+/// The task field a system story of an update records, and its new value when that is an
+/// Asana resource (the event's `change.new_value`).
+fn changed_field(subtype: &str, extra: &Map<String, Value>) -> (&'static str, Value) {
+    match subtype {
+        "name_changed" => ("name", Value::Null),
+        "notes_changed" => ("notes", Value::Null),
+        "marked_complete" | "marked_incomplete" => ("completed", Value::Null),
+        "assigned" => (
+            "assignee",
+            extra.get("assignee").cloned().unwrap_or_default(),
+        ),
+        "unassigned" => ("assignee", Value::Null),
+        "due_date_changed" => ("due_on", Value::Null),
+        _ => ("custom_fields", Value::Null),
+    }
 }
 
 pub(crate) async fn create(
@@ -480,11 +514,7 @@ pub(crate) async fn delete(
     Path(gid): Path<String>,
 ) -> Res {
     check_gid("task", &gid)?;
-    let mut s = app.lock();
-    let resource = s.compact_task(&gid);
-    s.task(&gid)?;
-    s.event(&gid, &me, "deleted", resource, Value::Null, None);
-    s.tasks.remove(&gid);
+    super::events::delete_task(&mut app.lock(), &me, &gid)?;
     Ok(ok(json!({})))
 }
 

@@ -18,30 +18,43 @@ use super::state::{
 /// Longest comment Bugzilla stores.
 pub const MAX_COMMENT: usize = 65_535;
 
-pub(super) fn illegal(field: &str, value: &str) -> BzError {
-    BzError::new(
-        104,
-        format!("'{value}' is not a legal value for the '{field}' field."),
-    )
+/// What Bugzilla calls a select field in "There is no <label> named 'x'.".
+fn field_label(field: &str) -> &str {
+    match field {
+        "priority" => "Priority",
+        "severity" => "Severity",
+        "op_sys" => "OS",
+        "platform" => "Hardware",
+        "resolution" => "Resolution",
+        other => other,
+    }
 }
 
+/// A select field's value as Bugzilla 5.0.6 checks it: matched case-insensitively and stored
+/// in the legal value's spelling (`"fixed"` -> `FIXED`); an unknown one is code 51 (HTTP 404)
+/// "There is no Priority named 'x'.".
 pub(super) fn legal(field: &str, value: &str, allowed: &[&str]) -> Result<String, BzError> {
-    if allowed.contains(&value) {
-        Ok(value.to_owned())
-    } else {
-        Err(illegal(field, value))
-    }
+    allowed
+        .iter()
+        .find(|a| a.eq_ignore_ascii_case(value.trim()))
+        .map(|a| (*a).to_owned())
+        .ok_or_else(|| {
+            BzError::new(
+                51,
+                format!("There is no {} named '{value}'.", field_label(field)),
+            )
+        })
 }
 
-pub(super) fn check_status_name(status: &str) -> Result<(), BzError> {
-    if OPEN_STATUSES.contains(&status) || CLOSED_STATUSES.contains(&status) {
-        Ok(())
-    } else {
-        Err(BzError::new(
-            51,
-            format!("There is no status named '{status}'."),
-        ))
-    }
+/// A status name, matched case-insensitively like Bugzilla does (`in_progress` is
+/// `IN_PROGRESS`); unknown (`REOPENED` on 5.x) is code 51.
+pub(super) fn check_status_name(status: &str) -> Result<String, BzError> {
+    OPEN_STATUSES
+        .iter()
+        .chain(CLOSED_STATUSES.iter())
+        .find(|s| s.eq_ignore_ascii_case(status.trim()))
+        .map(|s| (*s).to_owned())
+        .ok_or_else(|| BzError::new(51, format!("There is no status named '{status}'.")))
 }
 
 pub(super) fn check_deadline(value: &str) -> Result<Option<String>, BzError> {
@@ -222,7 +235,7 @@ pub async fn create(State(app): State<Arc<App>>, req: BzReq) -> Result<Json<Valu
         None if user.editbugs => "CONFIRMED".to_owned(),
         None => "UNCONFIRMED".to_owned(),
         Some(s) => {
-            check_status_name(&s)?;
+            let s = check_status_name(&s)?;
             if !INITIAL_STATUSES.contains(&s.as_str()) {
                 return Err(BzError::new(
                     123,
@@ -314,6 +327,7 @@ pub async fn create(State(app): State<Arc<App>>, req: BzReq) -> Result<Json<Valu
         id,
         alias: aliases.clone(),
         summary,
+        is_confirmed: status != "UNCONFIRMED",
         status,
         resolution: String::new(),
         priority,

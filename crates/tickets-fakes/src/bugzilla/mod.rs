@@ -1,7 +1,7 @@
 //! The fake Bugzilla: a stateful Bugzilla 5.x REST API (`/rest/...`, also `/rest.cgi/...`).
 //!
 //! What it does, as a real 5.0/5.2 does (see `shared/vendor-apis.md` section 2):
-//! - `GET /rest/version`, `GET /rest/valid_login`, and `GET /rest/whoami` only when
+//! - `GET /rest/version`, `GET /rest/time`, `GET /rest/valid_login`, and `GET /rest/whoami` only when
 //!   emulating bugzilla.mozilla.org ([`FakeBugzillaOptions::bmo`]);
 //! - bugs: `POST /rest/bug` (200 `{"id":N}`), `GET /rest/bug/{id_or_alias}`
 //!   (`{"bugs":[...],"faults":[]}`), `PUT /rest/bug/{id_or_alias}` (with `changes`), and the
@@ -12,7 +12,10 @@
 //! - custom fields `cf_customer` (free text) and `cf_severity` (integer, rendered as a string
 //!   like Bugzilla does), and bugs restricted to the `security` group (401 code 102 to
 //!   outsiders, left out of searches);
-//! - the 5.x default workflow (errors 121, 122, 123; `REOPENED` does not exist: 404 code 51),
+//! - the 5.x default workflow (errors 121, 122, 123; `REOPENED` does not exist: 404 code 51;
+//!   status and other select values matched case-insensitively, unknown ones 404 code 51;
+//!   moves made comment-required with [`FakeBugzilla::require_comment`] refused without a
+//!   comment, code 32000),
 //!   alias uniqueness (103), every error as `{"error":true,"code","message","documentation"}`
 //!   with the real HTTP status map;
 //! - credentials: `api_key` (or `Bugzilla_api_key`) in the query or the JSON body; the
@@ -210,6 +213,16 @@ impl FakeBugzilla {
         r.1 = code;
     }
 
+    /// Makes the status move `from` -> `to` require a comment, as an admin can in Bugzilla's
+    /// workflow settings: `can_change_to` says `comment_required: true` and a `PUT` without a
+    /// comment is refused with code 32000 (HTTP 400), as a real 5.0.6 answers.
+    pub fn require_comment(&self, from: &str, to: &str) {
+        self.app
+            .lock()
+            .comment_required
+            .insert((from.to_owned(), to.to_owned()));
+    }
+
     /// How many bugs exist.
     pub fn bug_count(&self) -> usize {
         self.app.lock().bugs.len()
@@ -282,6 +295,7 @@ fn router(app: Arc<App>, faults: &Faults) -> Router {
     for p in ["/rest", "/rest.cgi"] {
         r = r
             .route(&format!("{p}/version"), get(other::version))
+            .route(&format!("{p}/time"), get(other::time))
             .route(&format!("{p}/valid_login"), get(other::valid_login))
             .route(&format!("{p}/bug"), get(search::search).post(bugs::create))
             .route(
@@ -379,3 +393,5 @@ async fn soft_error(State(app): State<Arc<App>>, request: Request, next: Next) -
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod workflow_tests;

@@ -148,11 +148,17 @@ fn field(id: u64, name: &str, display: &str, kind: u64, values: Vec<Value>) -> V
     })
 }
 
-fn status_values() -> Vec<Value> {
+fn status_values(db: &Db) -> Vec<Value> {
     let entry = |name: Option<&str>, open: Option<bool>, sort: u64| {
-        let to: Vec<Value> = can_change_to(name.unwrap_or(""))
+        let from = name.unwrap_or("");
+        let to: Vec<Value> = can_change_to(from)
             .iter()
-            .map(|s| json!({"name": s, "comment_required": false}))
+            .map(|s| {
+                let required = db
+                    .comment_required
+                    .contains(&(from.to_owned(), (*s).to_owned()));
+                json!({"name": s, "comment_required": required})
+            })
             .collect();
         json!({"name": name, "sort_key": sort, "sortkey": sort, "is_open": open,
                "visibility_values": [], "can_change_to": to})
@@ -180,7 +186,7 @@ fn all_fields(db: &Db) -> Vec<Value> {
         field(4, "version", "Version", 2, vec![]),
         field(5, "rep_platform", "Hardware", 2, simple_values(&PLATFORMS)),
         field(6, "op_sys", "OS", 2, simple_values(&OP_SYS)),
-        field(7, "bug_status", "Status", 2, status_values()),
+        field(7, "bug_status", "Status", 2, status_values(db)),
         field(
             8,
             "resolution",
@@ -374,6 +380,15 @@ pub async fn product_ids(State(app): State<Arc<App>>, req: BzReq) -> Result<Json
 /// `GET /rest/version`.
 pub async fn version(State(app): State<Arc<App>>) -> Json<Value> {
     Json(json!({ "version": app.opts.version }))
+}
+
+/// `GET /rest/time` -> the server's clock, as a real 5.0.6 answers it (UTC).
+pub async fn time() -> Json<Value> {
+    let t = fmt_time(now());
+    Json(json!({
+        "db_time": t, "web_time": t, "web_time_utc": t,
+        "tz_name": "UTC", "tz_offset": "+0000", "tz_short_name": "UTC",
+    }))
 }
 
 /// `GET /rest/valid_login?login=&api_key=` -> `{"result":bool}`.

@@ -234,9 +234,8 @@ fn order(req: &BzReq, bugs: &mut [&Bug]) {
     bugs.sort_by(|a, b| {
         for (field, desc) in &keys {
             let o = match field.as_str() {
-                "changeddate" | "delta_ts" | "last_change_time" => {
-                    a.last_change_time.cmp(&b.last_change_time)
-                }
+                // Buglist column names; a real 5.0.6 ignores `last_change_time` here.
+                "changeddate" | "delta_ts" => a.last_change_time.cmp(&b.last_change_time),
                 "opendate" | "creation_ts" | "creation_time" => {
                     a.creation_time.cmp(&b.creation_time)
                 }

@@ -1,6 +1,6 @@
 //! The fake's data: users, products, bugs, comments, history, and the 5.x default workflow.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::{Value, json};
@@ -101,6 +101,9 @@ pub struct Bug {
     pub summary: String,
     pub status: String,
     pub resolution: String,
+    /// Bugzilla's `everconfirmed`: cleared by a move to UNCONFIRMED, set by a move to any
+    /// other open status, kept by a move to a closed one.
+    pub is_confirmed: bool,
     pub priority: String,
     pub severity: String,
     pub product: String,
@@ -159,6 +162,8 @@ pub struct Db {
     pub next_bug: u64,
     /// Custom fields: name, display name, type (1 free text, 10 integer).
     pub custom_fields: Vec<(String, String, u64)>,
+    /// Status moves `(from, to)` an admin set to require a comment.
+    pub comment_required: HashSet<(String, String)>,
 }
 
 /// The seed: who and what exists at start.
@@ -192,6 +197,7 @@ impl Db {
         };
         let mut db = Db {
             next_bug: 1,
+            comment_required: HashSet::new(),
             custom_fields: vec![
                 ("cf_customer".into(), "Customer".into(), 1),
                 ("cf_severity".into(), "Customer severity".into(), 10),
@@ -429,7 +435,7 @@ impl Db {
             "status": bug.status,
             "resolution": bug.resolution,
             "is_open": is_open(&bug.status),
-            "is_confirmed": bug.status != "UNCONFIRMED",
+            "is_confirmed": bug.is_confirmed,
             "priority": bug.priority,
             "severity": bug.severity,
             "product": bug.product,

@@ -2,13 +2,13 @@ use serde_json::{Value, json};
 
 use super::{FakeBugzilla, FakeBugzillaOptions};
 
-struct T {
-    fake: FakeBugzilla,
-    http: reqwest::Client,
+pub(super) struct T {
+    pub(super) fake: FakeBugzilla,
+    pub(super) http: reqwest::Client,
 }
 
 impl T {
-    async fn new(bmo: bool) -> Self {
+    pub(super) async fn new(bmo: bool) -> Self {
         let fake = FakeBugzilla::start_with(FakeBugzillaOptions {
             bmo,
             ..FakeBugzillaOptions::default()
@@ -21,33 +21,33 @@ impl T {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.fake.base_url())
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+    pub(super) async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap())
     }
 
-    async fn get(&self, path: &str) -> (u16, Value) {
+    pub(super) async fn get(&self, path: &str) -> (u16, Value) {
         let sep = if path.contains('?') { '&' } else { '?' };
         let url = format!("{}{sep}api_key={}", self.url(path), self.fake.api_key());
         self.send(self.http.get(url)).await
     }
 
-    async fn post(&self, path: &str, mut body: Value) -> (u16, Value) {
+    pub(super) async fn post(&self, path: &str, mut body: Value) -> (u16, Value) {
         body["api_key"] = json!(self.fake.api_key());
         self.send(self.http.post(self.url(path)).json(&body)).await
     }
 
-    async fn put(&self, path: &str, mut body: Value) -> (u16, Value) {
+    pub(super) async fn put(&self, path: &str, mut body: Value) -> (u16, Value) {
         body["api_key"] = json!(self.fake.api_key());
         self.send(self.http.put(self.url(path)).json(&body)).await
     }
 
-    fn bug_body(&self, summary: &str) -> Value {
+    pub(super) fn bug_body(&self, summary: &str) -> Value {
         json!({
             "product": self.fake.product(), "component": self.fake.component(),
             "version": self.fake.version(), "summary": summary, "description": "first words",
@@ -55,14 +55,14 @@ impl T {
         })
     }
 
-    async fn create(&self, summary: &str) -> u64 {
+    pub(super) async fn create(&self, summary: &str) -> u64 {
         let (status, body) = self.post("/bug", self.bug_body(summary)).await;
         assert_eq!(status, 200, "{body}");
         body["id"].as_u64().unwrap()
     }
 }
 
-fn code(body: &Value) -> i64 {
+pub(super) fn code(body: &Value) -> i64 {
     assert_eq!(body["error"], true, "{body}");
     assert!(body["documentation"].is_string());
     body["code"].as_i64().unwrap()
@@ -301,6 +301,46 @@ async fn search_filters_and_pages() {
         .get("/bug?product=TestProduct&last_change_time=2999-01-01T00:00:00Z")
         .await;
     assert_eq!(b["bugs"], json!([]));
+}
+
+#[tokio::test]
+async fn time_and_change_order_answer_as_a_real_5_0_6() {
+    let t = T::new(false).await;
+    let (s, b) = t.get("/time").await;
+    assert_eq!(s, 200);
+    let db = b["db_time"].as_str().unwrap();
+    assert!(db.ends_with('Z') && db.len() == 20, "{b}");
+    assert_eq!(b["tz_name"], "UTC");
+    let first = t.create("first").await;
+    let second = t.create("second").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (s, _) = t
+        .post(
+            &format!("/bug/{first}/comment"),
+            json!({"comment": "moves it"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let ids = |b: &Value| -> Vec<u64> {
+        b["bugs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["id"].as_u64().unwrap())
+            .collect()
+    };
+    let (_, b) = t
+        .get(&format!(
+            "/bug?product=TestProduct&last_change_time={db}&order=changeddate,bug_id"
+        ))
+        .await;
+    assert_eq!(ids(&b), [second, first], "a comment moves last_change_time");
+    let (_, b) = t
+        .get(&format!(
+            "/bug?product=TestProduct&last_change_time={db}&order=last_change_time,bug_id"
+        ))
+        .await;
+    assert_eq!(ids(&b), [first, second], "not a buglist column: by bug id");
 }
 
 #[tokio::test]

@@ -270,6 +270,20 @@ pub async fn update(
         _ => None,
     };
 
+    if comment.is_none()
+        && old.status != bug.status
+        && db
+            .comment_required
+            .contains(&(old.status.clone(), bug.status.clone()))
+    {
+        return Err(BzError::new(
+            32000,
+            format!(
+                "You have to specify a comment when changing the Status of a bug from {} to {}.",
+                old.status, bug.status
+            ),
+        ));
+    }
     let at = now();
     if !changes.is_empty() || comment.is_some() {
         bug.last_change_time = at;
@@ -317,7 +331,7 @@ fn apply_status(
     changes: &mut Changes,
 ) -> Result<(), BzError> {
     let status = req.field("status").as_ref().and_then(as_string);
-    let resolution = req.field("resolution").as_ref().and_then(as_string);
+    let mut resolution = req.field("resolution").as_ref().and_then(as_string);
     let dupe_of = match req.field("dupe_of") {
         Some(Value::Null) | None => None,
         Some(v) => {
@@ -326,11 +340,11 @@ fn apply_status(
         }
     };
     if let Some(r) = resolution.as_deref().filter(|r| !r.is_empty()) {
-        legal("resolution", r, &RESOLUTIONS)?;
+        resolution = Some(legal("resolution", r, &RESOLUTIONS)?);
     }
+    let status = status.map(|s| check_status_name(&s)).transpose()?;
     let mut new_status = old.status.clone();
     if let Some(s) = status.filter(|s| *s != old.status) {
-        check_status_name(&s)?;
         if !can_change_to(&old.status).contains(&s.as_str()) {
             return Err(BzError::new(
                 123,
@@ -396,6 +410,22 @@ fn apply_status(
     }
     if new_resolution != "DUPLICATE" {
         bug.dupe_of = None;
+    }
+    if new_status != old.status {
+        let confirmed = if new_status == "UNCONFIRMED" {
+            false
+        } else {
+            old.is_confirmed || is_open(&new_status)
+        };
+        if confirmed != old.is_confirmed {
+            let bit = |b: bool| if b { "1" } else { "0" }.to_owned();
+            changes.push((
+                "is_confirmed".to_owned(),
+                bit(old.is_confirmed),
+                bit(confirmed),
+            ));
+            bug.is_confirmed = confirmed;
+        }
     }
     set_scalar(changes, "status", &mut bug.status, new_status);
     set_scalar(changes, "resolution", &mut bug.resolution, new_resolution);

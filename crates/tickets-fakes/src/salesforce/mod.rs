@@ -1,7 +1,9 @@
 //! A fake Salesforce (Service Cloud): OAuth token endpoint, `sobjects` for Case and CaseComment,
 //! external-id upsert, SOQL `/query` with `nextRecordsUrl` paging, sObject Collections, describe,
-//! `Sforce-Limit-Info` and the daily API limit, expiring sessions, and the shared [fault
-//! knobs](crate::faults).
+//! data replication (`/sobjects/{object}/updated/` and `/deleted/`, with a delete log and the
+//! vendor's window rules), `Sforce-Limit-Info` and the daily API limit, expiring sessions, a
+//! clock that tests can move forward ([`FakeSalesforce::advance_clock`]; answers carry it in
+//! `Date`), and the shared [fault knobs](crate::faults).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -22,6 +24,7 @@
 
 mod bulk;
 mod oauth;
+mod replication;
 mod rest;
 mod router;
 mod schema;
@@ -317,6 +320,25 @@ impl FakeSalesforce {
             faults,
             refresh_token,
         })
+    }
+
+    /// Moves the org's clock forward (timestamps of later writes, the replication windows and
+    /// every answer's `Date` header follow it), so tests can let minutes or days pass.
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
+        let mut org = self.shared.org();
+        org.clock_offset = org
+            .clock_offset
+            .checked_add(&by)
+            .unwrap_or(org.clock_offset);
+    }
+
+    /// Purges the delete log (as Salesforce does when it grows too large): a `deleted/` window
+    /// starting before now answers 400 `INVALID_REPLICATION_DATE`.
+    pub fn purge_delete_log(&self) {
+        let mut org = self.shared.org();
+        org.delete_log.clear();
+        org.purged_before = org.clock();
     }
 
     /// `http://127.0.0.1:PORT`: both the login host and the instance URL.

@@ -252,12 +252,23 @@ pub(crate) async fn delete(
     let id = record_id(object, &seg)?;
     let table = org.records.entry(object).or_default();
     table.remove(&id).ok_or_else(not_found)?;
+    let mut gone = vec![(object, id.clone())];
     if object == "Case" {
-        org.records
-            .entry("CaseComment")
-            .or_default()
-            .retain(|_, c| c.get("ParentId").and_then(Value::as_str) != Some(id.as_str()));
+        let comments = org.records.entry("CaseComment").or_default();
+        let children: Vec<String> = comments
+            .iter()
+            .filter(|(_, c)| c.get("ParentId").and_then(Value::as_str) == Some(id.as_str()))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for c in children {
+            comments.remove(&c);
+            gone.push(("CaseComment", c));
+        }
     }
+    // Into the delete log that `/sobjects/{object}/deleted/` reads.
+    let at = org.now();
+    org.delete_log
+        .extend(gone.into_iter().map(|(o, id)| (o, id, at)));
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -12,7 +12,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Session, Shared, bulk, limit_exceeded, lock, oauth, rest, session_expired, state};
+use super::{
+    Session, Shared, bulk, limit_exceeded, lock, oauth, replication, rest, session_expired, state,
+};
 use crate::faults::Faults;
 
 pub(crate) fn router(shared: Arc<Shared>, faults: Faults) -> Router {
@@ -38,6 +40,22 @@ pub(crate) fn router(shared: Arc<Shared>, faults: Faults) -> Router {
         .route(
             "/services/data/{version}/sobjects/{object}/{field}/{value}",
             get(rest::read_by_external_id).patch(rest::upsert),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/updated",
+            get(replication::updated),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/updated/",
+            get(replication::updated),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/deleted",
+            get(replication::deleted),
+        )
+        .route(
+            "/services/data/{version}/sobjects/{object}/deleted/",
+            get(replication::deleted),
         )
         .route("/services/data/{version}/query", get(rest::query))
         .route(
@@ -98,12 +116,16 @@ struct LimitsBody {
     max: Option<u64>,
 }
 
-/// Adds `Sforce-Limit-Info` to every answer.
+/// Adds `Sforce-Limit-Info` to every answer, and `Date` from the org's clock (which
+/// [`super::FakeSalesforce::advance_clock`] moves).
 async fn limit_info(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    response
-        .headers_mut()
-        .insert("sforce-limit-info", shared.limit_header());
+    let headers = response.headers_mut();
+    headers.insert("sforce-limit-info", shared.limit_header());
+    let date = shared.org().clock().format("%a, %d %b %Y %H:%M:%S GMT");
+    if let Ok(v) = axum::http::HeaderValue::from_str(&date.to_string()) {
+        headers.insert(axum::http::header::DATE, v);
+    }
     response
 }
 

@@ -82,6 +82,12 @@ pub struct Org {
     next_id: u64,
     next_case_number: u64,
     clock: DateTime<Utc>,
+    /// How far the org's clock runs ahead of the real one (`FakeSalesforce::advance_clock`).
+    pub clock_offset: chrono::Duration,
+    /// The delete log, oldest first: (object, id, deletedDate).
+    pub delete_log: Vec<(&'static str, String, DateTime<Utc>)>,
+    /// Deletions before this were purged from the delete log.
+    pub purged_before: DateTime<Utc>,
 }
 
 impl Default for Org {
@@ -105,6 +111,10 @@ impl Org {
             next_id: 0,
             next_case_number: 1000,
             clock: DateTime::<Utc>::MIN_UTC,
+            clock_offset: chrono::Duration::zero(),
+            delete_log: Vec::new(),
+            // As if the org had been around for a while: nothing purged in the last 30 days.
+            purged_before: Utc::now() - chrono::Duration::days(30),
         };
         org.org_id = org.new_id("Organization");
         org.build_schemas(&[]);
@@ -181,9 +191,14 @@ impl Org {
         format!("{id15}{}", id_suffix(&id15))
     }
 
+    /// The org's clock, without taking a timestamp.
+    pub fn clock(&self) -> DateTime<Utc> {
+        (Utc::now() + self.clock_offset).max(self.clock)
+    }
+
     /// Strictly increasing timestamps (millisecond steps).
     pub fn now(&mut self) -> DateTime<Utc> {
-        let now = Utc::now();
+        let now = Utc::now() + self.clock_offset;
         let now = DateTime::<Utc>::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
         self.clock = if now > self.clock {
             now

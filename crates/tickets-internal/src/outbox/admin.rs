@@ -94,7 +94,7 @@ impl Outbox<'_> {
     /// fields that differ). `NotFound` for an unknown ticket.
     pub async fn enqueue_update(&self, ticket: &TicketId, touched: &TicketPatch) -> Result<()> {
         let recorder = Recorder::new(self.store.dialect());
-        let exists = self.sql("SELECT 1 FROM tickets WHERE id = ?");
+        let exists = self.sql("SELECT number FROM tickets WHERE id = ?");
         let mut payload = touched.clone();
         payload.expected_version = None;
         let store = self.store;

@@ -58,6 +58,9 @@ pub enum Operation {
     Update,
     /// Add a comment; the payload is a [`NewComment`].
     Comment,
+    /// Add an attachment; the payload names the local attachment (`attachment_id`) and its
+    /// idempotency key; the content is read from the store when delivered.
+    Attachment,
 }
 
 impl Operation {
@@ -67,6 +70,7 @@ impl Operation {
             Operation::Create => "create",
             Operation::Update => "update",
             Operation::Comment => "comment",
+            Operation::Attachment => "attachment",
         }
     }
 
@@ -75,6 +79,7 @@ impl Operation {
             "create" => Operation::Create,
             "update" => Operation::Update,
             "comment" => Operation::Comment,
+            "attachment" => Operation::Attachment,
             other => {
                 return Err(Error::unexpected(format!(
                     "unknown outbox operation {other:?}"
@@ -165,6 +170,13 @@ impl OutboxEntry {
     /// The payload of a `comment`.
     pub fn comment(&self) -> Result<NewComment> {
         self.payload_as(Operation::Comment)
+    }
+
+    /// The local attachment an `attachment` entry delivers.
+    pub fn attachment_id(&self) -> Option<&str> {
+        (self.operation == Operation::Attachment)
+            .then(|| self.payload.get("attachment_id").and_then(|v| v.as_str()))
+            .flatten()
     }
 
     /// The local comment a `comment` entry delivers (entries recorded before this was kept

@@ -1,10 +1,9 @@
 //! Shared setup: a fake Salesforce and providers configured against it.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use tickets_core::{DynProvider, TicketId, secrecy::SecretString};
+use tickets_core::{DynProvider, TicketId};
 use tickets_fakes::salesforce::{FakeOptions, FakeSalesforce, state::normalize_id};
 use tickets_salesforce::{SalesforceConfig, SalesforceProvider};
 
@@ -20,27 +19,18 @@ pub async fn fake() -> FakeSalesforce {
 
 /// Client credentials, no optional fields.
 pub fn minimal_config(sf: &FakeSalesforce) -> SalesforceConfig {
-    SalesforceConfig {
-        login_url: Some(sf.url()),
-        client_id: Some(sf.client_id().into()),
-        client_secret: Some(SecretString::from(sf.client_secret())),
-        ..SalesforceConfig::default()
-    }
+    SalesforceConfig::client_credentials(sf.url(), sf.client_id(), sf.client_secret())
 }
 
 /// Every optional mapping the fake's seeded org supports.
 pub fn full_config(sf: &FakeSalesforce) -> SalesforceConfig {
-    SalesforceConfig {
-        external_id_field: Some("Ticket_Key__c".into()),
-        tags_field: Some("Tags__c".into()),
-        due_field: Some("Due_Date__c".into()),
-        close_reason_field: Some("Close_Reason__c".into()),
-        custom_fields: BTreeMap::from([
-            ("customer".into(), "Customer__c".into()),
-            ("severity".into(), "Severity__c".into()),
-        ]),
-        ..minimal_config(sf)
-    }
+    minimal_config(sf)
+        .external_id_field("Ticket_Key__c")
+        .tags_field("Tags__c")
+        .due_field("Due_Date__c")
+        .close_reason_field("Close_Reason__c")
+        .custom_field("customer", "Customer__c")
+        .custom_field("severity", "Severity__c")
 }
 
 pub fn provider(config: SalesforceConfig) -> SalesforceProvider {

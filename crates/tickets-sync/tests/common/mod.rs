@@ -161,7 +161,9 @@ impl TicketProvider for Recording {
         "memory"
     }
     fn capabilities(&self) -> tickets_core::Capabilities {
-        self.inner.capabilities()
+        let mut c = self.inner.capabilities();
+        c.attachments = false;
+        c
     }
     async fn create(&self, t: tickets_core::NewTicket) -> tickets_core::Result<Ticket> {
         self.push(format!("create {}", t.subject));

@@ -1,10 +1,15 @@
 //! The conformance cases, each a plain `pub async fn(Ctx)`.
 
+mod attachments;
 mod concurrency;
 mod crud;
 mod lists;
 mod statuses;
 
+pub use attachments::{
+    attachments_of_unknown_things_are_not_found, attachments_round_trip,
+    delete_then_get_is_not_found, idempotent_attachment, too_large_attachment_is_refused,
+};
 pub use concurrency::{
     concurrent_comments, concurrent_creates, idempotent_comment, idempotent_create,
 };
@@ -58,4 +63,23 @@ pub const ALL: &[Case] = &[
     case!(stale_version_is_conflict, |c| {
         (!c.optimistic_concurrency).then_some("no optimistic_concurrency capability")
     }),
+    case!(attachments_round_trip, |c| (!c.attachments)
+        .then_some("no attachments capability")),
+    case!(attachments_of_unknown_things_are_not_found, |c| (!c
+        .attachments)
+        .then_some("no attachments capability")),
+    case!(too_large_attachment_is_refused, |c| {
+        if !c.attachments {
+            Some("no attachments capability")
+        } else if c.max_attachment_size == 0 || c.max_attachment_size > 64 * 1024 * 1024 {
+            Some("no attachment size limit the suite can exceed cheaply")
+        } else {
+            None
+        }
+    }),
+    case!(idempotent_attachment, |c| (!c.idempotent_attachment
+        || !c.attachments)
+        .then_some("no idempotent_attachment capability")),
+    case!(delete_then_get_is_not_found, |c| (!c.delete)
+        .then_some("no delete capability")),
 ];

@@ -3,23 +3,30 @@
 //! Everything above these two modules is dialect-free except the few SQL fragments that differ
 //! (text search, row locks, `RETURNING`).
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod server;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
+#[cfg(feature = "sqlite")]
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::Connection;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+#[cfg(feature = "mysql")]
+use sqlx::mysql::MySqlPool;
+#[cfg(feature = "postgres")]
+use sqlx::postgres::PgPool;
+#[cfg(feature = "sqlite")]
+use sqlx::sqlite::SqlitePool;
 use tickets_core::config::redact_url_password;
 use tickets_core::{Error, Result};
+#[cfg(feature = "sqlite")]
 use tokio::sync::Mutex;
 
 use crate::config::{DEFAULT_MAX_CONNECTIONS, InternalConfig};
-use crate::error::{map, map_open};
+use crate::error::map;
 use crate::exec::{Conn, Tx};
 use crate::migrate;
 
@@ -54,6 +61,31 @@ impl Dialect {
         }
     }
 
+    /// True when this build has the dialect's driver (its Cargo feature of `tickets-internal`
+    /// is on).
+    pub fn is_compiled(self) -> bool {
+        match self {
+            Dialect::Sqlite => cfg!(feature = "sqlite"),
+            Dialect::Postgres => cfg!(feature = "postgres"),
+            Dialect::MySql => cfg!(feature = "mysql"),
+        }
+    }
+
+    /// The `Config` error for a URL of a dialect this build lacks, naming the feature to turn
+    /// on.
+    pub(crate) fn not_compiled(self) -> Error {
+        let (name, facade) = match self {
+            Dialect::Sqlite => ("SQLite", "internal"),
+            Dialect::Postgres => ("PostgreSQL", "postgres"),
+            Dialect::MySql => ("MySQL/MariaDB", "mysql"),
+        };
+        Error::config(format!(
+            "this build of tickets has no {name} support; enable the Cargo feature `{facade}` of \
+             the `tickets` crate (or `{}` of `tickets-internal`)",
+            self.as_str()
+        ))
+    }
+
     /// `sqlite`, `postgres` or `mysql`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -64,10 +96,15 @@ impl Dialect {
     }
 }
 
+/// A pool of one of the dialects compiled in (a URL of another is a `Config` error naming the
+/// feature to enable).
 #[derive(Debug, Clone)]
 enum Pool {
+    #[cfg(feature = "sqlite")]
     Sqlite(SqlitePool),
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
+    #[cfg(feature = "mysql")]
     MySql(MySqlPool),
 }
 
@@ -77,6 +114,11 @@ pub(crate) struct Db {
     pool: Pool,
     dialect: Dialect,
     location: String,
+    /// A SQLite `:memory:` store (no file, no WAL).
+    #[cfg(feature = "sqlite")]
+    in_memory: bool,
+    /// SQLite: writers in this process take turns (see [`Db::begin`]).
+    #[cfg(feature = "sqlite")]
     writer: Arc<Mutex<()>>,
 }
 
@@ -85,80 +127,29 @@ impl Db {
     pub(crate) async fn open(config: &InternalConfig) -> Result<Self> {
         let url = config.url();
         let dialect = Dialect::of_url(url)?;
+        if !dialect.is_compiled() {
+            return Err(dialect.not_compiled());
+        }
         let max = config.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
         let acquire = Duration::from_secs(10);
         let (pool, location) = match dialect {
-            Dialect::Sqlite => {
-                let target = SqliteTarget::parse(url);
-                let location = target.location();
-                let mut options = SqliteConnectOptions::from_str(url)
-                    .map_err(|e| map_open(e, &location))?
-                    .create_if_missing(true)
-                    .foreign_keys(true)
-                    .busy_timeout(config.busy_timeout_duration());
-                let mut pool = SqlitePoolOptions::new().acquire_timeout(acquire);
-                match &target {
-                    SqliteTarget::Memory => {
-                        // Every connection of a shared-cache memory database sees one database,
-                        // but shared-cache locking is table-level and fails instead of waiting:
-                        // one connection, kept forever (closing it would drop the data).
-                        pool = pool
-                            .max_connections(1)
-                            .min_connections(1)
-                            .idle_timeout(None)
-                            .max_lifetime(None);
-                    }
-                    SqliteTarget::File(path) => {
-                        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                            std::fs::create_dir_all(dir).map_err(|e| {
-                                Error::config(format!(
-                                    "cannot create the directory for the SQLite file {location}: {e}"
-                                ))
-                            })?;
-                        }
-                        options = options
-                            .journal_mode(SqliteJournalMode::Wal)
-                            .synchronous(SqliteSynchronous::Normal);
-                        pool = pool.max_connections(max);
-                    }
-                }
-                let pool = pool
-                    .connect_with(options)
-                    .await
-                    .map_err(|e| map_open(e, &location))?;
-                (Pool::Sqlite(pool), location)
-            }
-            Dialect::Postgres => {
-                let location = redact_url_password(url);
-                let options =
-                    PgConnectOptions::from_str(url).map_err(|e| map_open(e, &location))?;
-                probe::<sqlx::PgConnection>(&options, &location).await?;
-                let pool = PgPoolOptions::new()
-                    .max_connections(max)
-                    .acquire_timeout(acquire)
-                    .connect_with(options)
-                    .await
-                    .map_err(|e| map_open(e, &location))?;
-                (Pool::Postgres(pool), location)
-            }
-            Dialect::MySql => {
-                let location = redact_url_password(url);
-                let options =
-                    MySqlConnectOptions::from_str(url).map_err(|e| map_open(e, &location))?;
-                probe::<sqlx::MySqlConnection>(&options, &location).await?;
-                let pool = MySqlPoolOptions::new()
-                    .max_connections(max)
-                    .acquire_timeout(acquire)
-                    .connect_with(options)
-                    .await
-                    .map_err(|e| map_open(e, &location))?;
-                (Pool::MySql(pool), location)
-            }
+            #[cfg(feature = "sqlite")]
+            Dialect::Sqlite => sqlite::open(config, max, acquire).await?,
+            #[cfg(feature = "postgres")]
+            Dialect::Postgres => server::open_postgres(url, max, acquire).await?,
+            #[cfg(feature = "mysql")]
+            Dialect::MySql => server::open_mysql(url, max, acquire).await?,
+            #[allow(unreachable_patterns)]
+            other => return Err(other.not_compiled()),
         };
         let db = Self {
             pool,
             dialect,
             location,
+            #[cfg(feature = "sqlite")]
+            in_memory: dialect == Dialect::Sqlite
+                && SqliteTarget::parse(url) == SqliteTarget::Memory,
+            #[cfg(feature = "sqlite")]
             writer: Arc::new(Mutex::new(())),
         };
         if config.migrate {
@@ -169,13 +160,14 @@ impl Db {
 
     /// Applies the embedded migrations that are not applied yet.
     pub(crate) async fn migrate(&self) -> Result<()> {
-        let migrator = migrate::migrator(self.dialect);
-        let done = match &self.pool {
-            Pool::Sqlite(p) => migrator.run(p).await,
-            Pool::Postgres(p) => migrator.run(p).await,
-            Pool::MySql(p) => migrator.run(p).await,
-        };
-        done.map_err(|e| map_open(sqlx::Error::Migrate(Box::new(e)), &self.location))
+        match &self.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(p) => migrate::run_sqlite(p, &self.location).await,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(p) => migrate::run_postgres(p, &self.location).await,
+            #[cfg(feature = "mysql")]
+            Pool::MySql(p) => migrate::run_mysql(p, &self.location).await,
+        }
     }
 
     pub(crate) fn dialect(&self) -> Dialect {
@@ -189,8 +181,11 @@ impl Db {
     /// A connection for reads.
     pub(crate) async fn conn(&self) -> Result<Conn> {
         Ok(match &self.pool {
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => Conn::Sqlite(p.acquire().await.map_err(map)?),
+            #[cfg(feature = "postgres")]
             Pool::Postgres(p) => Conn::Postgres(p.acquire().await.map_err(map)?),
+            #[cfg(feature = "mysql")]
             Pool::MySql(p) => Conn::MySql(p.acquire().await.map_err(map)?),
         })
     }
@@ -198,21 +193,33 @@ impl Db {
     /// A write transaction (`BEGIN IMMEDIATE` behind the writer lock on SQLite).
     pub(crate) async fn begin(&self) -> Result<Tx> {
         Ok(match &self.pool {
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => {
                 let guard = self.writer.clone().lock_owned().await;
                 let tx = p.begin_with("BEGIN IMMEDIATE").await;
                 Tx::Sqlite(tx.map_err(map)?, guard)
             }
+            #[cfg(feature = "postgres")]
             Pool::Postgres(p) => Tx::Postgres(p.begin().await.map_err(map)?),
+            #[cfg(feature = "mysql")]
             Pool::MySql(p) => Tx::MySql(p.begin().await.map_err(map)?),
         })
     }
 
-    /// Closes the pool, waiting for connections to be returned.
+    /// Closes the pool, waiting for connections to be returned. A SQLite file's WAL is
+    /// checkpointed into the database file first (see `sqlite::checkpoint`).
     pub(crate) async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite(p) => p.close().await,
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(p) => {
+                if !self.in_memory {
+                    sqlite::checkpoint(p, &self.location).await;
+                }
+                p.close().await
+            }
+            #[cfg(feature = "postgres")]
             Pool::Postgres(p) => p.close().await,
+            #[cfg(feature = "mysql")]
             Pool::MySql(p) => p.close().await,
         }
     }
@@ -221,22 +228,15 @@ impl Db {
     pub(crate) async fn ping(&self) -> Result<()> {
         let mut conn = self.conn().await?;
         match &mut conn {
+            #[cfg(feature = "sqlite")]
             Conn::Sqlite(c) => c.ping().await,
+            #[cfg(feature = "postgres")]
             Conn::Postgres(c) => c.ping().await,
+            #[cfg(feature = "mysql")]
             Conn::MySql(c) => c.ping().await,
         }
         .map_err(map)
     }
-}
-
-/// One plain connection before the pool: a pool retries refused connections until its acquire
-/// timeout, while a server that is down or a wrong password should be reported at once.
-async fn probe<C: Connection>(options: &C::Options, location: &str) -> Result<()> {
-    let conn = C::connect_with(options)
-        .await
-        .map_err(|e| map_open(e, location))?;
-    let _ = conn.close().await;
-    Ok(())
 }
 
 /// Where a `sqlite:` URL points.
@@ -293,6 +293,23 @@ mod tests {
         assert_eq!(Dialect::of_url("mysql://h/d").unwrap(), Dialect::MySql);
         let err = Dialect::of_url("redis://u:secret@h").unwrap_err();
         assert!(!err.message().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_dialect_names_its_feature() {
+        for (d, facade, own) in [
+            (Dialect::Sqlite, "`internal`", "`sqlite`"),
+            (Dialect::Postgres, "`postgres`", "`postgres`"),
+            (Dialect::MySql, "`mysql`", "`mysql`"),
+        ] {
+            let err = d.not_compiled();
+            assert_eq!(err.kind(), tickets_core::ErrorKind::Config);
+            assert!(err.message().contains(facade), "{err}");
+            assert!(err.message().contains(own), "{err}");
+        }
+        // This crate's tests are built with every dialect.
+        assert!(Dialect::Sqlite.is_compiled());
+        assert!(Dialect::Postgres.is_compiled() && Dialect::MySql.is_compiled());
     }
 
     #[test]

@@ -1,0 +1,298 @@
+//! A status update with `skip_workflow` makes the task show the status (its `completed` flag
+//! and its section) from whatever the fake Asana holds now, half-applied earlier updates
+//! included, and a repeat changes nothing.
+
+use serde_json::{Value, json};
+use tickets_asana::{AsanaConfig, AsanaProvider};
+use tickets_core::{ErrorKind, Status, TicketId, TicketPatch, TicketProvider};
+use tickets_fakes::asana::FakeAsana;
+
+fn provider(fake: &FakeAsana, max_retries: u32) -> AsanaProvider {
+    let mut config = AsanaConfig::new(fake.token(), fake.project())
+        .base_url(fake.base_url())
+        .workspace(fake.workspace());
+    config.max_retries = max_retries;
+    AsanaProvider::new(config).unwrap()
+}
+
+/// The default section of each status.
+fn section_of(s: Status) -> &'static str {
+    match s {
+        Status::New => "New",
+        Status::Triaged => "Triaged",
+        Status::InProgress => "In Progress",
+        Status::OnHold => "On Hold",
+        Status::Escalated => "Escalated",
+        Status::Resolved => "Resolved",
+        Status::Closed => "Closed",
+        Status::Cancelled => "Cancelled",
+    }
+}
+
+/// Raw calls on the fake, to plant states and look at tasks.
+struct Raw<'a> {
+    fake: &'a FakeAsana,
+    http: reqwest::Client,
+}
+
+impl<'a> Raw<'a> {
+    fn new(fake: &'a FakeAsana) -> Self {
+        Self {
+            fake,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, data: Option<Value>) -> Value {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.fake.base_url()))
+            .bearer_auth(self.fake.token());
+        if let Some(d) = data {
+            req = req.json(&json!({ "data": d }));
+        }
+        let resp = req.send().await.unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
+    /// The gid of a section of the project, created when missing.
+    async fn section(&self, name: &str) -> String {
+        let path = format!("/projects/{}/sections", self.fake.project());
+        let list = self.send(reqwest::Method::GET, &path, None).await;
+        if let Some(s) = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+        {
+            return s["gid"].as_str().unwrap().to_owned();
+        }
+        let made = self
+            .send(reqwest::Method::POST, &path, Some(json!({"name": name})))
+            .await;
+        made["data"]["gid"].as_str().unwrap().to_owned()
+    }
+
+    /// A task in `section` (none: in the project but no section) with this `completed` flag.
+    async fn task(&self, section: Option<&str>, completed: bool) -> String {
+        let project = self.fake.project();
+        let mut data = json!({"name": "planted", "projects": [project], "completed": completed});
+        if let Some(name) = section {
+            let gid = self.section(name).await;
+            data["memberships"] = json!([{"project": project, "section": gid}]);
+        }
+        let made = self.send(reqwest::Method::POST, "/tasks", Some(data)).await;
+        made["data"]["gid"].as_str().unwrap().to_owned()
+    }
+
+    /// `(completed, section name)` of a task.
+    fn shows(&self, gid: &str) -> (bool, Option<String>) {
+        let t = self.fake.task(gid).unwrap();
+        let section = t["memberships"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["project"]["gid"] == self.fake.project())
+            .and_then(|m| m["section"]["name"].as_str().map(str::to_owned));
+        (t["completed"].as_bool().unwrap(), section)
+    }
+
+    /// What a no-op must leave alone: `modified_at` and the number of stories.
+    fn mark(&self, gid: &str) -> (Value, usize) {
+        let t = self.fake.task(gid).unwrap();
+        (t["modified_at"].clone(), self.fake.stories(gid).len())
+    }
+}
+
+/// States an interrupted update (or a hand in Asana's UI) can leave: (what, section, completed).
+const HALF_STATES: &[(&str, Option<&str>, bool)] = &[
+    ("incomplete in New", Some("New"), false),
+    (
+        "completed in its old open section",
+        Some("In Progress"),
+        true,
+    ),
+    ("incomplete in the Closed section", Some("Closed"), false),
+    ("completed in the Resolved section", Some("Resolved"), true),
+    (
+        "incomplete in the Cancelled section",
+        Some("Cancelled"),
+        false,
+    ),
+    ("in no section", None, false),
+    ("completed in an unmapped section", Some("Backlog"), true),
+];
+
+#[tokio::test]
+async fn every_half_state_converges_to_every_status() {
+    let fake = FakeAsana::start().await.unwrap();
+    let raw = Raw::new(&fake);
+    let p = provider(&fake, 3);
+    for (state, section, completed) in HALF_STATES {
+        for to in Status::ALL {
+            let gid = raw.task(*section, *completed).await;
+            let id = TicketId::new(gid.clone());
+            let what = format!("from {state} to {to}");
+            let patch = TicketPatch::new().status(to).skip_workflow();
+            let t = p
+                .update(&id, patch.clone())
+                .await
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(t.status, to, "{what}");
+            assert_eq!(p.get(&id).await.unwrap().status, to, "{what}");
+            assert_eq!(
+                raw.shows(&gid),
+                (!to.is_open(), Some(section_of(to).to_owned())),
+                "{what}"
+            );
+            let before = raw.mark(&gid);
+            let requests = fake.faults().stats().requests;
+            let again = p.update(&id, patch).await.unwrap();
+            assert_eq!(again.status, to, "{what}, again");
+            assert_eq!(
+                raw.mark(&gid),
+                before,
+                "{what}: the repeat changed the task"
+            );
+            assert_eq!(
+                fake.faults().stats().requests - requests,
+                1,
+                "{what}: a repeat is one read"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_update_stopped_between_its_requests_converges_when_repeated() {
+    let fake = FakeAsana::start().await.unwrap();
+    let raw = Raw::new(&fake);
+    // No retries inside the provider: the failure reaches the caller, as a crash would.
+    let p = provider(&fake, 0);
+    for (fault, subject) in [(500, None), (429, None), (503, Some("renamed"))] {
+        let gid = raw.task(Some("In Progress"), false).await;
+        let id = TicketId::new(gid.clone());
+        let mut patch = TicketPatch::new().status(Status::Resolved).skip_workflow();
+        if let Some(s) = subject {
+            patch = patch.subject(s);
+        }
+        // Warm the section cache, so the writes are the first requests that can fail.
+        raw.section("Resolved").await;
+        p.update(&id, TicketPatch::new().status(Status::InProgress))
+            .await
+            .unwrap();
+        fake.faults().fail_writes_after(1, 1, fault);
+        let err = p.update(&id, patch.clone()).await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        let half = raw.shows(&gid);
+        match subject {
+            // A pure status change moves first: in the Resolved section, not completed yet.
+            None => assert_eq!(half, (false, Some("Resolved".to_owned())), "{fault}"),
+            // With other fields the PUT goes first: completed in the old section (reads
+            // Closed, from where the default workflow refuses Resolved).
+            Some(_) => {
+                assert_eq!(half, (true, Some("In Progress".to_owned())));
+                assert_eq!(p.get(&id).await.unwrap().status, Status::Closed);
+                let mut checked = patch.clone();
+                checked.skip_workflow = false;
+                let err = p.update(&id, checked).await.unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::InvalidTransition, "{err}");
+            }
+        }
+        let t = p.update(&id, patch.clone()).await.unwrap();
+        assert_eq!(t.status, Status::Resolved);
+        assert_eq!(raw.shows(&gid), (true, Some("Resolved".to_owned())));
+        if let Some(s) = subject {
+            assert_eq!(t.subject, s);
+        }
+        let before = raw.mark(&gid);
+        p.update(&id, patch).await.unwrap();
+        assert_eq!(raw.mark(&gid), before);
+    }
+}
+
+#[tokio::test]
+async fn requests_a_status_update_costs() {
+    let fake = FakeAsana::start().await.unwrap();
+    let raw = Raw::new(&fake);
+    let p = provider(&fake, 3);
+    for s in Status::ALL {
+        raw.section(section_of(s)).await;
+    }
+    let gid = raw.task(Some("New"), false).await;
+    let id = TicketId::new(gid.clone());
+    // Fill the section cache.
+    p.update(&id, TicketPatch::new().status(Status::New).skip_workflow())
+        .await
+        .unwrap();
+    let count = || fake.faults().stats().requests;
+    let cases = [
+        // Section and flag: addTask, then the PUT whose answer shows both.
+        (Status::Closed, 3),
+        // Already there: the read only.
+        (Status::Closed, 1),
+        // Section only: addTask, then a read-back.
+        (Status::Triaged, 3),
+        // Section and flag again.
+        (Status::Cancelled, 3),
+    ];
+    for (to, cost) in cases {
+        let start = count();
+        let t = p
+            .update(&id, TicketPatch::new().status(to).skip_workflow())
+            .await
+            .unwrap();
+        assert_eq!(t.status, to);
+        assert_eq!(count() - start, cost, "to {to}: GET + writes + read-back");
+    }
+    // Flag only: a completed task already in the Closed section's neighbour state.
+    let gid = raw.task(Some("Closed"), false).await;
+    let start = count();
+    p.update(
+        &TicketId::new(gid),
+        TicketPatch::new().status(Status::Closed).skip_workflow(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(count() - start, 2, "GET + PUT completed");
+}
+
+#[tokio::test]
+async fn without_skip_workflow_the_canonical_check_still_refuses() {
+    let fake = FakeAsana::start().await.unwrap();
+    let raw = Raw::new(&fake);
+    let p = provider(&fake, 3);
+    // Completed in an open section reads Closed: terminal except a reopen.
+    let gid = raw.task(Some("In Progress"), true).await;
+    let id = TicketId::new(gid.clone());
+    let before = raw.mark(&gid);
+    let requests = fake.faults().stats().requests;
+    let err = p
+        .update(&id, TicketPatch::new().status(Status::Resolved))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidTransition, "{err}");
+    assert_eq!(
+        fake.faults().stats().requests - requests,
+        1,
+        "refused after the read"
+    );
+    let err = p.change_status(&id, Status::Escalated).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidTransition, "{err}");
+    assert_eq!(raw.mark(&gid), before);
+    let t = p
+        .update(
+            &id,
+            TicketPatch::new().status(Status::Resolved).skip_workflow(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.status, Status::Resolved);
+    // The lifecycle shortcuts still work.
+    assert_eq!(p.reopen(&id).await.unwrap().status, Status::New);
+    assert_eq!(p.escalate(&id).await.unwrap().status, Status::Escalated);
+    assert_eq!(raw.shows(&gid), (false, Some("Escalated".to_owned())));
+    assert_eq!(p.close(&id).await.unwrap().status, Status::Closed);
+    assert_eq!(raw.shows(&gid), (true, Some("Closed".to_owned())));
+}

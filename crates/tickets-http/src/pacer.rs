@@ -1,0 +1,135 @@
+//! Client-side pacing: a token bucket per remote account, so a busy caller (a sync drain)
+//! spends the vendor's documented request budget evenly instead of bursting into 429s.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Paces requests to `per_minute`, allowing bursts of `burst`. Cheap to share (`Arc<Pacer>`);
+/// every request of one account should go through the same one.
+#[derive(Debug)]
+pub struct Pacer {
+    per_minute: u32,
+    burst: f64,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    tokens: f64,
+    last: Instant,
+    /// After a 429: no request before this.
+    hold_until: Option<Instant>,
+}
+
+impl Pacer {
+    /// A pacer for `per_minute` requests (at least 1), with bursts of up to `burst` (at least
+    /// 1) requests.
+    pub fn new(per_minute: u32, burst: u32) -> Self {
+        let burst = f64::from(burst.max(1));
+        Self {
+            per_minute: per_minute.max(1),
+            burst,
+            state: Mutex::new(State {
+                tokens: burst,
+                last: Instant::now(),
+                hold_until: None,
+            }),
+        }
+    }
+
+    /// The requests per minute it allows.
+    pub fn per_minute(&self) -> u32 {
+        self.per_minute
+    }
+
+    fn rate_per_sec(&self) -> f64 {
+        f64::from(self.per_minute) / 60.0
+    }
+
+    /// Waits until a request may be sent, then takes its token.
+    pub async fn acquire(&self) {
+        loop {
+            let wait = {
+                let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                let now = Instant::now();
+                if let Some(until) = s.hold_until {
+                    if until > now {
+                        Some(until - now)
+                    } else {
+                        s.hold_until = None;
+                        None
+                    }
+                } else {
+                    None
+                }
+                .or_else(|| {
+                    let elapsed = now.saturating_duration_since(s.last).as_secs_f64();
+                    s.tokens = (s.tokens + elapsed * self.rate_per_sec()).min(self.burst);
+                    s.last = now;
+                    if s.tokens >= 1.0 {
+                        s.tokens -= 1.0;
+                        None
+                    } else {
+                        let missing = 1.0 - s.tokens;
+                        Some(Duration::from_secs_f64(missing / self.rate_per_sec()))
+                    }
+                })
+            };
+            match wait {
+                None => return,
+                Some(d) => tokio::time::sleep(d).await,
+            }
+        }
+    }
+
+    /// The vendor said "too many" (a 429 with `retry_after`): hold every request until then,
+    /// and start again from an empty bucket.
+    pub fn rate_limited(&self, retry_after: Option<Duration>) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let until = now + retry_after.unwrap_or(Duration::from_secs(1));
+        if s.hold_until.is_none_or(|t| t < until) {
+            s.hold_until = Some(until);
+        }
+        s.tokens = 0.0;
+        s.last = until;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_are_spread_over_the_minute_after_a_burst() {
+        let p = Pacer::new(600, 5); // 10 a second
+        let start = Instant::now();
+        for _ in 0..5 {
+            p.acquire().await;
+        }
+        assert!(
+            start.elapsed() < Duration::from_millis(1),
+            "the burst goes at once"
+        );
+        for _ in 0..20 {
+            p.acquire().await;
+        }
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(1_990) && took <= Duration::from_millis(2_100),
+            "20 more at 10/s: {took:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_holds_everything_until_its_retry_after() {
+        let p = Pacer::new(6000, 10);
+        p.acquire().await;
+        p.rate_limited(Some(Duration::from_secs(3)));
+        let start = Instant::now();
+        p.acquire().await;
+        assert!(start.elapsed() >= Duration::from_secs(3));
+    }
+}
