@@ -75,9 +75,9 @@ pub struct FaultConfig {
     /// failure picks): setting it restarts the sequence, so the same seed and the same
     /// sequence of requests give the same faults. Unseeded fakes use a fixed seed.
     pub seed: Option<u64>,
-    /// The `Retry-After` of injected 429s (`fail_next` or `failure_rate` with status 429), in
-    /// seconds; default 1. They are answered like the vendor's rate limit, and counted in
-    /// [`FaultStats::injected`] like every failure made on purpose.
+    /// The `Retry-After` of injected 429s (`fail_next`, `fail_writes_after` or `failure_rate`
+    /// with status 429), in seconds; default 1. They are answered like the vendor's rate
+    /// limit, and counted in [`FaultStats::injected`] like every failure made on purpose.
     pub retry_after_secs: Option<u64>,
 }
 
@@ -383,7 +383,7 @@ impl Faults {
                 if gate.count == 0 {
                     k.fail_writes_after = None;
                 }
-                return Err(Fault::Status(status));
+                return Err(Refusal::injected(k.injected(status)));
             }
         }
         if k.failure_rate > 0.0 && k.rng.f64() < k.failure_rate {
