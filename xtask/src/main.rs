@@ -1,24 +1,31 @@
-//! `cargo xtask ci | bench [NAME] | fake VENDOR [--port N] | chaos sync`
+//! `cargo xtask ci | bench [NAME] | fake VENDOR [--port N] | chaos sync [OPTIONS]`
 //!
 //! Plain std: xtask must build fast and never need a service to compile.
 
 use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci               fmt --check, clippy -D warnings, all tests, docs without warnings
-                   (the same as CI; PostgreSQL/MariaDB tests run when reachable)
+  ci               fmt --check, clippy -D warnings, all tests, the bounded sync chaos
+                   run, docs without warnings (the same as CI; PostgreSQL/MariaDB tests
+                   run when reachable)
   bench [NAME]     run the benchmark of one provider (internal, asana, bugzilla,
                    salesforce, sync) or of all of them, printing a table each
   features         test the tickets facade with no default features, then with each
                    provider feature alone (part of ci)
   fake VENDOR      serve a fake asana|bugzilla|salesforce on 127.0.0.1 (prints its
                    base URL and credentials as one JSON line); extra args go to it
-  chaos sync       kill and restart the sync worker at random points while it delivers,
-                   then check the remote equals the local store";
+  chaos sync [--seed N] [--secs N] [--only sqlite|postgres|mysql] [--ci] [--release]
+                   [--keep] [--verbose]
+                   CLI writers and sync worker processes killed, stopped and restarted
+                   while the fake Asana fails in every way it can, on SQLite (1 worker),
+                   PostgreSQL and MariaDB (3 workers each; skipped when not reachable,
+                   failing under CI); then the remote must equal the local store. Seeded
+                   (--seed or CHAOS_SEED); --ci is the bounded run of `xtask ci`";
 
 const BENCHES: [&str; 5] = ["internal", "asana", "bugzilla", "salesforce", "sync"];
 
@@ -29,7 +36,7 @@ fn main() -> ExitCode {
         Some("features") => features(),
         Some("bench") => bench(args.get(1).map(String::as_str)),
         Some("fake") => fake(&args[1..]),
-        Some("chaos") => chaos(args.get(1).map(String::as_str)),
+        Some("chaos") => chaos(args.get(1).map(String::as_str), &args[2.min(args.len())..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -119,6 +126,9 @@ fn ci() -> Result<(), String> {
     database_env(&mut test);
     run("cargo test --workspace --all-features", test)?;
 
+    // About two minutes; the dev profile reuses the test build.
+    chaos(Some("sync"), &["--ci".to_owned()])?;
+
     let mut doc = cargo();
     doc.args(["doc", "--workspace", "--no-deps", "--all-features"])
         .env("RUSTDOCFLAGS", "-D warnings");
@@ -188,20 +198,49 @@ fn fake(args: &[String]) -> Result<(), String> {
     run("tickets-fake", cmd)
 }
 
-fn chaos(target: Option<&str>) -> Result<(), String> {
+/// `chaos sync [OPTIONS]`: builds the `tickets` CLI and the chaos harness (the dev profile
+/// unless `--release`, with the test build's features so `xtask ci` reuses it) and runs the
+/// harness with the other options.
+fn chaos(target: Option<&str>, options: &[String]) -> Result<(), String> {
     match target {
-        Some("sync") => {
-            let mut cmd = cargo();
-            cmd.args([
-                "run",
-                "--release",
-                "-p",
-                "tickets-sync",
-                "--example",
-                "chaos",
-            ]);
-            run("sync chaos test", cmd)
-        }
-        _ => Err("chaos needs a target: sync".into()),
+        Some("sync") => {}
+        Some(other) => return Err(format!("chaos has no target {other:?}; it has: sync")),
+        None => return Err("chaos needs a target: sync".into()),
+    }
+    let release = options.iter().any(|o| o == "--release");
+    let forwarded: Vec<&String> = options.iter().filter(|o| *o != "--release").collect();
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--all-features",
+        "-p",
+        "tickets-cli",
+        "-p",
+        "tickets-sync",
+        "--bin",
+        "tickets",
+        "--example",
+        "chaos",
+    ]);
+    if release {
+        build.arg("--release");
+    }
+    run("build the tickets CLI and the sync chaos harness", build)?;
+    let dir = target_dir().join(if release { "release" } else { "debug" });
+    let mut harness = Command::new(dir.join("examples").join("chaos"));
+    harness
+        .args(forwarded)
+        .env("CHAOS_TICKETS_BIN", dir.join("tickets"));
+    database_env(&mut harness);
+    run("sync chaos run", harness)
+}
+
+/// Where cargo builds: `$CARGO_TARGET_DIR`, else the workspace's `target`.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map_or_else(|| PathBuf::from("target"), |root| root.join("target")),
     }
 }

@@ -2,6 +2,9 @@
 //! next few, to stop a multi-request change half-way), random failures, a
 //! per-minute request budget answered with the vendor's rate-limit response, concurrent-request
 //! limits, "down" (every call refused), and dropping the connection after a request was applied.
+//! Random faults come from a seedable generator (`seed`), and injected 429s carry a chosen
+//! `Retry-After` (`retry_after_secs`), so a chaos run can replay its faults and make a remote
+//! ask for a wait longer than a worker's lease.
 //!
 //! Set them from Rust through [`Faults`], or over HTTP on the fake itself:
 //! `POST /_fake/faults` with a JSON [`FaultConfig`] (fields left out keep their value),
@@ -68,6 +71,14 @@ pub struct FaultConfig {
     pub drop_rate: Option<f64>,
     /// Refuse every request with the vendor's "unavailable" answer.
     pub down: Option<bool>,
+    /// Seed of the random faults (`failure_rate`, `drop_rate` and the status each random
+    /// failure picks): setting it restarts the sequence, so the same seed and the same
+    /// sequence of requests give the same faults. Unseeded fakes use a fixed seed.
+    pub seed: Option<u64>,
+    /// The `Retry-After` of injected 429s (`fail_next`, `fail_writes_after` or `failure_rate`
+    /// with status 429), in seconds; default 1. They are answered like the vendor's rate
+    /// limit, and counted in [`FaultStats::injected`] like every failure made on purpose.
+    pub retry_after_secs: Option<u64>,
 }
 
 /// Fail the next `count` requests with `status`.
@@ -118,8 +129,12 @@ struct Knobs {
     drop_next: u32,
     drop_rate: f64,
     down: bool,
+    retry_after_secs: u64,
     rng: fastrand::Rng,
 }
+
+/// The seed of a fake nobody seeded.
+const DEFAULT_SEED: u64 = 0x7ac4e75;
 
 impl Default for Knobs {
     fn default() -> Self {
@@ -137,7 +152,22 @@ impl Default for Knobs {
             drop_next: 0,
             drop_rate: 0.0,
             down: false,
-            rng: fastrand::Rng::with_seed(0x7ac4e75),
+            retry_after_secs: 1,
+            rng: fastrand::Rng::with_seed(DEFAULT_SEED),
+        }
+    }
+}
+
+impl Knobs {
+    /// An injected failure: a 429 is the vendor's rate limit with the chosen `Retry-After`.
+    fn injected(&self, status: u16) -> Fault {
+        if status == 429 {
+            Fault::RateLimited {
+                retry_after_secs: self.retry_after_secs,
+                concurrency: false,
+            }
+        } else {
+            Fault::Status(status)
         }
     }
 }
@@ -213,6 +243,12 @@ impl Faults {
         }
         if let Some(d) = config.down {
             k.down = d;
+        }
+        if let Some(seed) = config.seed {
+            k.rng = fastrand::Rng::with_seed(seed);
+        }
+        if let Some(secs) = config.retry_after_secs {
+            k.retry_after_secs = secs;
         }
     }
 
@@ -290,6 +326,17 @@ impl Faults {
         self.knobs().down = down;
     }
 
+    /// Restarts the random faults from `seed` (see [`FaultConfig::seed`]).
+    pub fn set_seed(&self, seed: u64) {
+        self.knobs().rng = fastrand::Rng::with_seed(seed);
+    }
+
+    /// Sets the `Retry-After` of injected 429s, in seconds (see
+    /// [`FaultConfig::retry_after_secs`]).
+    pub fn set_retry_after(&self, secs: u64) {
+        self.knobs().retry_after_secs = secs;
+    }
+
     /// The counters.
     pub fn stats(&self) -> FaultStats {
         FaultStats {
@@ -302,11 +349,11 @@ impl Faults {
 
     /// Decides, before the handler runs, whether to refuse the request. Returns the fault to
     /// answer with, or whether to drop the connection after applying it.
-    fn admit(&self, write: bool) -> Result<(Duration, bool), Fault> {
+    fn admit(&self, write: bool) -> Result<(Duration, bool), Refusal> {
         let mut k = self.knobs();
         let latency = k.latency;
         if k.down {
-            return Err(Fault::Down);
+            return Err(Refusal::injected(Fault::Down));
         }
         if k.requests_per_minute > 0 {
             let elapsed = k.window_start.elapsed();
@@ -318,14 +365,14 @@ impl Faults {
             k.window_used += 1;
             if k.window_used > k.requests_per_minute {
                 let left = Duration::from_secs(60).saturating_sub(k.window_start.elapsed());
-                return Err(Fault::RateLimited {
+                return Err(Refusal::limited(Fault::RateLimited {
                     retry_after_secs: left.as_secs().max(1),
                     concurrency: false,
-                });
+                }));
             }
         }
         if let Some(status) = k.fail_next.pop_front() {
-            return Err(Fault::Status(status));
+            return Err(Refusal::injected(k.injected(status)));
         }
         if write && let Some(gate) = k.fail_writes_after.as_mut() {
             if gate.after > 0 {
@@ -336,13 +383,14 @@ impl Faults {
                 if gate.count == 0 {
                     k.fail_writes_after = None;
                 }
-                return Err(Fault::Status(status));
+                return Err(Refusal::injected(k.injected(status)));
             }
         }
         if k.failure_rate > 0.0 && k.rng.f64() < k.failure_rate {
             let n = k.failure_statuses.len();
             let i = k.rng.usize(..n);
-            return Err(Fault::Status(k.failure_statuses[i]));
+            let status = k.failure_statuses[i];
+            return Err(Refusal::injected(k.injected(status)));
         }
         let drop = write
             && if k.drop_next > 0 {
@@ -401,16 +449,16 @@ impl Faults {
         let write = !matches!(*request.method(), Method::GET | Method::HEAD);
         let (latency, drop) = match faults.admit(write) {
             Ok(v) => v,
-            Err(fault) => return faults.refuse(fault),
+            Err(refusal) => return faults.refuse(refusal),
         };
         let (gauge, max) = faults.in_flight(write);
         let now = gauge.fetch_add(1, Ordering::SeqCst) + 1;
         let _guard = Decrement(gauge);
         if max > 0 && now > max {
-            return faults.refuse(Fault::RateLimited {
+            return faults.refuse(Refusal::limited(Fault::RateLimited {
                 retry_after_secs: 1,
                 concurrency: true,
-            });
+            }));
         }
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -423,13 +471,39 @@ impl Faults {
         response
     }
 
-    fn refuse(&self, fault: Fault) -> Response {
-        let counter = match fault {
-            Fault::RateLimited { .. } => &self.counters.rate_limited,
-            _ => &self.counters.injected,
+    fn refuse(&self, refusal: Refusal) -> Response {
+        let counter = if refusal.on_purpose {
+            &self.counters.injected
+        } else {
+            &self.counters.rate_limited
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        (self.render)(&fault)
+        (self.render)(&refusal.fault)
+    }
+}
+
+/// A request refused before it is applied, and which counter it goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Refusal {
+    fault: Fault,
+    /// Made on purpose (`fail_next`, `failure_rate`, `down`): counted in `injected`; else a
+    /// limit ran out: counted in `rate_limited`.
+    on_purpose: bool,
+}
+
+impl Refusal {
+    fn injected(fault: Fault) -> Self {
+        Self {
+            fault,
+            on_purpose: true,
+        }
+    }
+
+    fn limited(fault: Fault) -> Self {
+        Self {
+            fault,
+            on_purpose: false,
+        }
     }
 }
 
@@ -456,4 +530,106 @@ fn dropped_connection(applied: Response) -> Response {
         .headers_mut()
         .remove(axum::http::header::CONTENT_LENGTH);
     response.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn faults() -> Faults {
+        Faults::new(|_| StatusCode::IM_A_TEAPOT.into_response())
+    }
+
+    /// What `n` requests (alternating reads and writes) meet.
+    fn outcomes(f: &Faults, n: usize) -> Vec<Result<bool, Fault>> {
+        (0..n)
+            .map(|i| {
+                f.admit(i % 2 == 1)
+                    .map(|(_, drop)| drop)
+                    .map_err(|r| r.fault)
+            })
+            .collect()
+    }
+
+    /// The fault the next read meets.
+    fn next(f: &Faults) -> Result<(), Fault> {
+        f.admit(false).map(drop).map_err(|r| {
+            assert!(r.on_purpose, "an injected fault counts as injected");
+            r.fault
+        })
+    }
+
+    #[test]
+    fn the_same_seed_replays_the_same_random_faults() {
+        let config = FaultConfig {
+            failure_rate: Some(0.3),
+            failure_statuses: Some(vec![500, 502, 503, 504]),
+            drop_rate: Some(0.3),
+            seed: Some(42),
+            ..FaultConfig::default()
+        };
+        let (a, b) = (faults(), faults());
+        a.configure(&config);
+        b.configure(&config);
+        let first = outcomes(&a, 200);
+        assert_eq!(first, outcomes(&b, 200));
+        assert!(first.iter().any(|o| o.is_err()) && first.contains(&Ok(true)));
+        // Seeding again restarts the sequence; another seed gives another one.
+        a.set_seed(42);
+        assert_eq!(outcomes(&a, 200), first);
+        a.set_seed(43);
+        assert_ne!(outcomes(&a, 200), first);
+    }
+
+    #[test]
+    fn injected_429s_carry_the_chosen_retry_after() {
+        let f = faults();
+        f.fail_next(1, 429);
+        assert_eq!(
+            next(&f),
+            Err(Fault::RateLimited {
+                retry_after_secs: 1,
+                concurrency: false
+            }),
+            "one second unless set"
+        );
+        f.configure(&FaultConfig {
+            retry_after_secs: Some(7),
+            failure_rate: Some(1.0),
+            failure_statuses: Some(vec![429]),
+            ..FaultConfig::default()
+        });
+        assert_eq!(
+            next(&f),
+            Err(Fault::RateLimited {
+                retry_after_secs: 7,
+                concurrency: false
+            })
+        );
+        f.set_retry_after(3);
+        f.fail_next(1, 503);
+        assert_eq!(
+            next(&f),
+            Err(Fault::Status(503)),
+            "other statuses as they are"
+        );
+        f.set_failure_rate(0.0);
+        f.fail_next(1, 429);
+        assert!(matches!(
+            next(&f),
+            Err(Fault::RateLimited {
+                retry_after_secs: 3,
+                ..
+            })
+        ));
+        f.reset();
+        f.fail_next(1, 429);
+        assert!(matches!(
+            next(&f),
+            Err(Fault::RateLimited {
+                retry_after_secs: 1,
+                ..
+            })
+        ));
+    }
 }

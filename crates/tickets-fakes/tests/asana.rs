@@ -480,6 +480,21 @@ async fn faults_render_as_asana_answers() {
     assert!(h["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
     assert!(message(&v).starts_with("You've made too many requests"));
     api.fake.faults().reset();
+    // An injected 429 asks for the chosen wait, over HTTP as from Rust.
+    let knobs = json!({"fail_next": {"count": 1, "status": 429}, "retry_after_secs": 9, "seed": 5});
+    let r = api
+        .http
+        .post(format!("{}/_fake/faults", api.fake.url()))
+        .json(&knobs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (s, h, v) = api.call(reqwest::Method::GET, "/users/me", None).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(h["retry-after"], "9");
+    assert!(message(&v).starts_with("You've made too many requests"));
+    api.fake.faults().reset();
     let r = api
         .http
         .post(api.url("/tasks"))
