@@ -29,7 +29,7 @@ pub const MAX_ATTACHMENT_LIMIT: u64 = 1024 * 1024 * 1024;
 /// url = "postgres://app:secret@db.example:5432/tickets"   # default: sqlite://tickets.db
 /// migrate = true                                         # apply embedded migrations on open
 /// max_connections = 10
-/// busy_timeout_ms = 5000                                 # SQLite only
+/// busy_timeout_ms = 5000                                 # the longest wait for a lock
 /// ```
 ///
 /// Non-exhaustive: build one with [`InternalConfig::new`] (or `default()`) and the setters.
@@ -43,8 +43,10 @@ pub struct InternalConfig {
     pub migrate: bool,
     /// Connections in the pool (1 to 10000; default 10).
     pub max_connections: Option<u32>,
-    /// SQLite: how long to wait for a lock held by another process before failing, in
-    /// milliseconds (0 to 3600000; default 5000).
+    /// How long a write waits for a lock another connection holds before failing, in
+    /// milliseconds (0 to 3600000; default 5000): SQLite's busy timeout, PostgreSQL's
+    /// `lock_timeout`, MySQL's `innodb_lock_wait_timeout` (whole seconds, at least 1). A process
+    /// stopped in the middle of a transaction holds writers up at most this long.
     pub busy_timeout_ms: Option<u64>,
     /// A custom status workflow.
     pub workflow: Option<Workflow>,
@@ -201,7 +203,6 @@ impl InternalConfig {
             .unwrap_or(DEFAULT_MAX_ATTACHMENT_SIZE)
     }
 
-    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn busy_timeout_duration(&self) -> Duration {
         Duration::from_millis(self.busy_timeout_ms.unwrap_or(DEFAULT_BUSY_TIMEOUT_MS))
     }

@@ -136,9 +136,13 @@ impl Db {
             #[cfg(feature = "sqlite")]
             Dialect::Sqlite => sqlite::open(config, max, acquire).await?,
             #[cfg(feature = "postgres")]
-            Dialect::Postgres => server::open_postgres(url, max, acquire).await?,
+            Dialect::Postgres => {
+                server::open_postgres(url, max, acquire, config.busy_timeout_duration()).await?
+            }
             #[cfg(feature = "mysql")]
-            Dialect::MySql => server::open_mysql(url, max, acquire).await?,
+            Dialect::MySql => {
+                server::open_mysql(url, max, acquire, config.busy_timeout_duration()).await?
+            }
             #[allow(unreachable_patterns)]
             other => return Err(other.not_compiled()),
         };
