@@ -63,9 +63,7 @@ async fn build(ctx: BuildContext) -> Result<DynProvider> {
             // section's keys (`asana_project`, `token`, ...). Built directly, so this
             // section's layers wrap the sync provider only.
             let local_config: InternalConfig = ctx.config()?;
-            let asana = tickets_asana::AsanaConfig::from_context(&ctx)?;
-            let remote = Arc::new(tickets_asana::AsanaProvider::new(asana)?) as DynProvider;
-            (local_config, remote, "asana".to_owned())
+            (local_config, seed_shape_remote(&ctx)?, "asana".to_owned())
         }
     };
     let local = InternalProvider::open(local_config.outbox(true)).await?;
@@ -76,4 +74,24 @@ async fn build(ctx: BuildContext) -> Result<DynProvider> {
         provider
     };
     Ok(Arc::new(provider) as DynProvider)
+}
+
+/// The seed's shape builds its Asana remote from the sync section's own keys.
+#[cfg(feature = "asana")]
+fn seed_shape_remote(ctx: &BuildContext) -> Result<DynProvider> {
+    let asana = tickets_asana::AsanaConfig::from_context(ctx)?;
+    Ok(Arc::new(tickets_asana::AsanaProvider::new(asana)?) as DynProvider)
+}
+
+/// Without the `asana` feature the seed's shape cannot be built: say which feature is missing
+/// and how to name the backends instead.
+#[cfg(not(feature = "asana"))]
+fn seed_shape_remote(ctx: &BuildContext) -> Result<DynProvider> {
+    Err(ctx.config_error(
+        "remote",
+        "no `local`/`remote` backends are named, and the seed's shape (Asana from this \
+         section's keys) needs the `asana` feature (tickets-sync/asana, or the `tickets` \
+         facade's `asana` feature); enable it, or name `local` and `remote` backends"
+            .to_owned(),
+    ))
 }

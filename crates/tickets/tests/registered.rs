@@ -10,8 +10,8 @@ fn kinds() -> Vec<&'static str> {
 }
 
 /// Exactly the kinds of the enabled features (and memory, always): a feature brings its own
-/// provider and no other, unless its Cargo feature says so (`sync` turns on `internal` and
-/// `asana`, which its seed shape builds).
+/// provider and no other, unless its Cargo feature says so (`sync` turns on `internal`, where
+/// it keeps its tickets; it no longer drags in `asana`).
 #[test]
 fn exactly_the_enabled_kinds_are_registered() {
     let mut expected = vec!["memory"];
@@ -137,4 +137,30 @@ fn salesforce_is_registered() {
 #[test]
 fn sync_is_registered() {
     assert!(kinds().contains(&"sync"), "{:?}", kinds());
+}
+
+/// `sync` without `asana`: the seed's shape of config (Asana keys in the sync section) cannot
+/// be built, and the error says which feature is missing instead of failing obscurely.
+#[cfg(all(feature = "sync", not(feature = "asana")))]
+#[tokio::test]
+async fn the_seed_shape_without_asana_names_the_missing_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"
+        provider = "sync"
+        asana_project = "1"
+        token = "t"
+        url = "sqlite://{}"
+        worker = false
+        "#,
+        dir.path().join("seed.db").display()
+    );
+    use tickets::figment::providers::{Format, Toml};
+    let figment = tickets::figment::Figment::from(Toml::string(&toml));
+    let err = tickets::Tickets::from_figment(figment)
+        .await
+        .expect_err("the seed shape needs the asana feature");
+    let text = err.to_string();
+    assert!(text.contains("`asana` feature"), "{text}");
+    assert!(text.contains("remote"), "{text}");
 }
