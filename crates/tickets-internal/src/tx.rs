@@ -40,8 +40,10 @@ macro_rules! in_tx {
             match result {
                 Err(e) if $crate::error::is_transient(&e) => {
                     if attempt >= $crate::tx::ATTEMPTS {
-                        // Says so: the caller should not expect another quick retry to help.
-                        break Err(e.with_context("attempts", attempt));
+                        // Marked exhausted: no longer retryable, so the retry layer above
+                        // does not multiply these attempts (one retry policy), while the kind
+                        // stays for a queue that reschedules (the sync outbox).
+                        break Err(e.exhausted(attempt));
                     }
                     tracing::debug!(attempt, error = %e, "retrying a transaction");
                     tokio::time::sleep($crate::tx::backoff(attempt)).await;

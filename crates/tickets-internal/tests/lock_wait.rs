@@ -64,3 +64,30 @@ async fn a_lock_held_by_a_stopped_peer_holds_writers_up_for_the_busy_timeout_onl
         store.shutdown().await;
     }
 }
+
+/// SQLite's writer lock held by a stopped peer: the store runs the transaction again a few
+/// times (a busy database is transient), then gives up with an error marked as exhausted, so
+/// the retry layer above does not multiply the attempts (issue 15: one retry policy).
+#[tokio::test]
+async fn a_transaction_that_stays_busy_gives_up_marked_as_exhausted() {
+    let db = TestDb::sqlite();
+    let store = InternalProvider::open(db.config().busy_timeout(Duration::from_millis(50)))
+        .await
+        .expect("open");
+    let t = store.create(NewTicket::new("locked")).await.unwrap();
+    let mut peer = sqlx::SqliteConnection::connect(db.url()).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut peer)
+        .await
+        .unwrap();
+    let err = store
+        .update(&t.id, TicketPatch::new().subject("blocked"))
+        .await
+        .expect_err("the database stayed locked");
+    sqlx::query("ROLLBACK").execute(&mut peer).await.unwrap();
+    assert!(err.attempts().is_some_and(|n| n > 1), "{err:?}");
+    assert!(!err.is_retryable(), "{err}");
+    assert!(err.to_string().contains("gave up after"), "{err}");
+    assert_eq!(store.get(&t.id).await.unwrap().subject, "locked");
+    store.shutdown().await;
+}
