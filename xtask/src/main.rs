@@ -14,7 +14,8 @@ commands:
                    run, docs without warnings (the same as CI; PostgreSQL/MariaDB tests
                    run when reachable)
   bench [NAME]     run the benchmark of one provider (internal, asana, bugzilla,
-                   salesforce, sync) or of all of them, printing a table each
+                   salesforce, sync) or of all of them: one report format
+                   (tickets_testkit::bench), then a summary of every goal
   features         test the tickets facade with no default features, then with each
                    provider feature alone (part of ci)
   fake VENDOR      serve a fake asana|bugzilla|salesforce on 127.0.0.1 (prints its
@@ -170,14 +171,42 @@ fn bench(name: Option<&str>) -> Result<(), String> {
             ));
         }
     };
-    for name in names {
+    // Each bench writes its report (tickets_testkit::bench) here too; summed up at the end.
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    let _ = std::fs::remove_dir_all(&out);
+    let mut failed = Vec::new();
+    for name in &names {
         let package = format!("tickets-{name}");
         let mut cmd = cargo();
         cmd.args(["bench", "-p", &package, "--bench", name]);
+        cmd.env("TICKETS_BENCH_OUT", &out);
         database_env(&mut cmd);
-        run(&format!("benchmark {name}"), cmd)?;
+        if let Err(e) = run(&format!("benchmark {name}"), cmd) {
+            failed.push(e);
+        }
     }
-    Ok(())
+    print_bench_summary(&out, &names);
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
+    }
+}
+
+/// One table of every bench's rows and metrics, from the `<name>.tsv` files the benches wrote.
+fn print_bench_summary(out: &std::path::Path, names: &[&str]) {
+    println!("\n## summary (time ratios: ours/baseline per operation, lower is better)\n");
+    println!("| bench | case | value | goal | verdict |\n|---|---|--:|:-:|:-:|");
+    for name in names {
+        match std::fs::read_to_string(out.join(format!("{name}.tsv"))) {
+            Ok(text) => {
+                for line in text.lines() {
+                    println!("| {} |", line.split('\t').collect::<Vec<_>>().join(" | "));
+                }
+            }
+            Err(_) => println!("| {name} | (no report written) | - | - | - |"),
+        }
+    }
 }
 
 fn fake(args: &[String]) -> Result<(), String> {

@@ -19,6 +19,7 @@ use tickets_core::{
 };
 use tickets_internal::Dialect;
 use tickets_internal::testing::TestDb;
+use tickets_testkit::bench::{Report, Side};
 
 #[path = "internal/baseline.rs"]
 mod baseline;
@@ -27,27 +28,14 @@ use baseline::Baseline;
 
 const ROUNDS: usize = 10;
 const SEED_BATCH: usize = 500;
+/// The provider may spend at most this much more time per operation than the same SQL
+/// written by hand (it also checks input, maps errors and keeps history).
+const RATIO_GOAL: f64 = 1.25;
 
 #[derive(Default)]
 struct Timing {
     provider: Vec<Duration>,
     baseline: Vec<Duration>,
-}
-
-impl Timing {
-    fn ops_per_sec(samples: &[Duration]) -> f64 {
-        let total: Duration = samples.iter().sum();
-        samples.len() as f64 / total.as_secs_f64()
-    }
-
-    fn p99(samples: &[Duration]) -> Duration {
-        if samples.is_empty() {
-            return Duration::ZERO;
-        }
-        let mut s = samples.to_vec();
-        s.sort();
-        s[(s.len() * 99 / 100).min(s.len() - 1)]
-    }
 }
 
 struct Row {
@@ -90,33 +78,26 @@ async fn run() {
         }
     }
 
-    println!();
-    println!(
-        "internal provider vs hand-written sqlx, {tickets} tickets, {ops} ops per measurement"
-    );
-    println!(
-        "{:<9} {:<8} {:>12} {:>12} {:>7} {:>11} {:>11}",
-        "backend", "op", "provider/s", "baseline/s", "ratio", "p99 prov", "p99 base"
+    let mut report = Report::new(
+        "internal",
+        format!("internal provider vs hand-written sqlx, {tickets} tickets, {ops} ops per case"),
+        "provider",
+        "sqlx",
     );
     for r in &rows {
-        let p = Timing::ops_per_sec(&r.timing.provider);
-        let b = Timing::ops_per_sec(&r.timing.baseline);
-        println!(
-            "{:<9} {:<8} {:>12.0} {:>12.0} {:>6.2}x {:>9.3}ms {:>9.3}ms",
-            r.backend,
-            r.op,
-            p,
-            b,
-            b / p,
-            Timing::p99(&r.timing.provider).as_secs_f64() * 1e3,
-            Timing::p99(&r.timing.baseline).as_secs_f64() * 1e3,
+        report.compare(
+            format!("{} {}", r.backend, r.op),
+            Side::from_samples(&r.timing.provider),
+            Side::from_samples(&r.timing.baseline),
+            Some(RATIO_GOAL),
         );
     }
-    println!(
+    report.note(format!(
         "peak memory (VmHWM): {}; total time {:.1}s",
         peak_memory(),
         started.elapsed().as_secs_f64()
-    );
+    ));
+    report.finish();
 }
 
 async fn bench_one(name: &str, db: &TestDb, tickets: usize, ops: usize) -> Vec<Row> {
