@@ -260,6 +260,18 @@ mod tests {
         assert!(parse_cursor(&Cursor::new("nx")).is_err());
     }
 
+    proptest::proptest! {
+        /// A cursor from anywhere (a user's shell, another provider) is a number or a clear
+        /// error, never a panic; every cursor handed out reads back.
+        #[test]
+        fn any_cursor_parses_or_is_refused(text in proptest::prelude::any::<String>(), n in 0..i64::MAX) {
+            if let Err(e) = parse_cursor(&Cursor::new(text.clone())) {
+                proptest::prop_assert!(e.to_string().contains("was not issued"), "{e}");
+            }
+            proptest::prop_assert_eq!(parse_cursor(&next_cursor(n)).unwrap(), n);
+        }
+    }
+
     #[test]
     fn like_escapes() {
         assert_eq!(like_pattern("50%_off!"), "%50!%!_off!!%");
