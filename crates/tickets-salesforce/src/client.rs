@@ -13,7 +13,11 @@ use tickets_core::{Error, ErrorKind, Result};
 use tokio::sync::{Mutex, RwLock};
 
 use crate::config::{Grant, Settings};
-use crate::error::{api_error, transport_error};
+use crate::error::api_error;
+use tickets_http::transport_error;
+
+/// How errors name the vendor.
+const VENDOR: &str = "salesforce";
 
 /// The org's daily API usage from the last `Sforce-Limit-Info` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +49,7 @@ impl fmt::Debug for Session {
 }
 
 #[derive(Deserialize)]
-struct TokenAnswer {
+pub(crate) struct TokenAnswer {
     access_token: String,
     instance_url: String,
     #[serde(default)]
@@ -53,13 +57,13 @@ struct TokenAnswer {
 }
 
 #[derive(Debug, Deserialize)]
-struct QueryAnswer {
+pub(crate) struct QueryAnswer {
     #[serde(default)]
-    records: Vec<Map<String, Value>>,
+    pub(crate) records: Vec<Map<String, Value>>,
     #[serde(default)]
-    done: bool,
+    pub(crate) done: bool,
     #[serde(rename = "nextRecordsUrl")]
-    next_records_url: Option<String>,
+    pub(crate) next_records_url: Option<String>,
 }
 
 /// A REST answer that succeeded.
@@ -97,12 +101,10 @@ impl fmt::Debug for SfClient {
 impl SfClient {
     /// A client; no call is made until the first request.
     pub fn new(settings: Arc<Settings>) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(std::time::Duration::from_secs(10)))
-            .user_agent(concat!("tickets-salesforce/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
+        let http = tickets_http::build_client(&tickets_http::HttpSettings::new(
+            concat!("tickets-salesforce/", env!("CARGO_PKG_VERSION")),
+            settings.timeout,
+        ))?;
         Ok(Self {
             http,
             settings,
@@ -233,30 +235,28 @@ impl SfClient {
             .form(&form)
             .send()
             .await
-            .map_err(|e| transport_error(e, "salesforce token endpoint"))?;
+            .map_err(|e| transport_error(VENDOR, e))?;
         let status = resp.status();
         self.note_limits(resp.headers());
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| transport_error(e, "salesforce token endpoint"))?;
+        let retry_after = tickets_http::retry_after(resp.headers());
+        let text = resp.text().await.map_err(|e| transport_error(VENDOR, e))?;
         if !status.is_success() {
-            let e = api_error(status, &text);
+            let e = api_error(status, &text, retry_after);
             let kind = if status.is_server_error() || e.kind() == ErrorKind::RateLimited {
                 e.kind()
             } else {
                 ErrorKind::Unauthenticated
             };
-            return Err(Error::new(
+            let mut err = Error::new(
                 kind,
                 format!("login failed ({} flow): {}", self.flow_name(), e.message()),
-            ));
+            );
+            if let Some(after) = e.retry_after() {
+                err = err.with_retry_after(after);
+            }
+            return Err(err);
         }
-        serde_json::from_str(&text).map_err(|e| {
-            Error::unexpected(format!(
-                "the token endpoint answered something that is not a token: {e}"
-            ))
-        })
+        parse_token(&text)
     }
 
     fn flow_name(&self) -> &'static str {
@@ -275,14 +275,7 @@ impl SfClient {
         else {
             return;
         };
-        let Some((used, max)) = v
-            .split(',')
-            .find_map(|p| p.trim().strip_prefix("api-usage="))
-            .and_then(|u| u.split_once('/'))
-            .and_then(|(a, b)| {
-                Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?))
-            })
-        else {
+        let Some((used, max)) = parse_limit_info(v) else {
             return;
         };
         self.used.store(used, Ordering::Relaxed);
@@ -340,22 +333,17 @@ impl SfClient {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| transport_error(e, "salesforce request"))?;
+            let resp = req.send().await.map_err(|e| transport_error(VENDOR, e))?;
             let status = resp.status();
             self.note_limits(resp.headers());
+            let retry_after = tickets_http::retry_after(resp.headers());
             let date = resp
                 .headers()
                 .get(reqwest::header::DATE)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
                 .map(|d| d.with_timezone(&chrono::Utc));
-            let text = resp
-                .text()
-                .await
-                .map_err(|e| transport_error(e, "salesforce answer"))?;
+            let text = resp.text().await.map_err(|e| transport_error(VENDOR, e))?;
             if status == StatusCode::UNAUTHORIZED && !renewed {
                 tracing::debug!("salesforce session expired; renewing once");
                 session = self.renew(session.generation).await?;
@@ -368,42 +356,88 @@ impl SfClient {
                 } else {
                     serde_json::from_str(&text).map_err(|e| {
                         Error::unexpected(format!(
-                            "salesforce answered {status} with a body that is not JSON: {e}"
+                            "salesforce answered {status} with a body that is not JSON ({e}): {}",
+                            tickets_http::body_text(text.as_bytes())
                         ))
                     })?
                 };
                 return Ok(Answer { status, body, date });
             }
-            return Err(api_error(status, &text));
+            return Err(api_error(status, &text, retry_after));
         }
     }
 
-    /// Runs a SOQL query and follows `nextRecordsUrl` to the end.
+    /// Runs a SOQL query and follows `nextRecordsUrl` to the end; a server handing back a
+    /// `nextRecordsUrl` it gave before (or an endless series) ends with an error.
     pub async fn query(&self, soql: &str) -> Result<Vec<Map<String, Value>>> {
         let first = self
             .call(Method::GET, "query", &[("q", soql)], None)
             .await?;
-        let mut page: QueryAnswer = serde_json::from_value(first.body)
-            .map_err(|e| Error::unexpected(format!("unexpected query answer: {e}")))?;
+        let mut page = parse_query_page(first.body)?;
         let mut records = std::mem::take(&mut page.records);
-        while !page.done {
-            let Some(next) = page.next_records_url.take() else {
-                return Err(Error::unexpected(
-                    "query answer says not done but has no nextRecordsUrl",
-                ));
-            };
-            if !next.starts_with("/services/data/") {
-                return Err(Error::unexpected(format!(
-                    "unexpected nextRecordsUrl {next:?}"
-                )));
-            }
+        let mut guard = tickets_http::PageGuard::new("the records of a salesforce SOQL query");
+        while let Some(next) = next_records_url(&mut page)? {
+            guard.next(&next)?;
             let more = self.call(Method::GET, &next, &[], None).await?;
-            page = serde_json::from_value(more.body)
-                .map_err(|e| Error::unexpected(format!("unexpected query answer: {e}")))?;
+            page = parse_query_page(more.body)?;
             records.append(&mut page.records);
         }
         Ok(records)
     }
+}
+
+/// Reads a token endpoint answer.
+pub(crate) fn parse_token(text: &str) -> Result<TokenAnswer> {
+    let t: TokenAnswer = serde_json::from_str(text).map_err(|e| {
+        Error::unexpected(format!(
+            "the token endpoint answered something that is not a token ({e}): {}",
+            tickets_http::body_text(text.as_bytes())
+        ))
+    })?;
+    if t.access_token.is_empty() || !t.instance_url.starts_with("http") {
+        return Err(Error::unexpected(
+            "the token endpoint answered without an access_token or an http(s) instance_url",
+        ));
+    }
+    Ok(t)
+}
+
+/// Reads one page of a SOQL query answer.
+pub(crate) fn parse_query_page(body: Value) -> Result<QueryAnswer> {
+    serde_json::from_value(body)
+        .map_err(|e| Error::unexpected(format!("unexpected salesforce query answer: {e}")))
+}
+
+/// The next page's URL of a query answer, `None` when it is done; a `nextRecordsUrl` that is
+/// missing while not done, or that leaves the REST API, is an error.
+pub(crate) fn next_records_url(page: &mut QueryAnswer) -> Result<Option<String>> {
+    if page.done {
+        return Ok(None);
+    }
+    let Some(next) = page.next_records_url.take() else {
+        return Err(Error::unexpected(
+            "salesforce query answer says not done but has no nextRecordsUrl",
+        ));
+    };
+    if !next.starts_with("/services/data/") || next.contains("..") || next.contains("://") {
+        return Err(Error::unexpected(format!(
+            "unexpected nextRecordsUrl {:?}",
+            next.chars().take(100).collect::<String>()
+        )));
+    }
+    Ok(Some(next))
+}
+
+/// Reads `Sforce-Limit-Info: api-usage=USED/MAX` (other entries, e.g. `per-app-api-usage`,
+/// may come first or after).
+pub(crate) fn parse_limit_info(value: &str) -> Option<(u64, u64)> {
+    value
+        .split(',')
+        .filter_map(|part| part.trim().strip_prefix("api-usage="))
+        .find_map(|u| {
+            let (a, b) = u.split_once('/')?;
+            Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?))
+        })
 }
 
 #[cfg(test)]

@@ -12,6 +12,9 @@ mod provider;
 mod requests;
 mod users;
 
+#[cfg(test)]
+mod parse_tests;
+
 use std::sync::Arc;
 
 use tickets_core::{DynProvider, ProviderFactory};
