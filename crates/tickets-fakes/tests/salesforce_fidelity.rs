@@ -162,3 +162,67 @@ async fn unknown_routes_and_methods_answer_salesforce_errors() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body[0]["errorCode"], "METHOD_NOT_ALLOWED", "{body}");
 }
+
+#[tokio::test]
+async fn a_case_query_carries_its_comments_in_a_subquery() {
+    let sf = FakeSalesforce::start().await.unwrap();
+    let token = login(&sf).await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/services/data/v62.0", sf.url());
+    let mut ids = Vec::new();
+    for subject in ["with", "without"] {
+        let r: Value = http
+            .post(format!("{base}/sobjects/Case"))
+            .bearer_auth(&token)
+            .json(&json!({"Subject": subject}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(r["id"].as_str().unwrap().to_owned());
+    }
+    for body in ["first", "second"] {
+        let r = http
+            .post(format!("{base}/sobjects/CaseComment"))
+            .bearer_auth(&token)
+            .json(&json!({"ParentId": ids[0], "CommentBody": body}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+    }
+    let q = "SELECT Id, Subject, (SELECT Id, CommentBody FROM CaseComments ORDER BY CreatedDate, Id) FROM Case ORDER BY Subject";
+    let body: Value = http
+        .get(format!("{base}/query"))
+        .query(&[("q", q)])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let with = &body["records"][0];
+    assert_eq!(with["Subject"], "with", "{body}");
+    assert_eq!(with["CaseComments"]["totalSize"], 2, "{body}");
+    assert_eq!(with["CaseComments"]["done"], true);
+    assert_eq!(with["CaseComments"]["records"][1]["CommentBody"], "second");
+    assert_eq!(
+        with["CaseComments"]["records"][0]["attributes"]["type"],
+        "CaseComment"
+    );
+    assert_eq!(body["records"][1]["CaseComments"], Value::Null, "{body}");
+    // An unknown relationship is Salesforce's INVALID_TYPE.
+    let r = http
+        .get(format!("{base}/query"))
+        .query(&[("q", "SELECT Id, (SELECT Id FROM Nopes) FROM Case")])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body[0]["errorCode"], "INVALID_TYPE", "{body}");
+}

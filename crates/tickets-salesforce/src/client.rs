@@ -86,6 +86,8 @@ pub struct SfClient {
     used: AtomicU64,
     max: AtomicU64,
     logins: AtomicU64,
+    /// The pacer in use; replaced when the daily usage moves the rate (see [`paced_rate`]).
+    pacer: std::sync::RwLock<Arc<tickets_http::Pacer>>,
 }
 
 impl fmt::Debug for SfClient {
@@ -105,6 +107,7 @@ impl SfClient {
             concat!("tickets-salesforce/", env!("CARGO_PKG_VERSION")),
             settings.timeout,
         ))?;
+        let pacer = pacer_for(settings.requests_per_minute);
         Ok(Self {
             http,
             settings,
@@ -113,6 +116,7 @@ impl SfClient {
             used: AtomicU64::new(0),
             max: AtomicU64::new(0),
             logins: AtomicU64::new(0),
+            pacer: std::sync::RwLock::new(Arc::new(pacer)),
         })
     }
 
@@ -123,6 +127,15 @@ impl SfClient {
             used: self.used.load(Ordering::Relaxed),
             max,
         })
+    }
+
+    /// The requests per minute this client sends at most, now (see [`paced_rate`]).
+    pub fn paced_per_minute(&self) -> u32 {
+        self.pacer().per_minute()
+    }
+
+    fn pacer(&self) -> Arc<tickets_http::Pacer> {
+        self.pacer.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// How many tokens this client obtained (first login plus refreshes).
@@ -233,9 +246,9 @@ impl SfClient {
             .http
             .post(self.settings.token_url.clone())
             .form(&form)
-            .send()
-            .await
-            .map_err(|e| transport_error(VENDOR, e))?;
+            .send();
+        self.pacer().acquire().await;
+        let resp = resp.await.map_err(|e| transport_error(VENDOR, e))?;
         let status = resp.status();
         self.note_limits(resp.headers());
         let retry_after = tickets_http::retry_after(resp.headers());
@@ -280,6 +293,17 @@ impl SfClient {
         };
         self.used.store(used, Ordering::Relaxed);
         self.max.store(max, Ordering::Relaxed);
+        let rate = paced_rate(self.settings.requests_per_minute, used, max);
+        if rate != self.pacer().per_minute() {
+            tracing::debug!(
+                rate,
+                used,
+                max,
+                "salesforce pacing changed with the daily usage"
+            );
+            let mut p = self.pacer.write().unwrap_or_else(|p| p.into_inner());
+            *p = Arc::new(pacer_for(rate));
+        }
         if max > 0 && used.saturating_mul(10) >= max.saturating_mul(9) {
             tracing::warn!(
                 used,
@@ -333,6 +357,7 @@ impl SfClient {
             if let Some(b) = body {
                 req = req.json(b);
             }
+            self.pacer().acquire().await;
             let resp = req.send().await.map_err(|e| transport_error(VENDOR, e))?;
             let status = resp.status();
             self.note_limits(resp.headers());
@@ -363,7 +388,12 @@ impl SfClient {
                 };
                 return Ok(Answer { status, body, date });
             }
-            return Err(api_error(status, &text, retry_after));
+            let e = api_error(status, &text, retry_after);
+            if e.kind() == ErrorKind::RateLimited {
+                // Every request of this account waits (Salesforce sends no Retry-After: 1 s).
+                self.pacer().rate_limited(e.retry_after());
+            }
+            return Err(e);
         }
     }
 
@@ -373,7 +403,13 @@ impl SfClient {
         let first = self
             .call(Method::GET, "query", &[("q", soql)], None)
             .await?;
-        let mut page = parse_query_page(first.body)?;
+        self.follow(first.body).await
+    }
+
+    /// The records of a query answer (or of a subquery's child set, which has the same
+    /// shape), following `nextRecordsUrl` to the end under a [`tickets_http::PageGuard`].
+    pub async fn follow(&self, answer: Value) -> Result<Vec<Map<String, Value>>> {
+        let mut page = parse_query_page(answer)?;
         let mut records = std::mem::take(&mut page.records);
         let mut guard = tickets_http::PageGuard::new("the records of a salesforce SOQL query");
         while let Some(next) = next_records_url(&mut page)? {
@@ -384,6 +420,31 @@ impl SfClient {
         }
         Ok(records)
     }
+}
+
+/// The pace for `configured` requests a minute when `used` of the daily `max` are spent:
+/// the configured rate while more than a tenth of the allowance is left; below that, falling
+/// in proportion to what is left, to 1 a minute when it is used up. So a long drain slows
+/// down before Salesforce answers `REQUEST_LIMIT_EXCEEDED` and leaves the org's other
+/// integrations some room.
+pub fn paced_rate(configured: u32, used: u64, max: u64) -> u32 {
+    if max == 0 {
+        return configured;
+    }
+    let left = max.saturating_sub(used);
+    let reserve = (max / 10).max(1);
+    if left >= reserve {
+        return configured;
+    }
+    let rate = u64::from(configured).saturating_mul(left) / reserve;
+    u32::try_from(rate)
+        .unwrap_or(configured)
+        .clamp(1, configured.max(1))
+}
+
+/// A pacer for `per_minute`, with bursts of a second's worth.
+fn pacer_for(per_minute: u32) -> tickets_http::Pacer {
+    tickets_http::Pacer::new(per_minute, (per_minute / 60).max(1))
 }
 
 /// Reads a token endpoint answer.
@@ -443,6 +504,19 @@ pub(crate) fn parse_limit_info(value: &str) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pace_falls_in_the_last_tenth_of_the_daily_allowance() {
+        assert_eq!(paced_rate(1000, 0, 0), 1000, "no header yet");
+        assert_eq!(paced_rate(1000, 0, 15_000), 1000);
+        assert_eq!(paced_rate(1000, 13_500, 15_000), 1000, "a tenth left");
+        assert_eq!(paced_rate(1000, 14_250, 15_000), 500, "a twentieth left");
+        assert_eq!(paced_rate(1000, 14_985, 15_000), 10);
+        assert_eq!(paced_rate(1000, 15_000, 15_000), 1, "used up");
+        assert_eq!(paced_rate(1000, 99_999, 15_000), 1, "over");
+        assert_eq!(paced_rate(u32::MAX, u64::MAX - 1, u64::MAX), 1);
+        assert_eq!(paced_rate(1, 0, 1), 1);
+    }
 
     #[test]
     fn parses_limit_info() {

@@ -445,7 +445,13 @@ pub(crate) async fn query(
         rows.into_iter()
             .skip(parsed.offset)
             .take(parsed.limit.unwrap_or(usize::MAX))
-            .map(|r| with_attributes(parsed.object, &v, &r, Some(&parsed.fields)))
+            .map(|r| {
+                let mut out = with_attributes(parsed.object, &v, &r, Some(&parsed.fields));
+                for (name, set) in soql::children(&org, &parsed, &r, &v) {
+                    out[name] = set;
+                }
+                out
+            })
             .collect::<Vec<_>>()
     };
     let total = rows.len();
