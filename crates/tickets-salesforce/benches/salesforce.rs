@@ -119,7 +119,9 @@ async fn main() {
     let sf = FakeSalesforce::start().await.expect("fake starts");
     // Room for big runs under the fake's daily API allocation.
     sf.set_api_usage(0, 100_000_000);
-    let config = SalesforceConfig::client_credentials(sf.url(), sf.client_id(), sf.client_secret());
+    let config = SalesforceConfig::client_credentials(sf.url(), sf.client_id(), sf.client_secret())
+        .requests_per_minute(1_000_000)
+        .metadata_cache(false);
     let p = Arc::new(
         SalesforceProvider::new(config.settings(None).expect("config")).expect("provider"),
     );

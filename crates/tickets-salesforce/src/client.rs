@@ -13,7 +13,11 @@ use tickets_core::{Error, ErrorKind, Result};
 use tokio::sync::{Mutex, RwLock};
 
 use crate::config::{Grant, Settings};
-use crate::error::{api_error, transport_error};
+use crate::error::api_error;
+use tickets_http::transport_error;
+
+/// How errors name the vendor.
+const VENDOR: &str = "salesforce";
 
 /// The org's daily API usage from the last `Sforce-Limit-Info` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +49,7 @@ impl fmt::Debug for Session {
 }
 
 #[derive(Deserialize)]
-struct TokenAnswer {
+pub(crate) struct TokenAnswer {
     access_token: String,
     instance_url: String,
     #[serde(default)]
@@ -53,13 +57,13 @@ struct TokenAnswer {
 }
 
 #[derive(Debug, Deserialize)]
-struct QueryAnswer {
+pub(crate) struct QueryAnswer {
     #[serde(default)]
-    records: Vec<Map<String, Value>>,
+    pub(crate) records: Vec<Map<String, Value>>,
     #[serde(default)]
-    done: bool,
+    pub(crate) done: bool,
     #[serde(rename = "nextRecordsUrl")]
-    next_records_url: Option<String>,
+    pub(crate) next_records_url: Option<String>,
 }
 
 /// A REST answer that succeeded.
@@ -82,6 +86,8 @@ pub struct SfClient {
     used: AtomicU64,
     max: AtomicU64,
     logins: AtomicU64,
+    /// The pacer in use; replaced when the daily usage moves the rate (see [`paced_rate`]).
+    pacer: std::sync::RwLock<Arc<tickets_http::Pacer>>,
 }
 
 impl fmt::Debug for SfClient {
@@ -97,12 +103,11 @@ impl fmt::Debug for SfClient {
 impl SfClient {
     /// A client; no call is made until the first request.
     pub fn new(settings: Arc<Settings>) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(std::time::Duration::from_secs(10)))
-            .user_agent(concat!("tickets-salesforce/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
+        let http = tickets_http::build_client(&tickets_http::HttpSettings::new(
+            concat!("tickets-salesforce/", env!("CARGO_PKG_VERSION")),
+            settings.timeout,
+        ))?;
+        let pacer = pacer_for(settings.requests_per_minute);
         Ok(Self {
             http,
             settings,
@@ -111,6 +116,7 @@ impl SfClient {
             used: AtomicU64::new(0),
             max: AtomicU64::new(0),
             logins: AtomicU64::new(0),
+            pacer: std::sync::RwLock::new(Arc::new(pacer)),
         })
     }
 
@@ -121,6 +127,15 @@ impl SfClient {
             used: self.used.load(Ordering::Relaxed),
             max,
         })
+    }
+
+    /// The requests per minute this client sends at most, now (see [`paced_rate`]).
+    pub fn paced_per_minute(&self) -> u32 {
+        self.pacer().per_minute()
+    }
+
+    fn pacer(&self) -> Arc<tickets_http::Pacer> {
+        self.pacer.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// How many tokens this client obtained (first login plus refreshes).
@@ -231,32 +246,30 @@ impl SfClient {
             .http
             .post(self.settings.token_url.clone())
             .form(&form)
-            .send()
-            .await
-            .map_err(|e| transport_error(e, "salesforce token endpoint"))?;
+            .send();
+        self.pacer().acquire().await;
+        let resp = resp.await.map_err(|e| transport_error(VENDOR, e))?;
         let status = resp.status();
         self.note_limits(resp.headers());
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| transport_error(e, "salesforce token endpoint"))?;
+        let retry_after = tickets_http::retry_after(resp.headers());
+        let text = resp.text().await.map_err(|e| transport_error(VENDOR, e))?;
         if !status.is_success() {
-            let e = api_error(status, &text);
+            let e = api_error(status, &text, retry_after);
             let kind = if status.is_server_error() || e.kind() == ErrorKind::RateLimited {
                 e.kind()
             } else {
                 ErrorKind::Unauthenticated
             };
-            return Err(Error::new(
+            let mut err = Error::new(
                 kind,
                 format!("login failed ({} flow): {}", self.flow_name(), e.message()),
-            ));
+            );
+            if let Some(after) = e.retry_after() {
+                err = err.with_retry_after(after);
+            }
+            return Err(err);
         }
-        serde_json::from_str(&text).map_err(|e| {
-            Error::unexpected(format!(
-                "the token endpoint answered something that is not a token: {e}"
-            ))
-        })
+        parse_token(&text)
     }
 
     fn flow_name(&self) -> &'static str {
@@ -275,18 +288,22 @@ impl SfClient {
         else {
             return;
         };
-        let Some((used, max)) = v
-            .split(',')
-            .find_map(|p| p.trim().strip_prefix("api-usage="))
-            .and_then(|u| u.split_once('/'))
-            .and_then(|(a, b)| {
-                Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?))
-            })
-        else {
+        let Some((used, max)) = parse_limit_info(v) else {
             return;
         };
         self.used.store(used, Ordering::Relaxed);
         self.max.store(max, Ordering::Relaxed);
+        let rate = paced_rate(self.settings.requests_per_minute, used, max);
+        if rate != self.pacer().per_minute() {
+            tracing::debug!(
+                rate,
+                used,
+                max,
+                "salesforce pacing changed with the daily usage"
+            );
+            let mut p = self.pacer.write().unwrap_or_else(|p| p.into_inner());
+            *p = Arc::new(pacer_for(rate));
+        }
         if max > 0 && used.saturating_mul(10) >= max.saturating_mul(9) {
             tracing::warn!(
                 used,
@@ -340,22 +357,18 @@ impl SfClient {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| transport_error(e, "salesforce request"))?;
+            self.pacer().acquire().await;
+            let resp = req.send().await.map_err(|e| transport_error(VENDOR, e))?;
             let status = resp.status();
             self.note_limits(resp.headers());
+            let retry_after = tickets_http::retry_after(resp.headers());
             let date = resp
                 .headers()
                 .get(reqwest::header::DATE)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
                 .map(|d| d.with_timezone(&chrono::Utc));
-            let text = resp
-                .text()
-                .await
-                .map_err(|e| transport_error(e, "salesforce answer"))?;
+            let text = resp.text().await.map_err(|e| transport_error(VENDOR, e))?;
             if status == StatusCode::UNAUTHORIZED && !renewed {
                 tracing::debug!("salesforce session expired; renewing once");
                 session = self.renew(session.generation).await?;
@@ -368,47 +381,142 @@ impl SfClient {
                 } else {
                     serde_json::from_str(&text).map_err(|e| {
                         Error::unexpected(format!(
-                            "salesforce answered {status} with a body that is not JSON: {e}"
+                            "salesforce answered {status} with a body that is not JSON ({e}): {}",
+                            tickets_http::body_text(text.as_bytes())
                         ))
                     })?
                 };
                 return Ok(Answer { status, body, date });
             }
-            return Err(api_error(status, &text));
+            let e = api_error(status, &text, retry_after);
+            if e.kind() == ErrorKind::RateLimited {
+                // Every request of this account waits (Salesforce sends no Retry-After: 1 s).
+                self.pacer().rate_limited(e.retry_after());
+            }
+            return Err(e);
         }
     }
 
-    /// Runs a SOQL query and follows `nextRecordsUrl` to the end.
+    /// Runs a SOQL query and follows `nextRecordsUrl` to the end; a server handing back a
+    /// `nextRecordsUrl` it gave before (or an endless series) ends with an error.
     pub async fn query(&self, soql: &str) -> Result<Vec<Map<String, Value>>> {
         let first = self
             .call(Method::GET, "query", &[("q", soql)], None)
             .await?;
-        let mut page: QueryAnswer = serde_json::from_value(first.body)
-            .map_err(|e| Error::unexpected(format!("unexpected query answer: {e}")))?;
+        self.follow(first.body).await
+    }
+
+    /// The records of a query answer (or of a subquery's child set, which has the same
+    /// shape), following `nextRecordsUrl` to the end under a [`tickets_http::PageGuard`].
+    pub async fn follow(&self, answer: Value) -> Result<Vec<Map<String, Value>>> {
+        let mut page = parse_query_page(answer)?;
         let mut records = std::mem::take(&mut page.records);
-        while !page.done {
-            let Some(next) = page.next_records_url.take() else {
-                return Err(Error::unexpected(
-                    "query answer says not done but has no nextRecordsUrl",
-                ));
-            };
-            if !next.starts_with("/services/data/") {
-                return Err(Error::unexpected(format!(
-                    "unexpected nextRecordsUrl {next:?}"
-                )));
-            }
+        let mut guard = tickets_http::PageGuard::new("the records of a salesforce SOQL query");
+        while let Some(next) = next_records_url(&mut page)? {
+            guard.next(&next)?;
             let more = self.call(Method::GET, &next, &[], None).await?;
-            page = serde_json::from_value(more.body)
-                .map_err(|e| Error::unexpected(format!("unexpected query answer: {e}")))?;
+            page = parse_query_page(more.body)?;
             records.append(&mut page.records);
         }
         Ok(records)
     }
 }
 
+/// The pace for `configured` requests a minute when `used` of the daily `max` are spent:
+/// the configured rate while more than a tenth of the allowance is left; below that, falling
+/// in proportion to what is left, to 1 a minute when it is used up. So a long drain slows
+/// down before Salesforce answers `REQUEST_LIMIT_EXCEEDED` and leaves the org's other
+/// integrations some room.
+pub fn paced_rate(configured: u32, used: u64, max: u64) -> u32 {
+    if max == 0 {
+        return configured;
+    }
+    let left = max.saturating_sub(used);
+    let reserve = (max / 10).max(1);
+    if left >= reserve {
+        return configured;
+    }
+    let rate = u64::from(configured).saturating_mul(left) / reserve;
+    u32::try_from(rate)
+        .unwrap_or(configured)
+        .clamp(1, configured.max(1))
+}
+
+/// A pacer for `per_minute`, with bursts of a second's worth.
+fn pacer_for(per_minute: u32) -> tickets_http::Pacer {
+    tickets_http::Pacer::new(per_minute, (per_minute / 60).max(1))
+}
+
+/// Reads a token endpoint answer.
+pub(crate) fn parse_token(text: &str) -> Result<TokenAnswer> {
+    let t: TokenAnswer = serde_json::from_str(text).map_err(|e| {
+        Error::unexpected(format!(
+            "the token endpoint answered something that is not a token ({e}): {}",
+            tickets_http::body_text(text.as_bytes())
+        ))
+    })?;
+    if t.access_token.is_empty() || !t.instance_url.starts_with("http") {
+        return Err(Error::unexpected(
+            "the token endpoint answered without an access_token or an http(s) instance_url",
+        ));
+    }
+    Ok(t)
+}
+
+/// Reads one page of a SOQL query answer.
+pub(crate) fn parse_query_page(body: Value) -> Result<QueryAnswer> {
+    serde_json::from_value(body)
+        .map_err(|e| Error::unexpected(format!("unexpected salesforce query answer: {e}")))
+}
+
+/// The next page's URL of a query answer, `None` when it is done; a `nextRecordsUrl` that is
+/// missing while not done, or that leaves the REST API, is an error.
+pub(crate) fn next_records_url(page: &mut QueryAnswer) -> Result<Option<String>> {
+    if page.done {
+        return Ok(None);
+    }
+    let Some(next) = page.next_records_url.take() else {
+        return Err(Error::unexpected(
+            "salesforce query answer says not done but has no nextRecordsUrl",
+        ));
+    };
+    if !next.starts_with("/services/data/") || next.contains("..") || next.contains("://") {
+        return Err(Error::unexpected(format!(
+            "unexpected nextRecordsUrl {:?}",
+            next.chars().take(100).collect::<String>()
+        )));
+    }
+    Ok(Some(next))
+}
+
+/// Reads `Sforce-Limit-Info: api-usage=USED/MAX` (other entries, e.g. `per-app-api-usage`,
+/// may come first or after).
+pub(crate) fn parse_limit_info(value: &str) -> Option<(u64, u64)> {
+    value
+        .split(',')
+        .filter_map(|part| part.trim().strip_prefix("api-usage="))
+        .find_map(|u| {
+            let (a, b) = u.split_once('/')?;
+            Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pace_falls_in_the_last_tenth_of_the_daily_allowance() {
+        assert_eq!(paced_rate(1000, 0, 0), 1000, "no header yet");
+        assert_eq!(paced_rate(1000, 0, 15_000), 1000);
+        assert_eq!(paced_rate(1000, 13_500, 15_000), 1000, "a tenth left");
+        assert_eq!(paced_rate(1000, 14_250, 15_000), 500, "a twentieth left");
+        assert_eq!(paced_rate(1000, 14_985, 15_000), 10);
+        assert_eq!(paced_rate(1000, 15_000, 15_000), 1, "used up");
+        assert_eq!(paced_rate(1000, 99_999, 15_000), 1, "over");
+        assert_eq!(paced_rate(u32::MAX, u64::MAX - 1, u64::MAX), 1);
+        assert_eq!(paced_rate(1, 0, 1), 1);
+    }
 
     #[test]
     fn parses_limit_info() {

@@ -87,13 +87,22 @@ impl SalesforceProvider {
         Ok(c)
     }
 
-    /// Comments of a Case, oldest first (one SOQL query, following its pages).
+    /// Comments of a Case, oldest first: one SOQL query of the Case with its CaseComments in
+    /// a subquery (so a missing Case is `NotFound` without a second request), following the
+    /// child set's pages when Salesforce pages it.
     pub(crate) async fn read_comments(&self, cid: &str, ticket: &TicketId) -> Result<Vec<Comment>> {
         let q = format!(
-            "SELECT Id, CommentBody, IsPublished, CreatedById, CreatedDate FROM CaseComment WHERE ParentId = {} ORDER BY CreatedDate, Id",
+            "SELECT Id, (SELECT Id, CommentBody, IsPublished, CreatedById, CreatedDate FROM CaseComments ORDER BY CreatedDate, Id) FROM Case WHERE Id = {}",
             soql_quote(cid)
         );
-        let rows = self.client.query(&q).await?;
+        let mut cases = self.client.query(&q).await?;
+        let Some(mut case) = cases.pop() else {
+            return Err(crate::provider::not_found(ticket));
+        };
+        let rows = match case.remove("CaseComments") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(set) => self.client.follow(set).await?,
+        };
         let creators = rows
             .iter()
             .filter_map(|r| str_field(r, "CreatedById").map(str::to_owned));

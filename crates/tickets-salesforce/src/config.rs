@@ -12,6 +12,11 @@ use url::Url;
 
 use crate::convert::{PriorityMap, StatusMap};
 
+/// Requests a minute when `requests_per_minute` is not set. Salesforce documents no
+/// per-minute limit, only the daily allowance (`Sforce-Limit-Info`, which slows this down near
+/// its end) and 25 concurrent long requests.
+pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 1000;
+
 /// The API version used when `api_version` is not set.
 pub const DEFAULT_API_VERSION: &str = "v62.0";
 
@@ -97,6 +102,15 @@ pub struct SalesforceConfig {
     pub timeout_secs: Option<f64>,
     /// A custom workflow table.
     pub workflow: Option<Workflow>,
+    /// Requests a minute this backend sends at most (default 1000; slowed further as the
+    /// org's daily allowance runs out).
+    pub requests_per_minute: Option<u32>,
+    /// How long looked-up users are kept, in seconds (default 3600; 0 keeps nothing).
+    pub metadata_ttl_secs: Option<u64>,
+    /// Keep looked-up users in the user's cache directory for the next process (default true).
+    pub metadata_cache: Option<bool>,
+    /// Where that cache lives (default: the user's cache directory, then `tickets/`).
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl fmt::Debug for SalesforceConfig {
@@ -116,6 +130,10 @@ impl fmt::Debug for SalesforceConfig {
             .field("api_version", &self.api_version)
             .field("external_id_field", &self.external_id_field)
             .field("timeout_secs", &self.timeout_secs)
+            .field("requests_per_minute", &self.requests_per_minute)
+            .field("metadata_ttl_secs", &self.metadata_ttl_secs)
+            .field("metadata_cache", &self.metadata_cache)
+            .field("cache_dir", &self.cache_dir)
             .finish_non_exhaustive()
     }
 }
@@ -229,6 +247,12 @@ pub struct Settings {
     pub timeout: Duration,
     /// Workflow.
     pub workflow: Workflow,
+    /// The most requests a minute (before the daily-usage slow-down).
+    pub requests_per_minute: u32,
+    /// How long looked-up users are kept.
+    pub metadata_ttl: Duration,
+    /// The folder looked-up users are kept in between processes (`None`: not kept).
+    pub metadata_cache_dir: Option<PathBuf>,
 }
 
 /// Problems with a config, as (key, problem).
@@ -390,6 +414,30 @@ impl SalesforceConfig {
         self
     }
 
+    /// Sets the most requests a minute.
+    pub fn requests_per_minute(mut self, n: u32) -> Self {
+        self.requests_per_minute = Some(n);
+        self
+    }
+
+    /// Sets how long looked-up users are kept (seconds).
+    pub fn metadata_ttl_secs(mut self, secs: u64) -> Self {
+        self.metadata_ttl_secs = Some(secs);
+        self
+    }
+
+    /// Turns the on-disk cache of looked-up users on or off.
+    pub fn metadata_cache(mut self, on: bool) -> Self {
+        self.metadata_cache = Some(on);
+        self
+    }
+
+    /// Sets the folder of the on-disk cache.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
     /// Sets a custom workflow.
     pub fn workflow(mut self, workflow: Workflow) -> Self {
         self.workflow = Some(workflow);
@@ -424,6 +472,10 @@ impl SalesforceConfig {
         "unassigned_owner",
         "timeout_secs",
         "workflow",
+        "requests_per_minute",
+        "metadata_ttl_secs",
+        "metadata_cache",
+        "cache_dir",
     ];
 
     /// Checks the config and builds [`Settings`], naming the key on any problem.
@@ -548,7 +600,34 @@ impl SalesforceConfig {
                 ));
             }
         };
+        let requests_per_minute = match self.requests_per_minute {
+            None => DEFAULT_REQUESTS_PER_MINUTE,
+            Some(n) if (1..=1_000_000).contains(&n) => n,
+            Some(n) => {
+                return Err((
+                    "requests_per_minute",
+                    format!("is {n}; it must be from 1 to 1000000"),
+                ));
+            }
+        };
+        let metadata_ttl = match self.metadata_ttl_secs {
+            None => Duration::from_secs(3600),
+            Some(n) if n <= 30 * 86_400 => Duration::from_secs(n),
+            Some(n) => {
+                return Err((
+                    "metadata_ttl_secs",
+                    format!("is {n}; it must be at most 2592000 (30 days)"),
+                ));
+            }
+        };
         Ok(Settings {
+            requests_per_minute,
+            metadata_ttl,
+            metadata_cache_dir: if self.metadata_cache.unwrap_or(true) {
+                self.cache_dir.clone().or_else(crate::cache::default_dir)
+            } else {
+                None
+            },
             token_url,
             grant,
             api_version,

@@ -124,3 +124,26 @@ fn timeouts_that_cannot_work_name_the_key() {
     let s = base().timeout_secs(2.5).settings(None).unwrap();
     assert_eq!(s.timeout, Duration::from_millis(2500));
 }
+
+#[test]
+fn pacing_and_cache_keys() {
+    let s = base().settings(None).unwrap();
+    assert_eq!(s.requests_per_minute, DEFAULT_REQUESTS_PER_MINUTE);
+    assert_eq!(s.metadata_ttl, Duration::from_secs(3600));
+    let s = base().cache_dir("/tmp/x").settings(None).unwrap();
+    assert_eq!(s.metadata_cache_dir, Some(PathBuf::from("/tmp/x")));
+    let s = base()
+        .cache_dir("/tmp/x")
+        .metadata_cache(false)
+        .settings(None)
+        .unwrap();
+    assert_eq!(s.metadata_cache_dir, None);
+    for (c, key) in [
+        (base().requests_per_minute(0), "requests_per_minute"),
+        (base().requests_per_minute(2_000_000), "requests_per_minute"),
+        (base().metadata_ttl_secs(u64::MAX), "metadata_ttl_secs"),
+    ] {
+        let e = c.settings(None).unwrap_err().to_string();
+        assert!(e.contains(key), "{e}");
+    }
+}

@@ -4,6 +4,8 @@
 //! answers `{"error","error_description"}`. Messages carry the vendor's code and text, never a
 //! header or credential.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde::Deserialize;
 use tickets_core::{Error, ErrorKind};
@@ -48,7 +50,11 @@ pub fn parse_errors(body: &str) -> Vec<ApiError> {
     Vec::new()
 }
 
-/// The kind for an `errorCode` (and HTTP status when the code says little).
+/// The kind for an `errorCode`, on top of the shared status table
+/// ([`tickets_http::kind_for_status`]): Salesforce's codes say more than its statuses (403 is
+/// both "no access" and `REQUEST_LIMIT_EXCEEDED`; 400 carries duplicates and lock timeouts).
+/// 300 (an external id matching several records) is `Conflict`, which the shared table, made
+/// for errors, does not cover.
 pub fn kind_for(status: StatusCode, code: &str) -> ErrorKind {
     match code {
         "NOT_FOUND" | "ENTITY_IS_DELETED" => ErrorKind::NotFound,
@@ -56,6 +62,7 @@ pub fn kind_for(status: StatusCode, code: &str) -> ErrorKind {
         "REQUEST_LIMIT_EXCEEDED" => ErrorKind::RateLimited,
         "DUPLICATE_VALUE" | "DUPLICATES_DETECTED" => ErrorKind::AlreadyExists,
         "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE" => ErrorKind::Unavailable,
+        "METHOD_NOT_ALLOWED" => ErrorKind::Unsupported,
         "INSUFFICIENT_ACCESS_OR_READONLY"
         | "INSUFFICIENT_ACCESS"
         | "FORBIDDEN"
@@ -80,17 +87,8 @@ pub fn kind_for(status: StatusCode, code: &str) -> ErrorKind {
         | "inactive_user"
         | "unsupported_grant_type" => ErrorKind::Unauthenticated,
         "rate_limit_exceeded" => ErrorKind::RateLimited,
-        _ => match status.as_u16() {
-            400 | 405 | 415 => ErrorKind::InvalidInput,
-            401 => ErrorKind::Unauthenticated,
-            403 => ErrorKind::PermissionDenied,
-            404 => ErrorKind::NotFound,
-            300 | 409 | 412 => ErrorKind::Conflict,
-            408 => ErrorKind::Timeout,
-            429 => ErrorKind::RateLimited,
-            500..=599 => ErrorKind::Unavailable,
-            _ => ErrorKind::Unexpected,
-        },
+        _ if status == StatusCode::MULTIPLE_CHOICES => ErrorKind::Conflict,
+        _ => tickets_http::kind_for_status(status.as_u16()),
     }
 }
 
@@ -113,22 +111,21 @@ fn hint(code: &str) -> &'static str {
     }
 }
 
-/// The error for a failed REST answer.
-pub fn api_error(status: StatusCode, body: &str) -> Error {
+/// The error for a failed REST answer: the shared status table with Salesforce's error array
+/// on top, the `Retry-After` wait when the answer had one (Salesforce itself sends none), and
+/// an HTML answer (a proxy, a login page: the wrong URL) named as such.
+pub fn api_error(status: StatusCode, body: &str, retry_after: Option<Duration>) -> Error {
     let errors = parse_errors(body);
     let Some(first) = errors.first() else {
-        let snippet: String = body.chars().take(200).collect();
-        return Error::new(
-            kind_for(status, ""),
-            format!("salesforce answered HTTP {status}: {snippet}"),
-        );
+        let kind = kind_for(status, "");
+        let text = tickets_http::body_text(body.as_bytes());
+        let mut e = tickets_http::answer_error("salesforce", status.as_u16(), &text, retry_after);
+        if e.kind() != kind {
+            e = e.with_kind(kind);
+        }
+        return e;
     };
-    let mut msg = format!(
-        "salesforce answered {} {}: {}",
-        status.as_u16(),
-        first.code,
-        first.message
-    );
+    let mut msg = format!("{}: {}", first.code, first.message);
     if !first.fields.is_empty() {
         msg.push_str(&format!(" (fields: {})", first.fields.join(", ")));
     }
@@ -137,29 +134,11 @@ pub fn api_error(status: StatusCode, body: &str) -> Error {
     }
     msg.push_str(hint(&first.code));
     let kind = kind_for(status, &first.code);
-    let err = Error::new(kind, msg);
-    if kind == ErrorKind::RateLimited {
-        err.with_not_applied()
-    } else {
-        err
+    let mut err = tickets_http::answer_error("salesforce", status.as_u16(), &msg, retry_after);
+    if err.kind() != kind {
+        err = err.with_kind(kind);
     }
-}
-
-/// The error for a transport failure.
-pub fn transport_error(e: reqwest::Error, what: &str) -> Error {
-    let (kind, not_applied) = if e.is_timeout() {
-        (ErrorKind::Timeout, false)
-    } else if e.is_connect() {
-        (ErrorKind::Unavailable, true)
-    } else if e.is_decode() {
-        (ErrorKind::Unexpected, false)
-    } else {
-        (ErrorKind::Unavailable, false)
-    };
-    // reqwest's Display names the URL, never headers; strip the query anyway.
-    let e = e.without_url();
-    let err = Error::new(kind, format!("{what}: {e}")).with_source(e);
-    if not_applied {
+    if kind == ErrorKind::RateLimited {
         err.with_not_applied()
     } else {
         err
@@ -231,13 +210,13 @@ mod tests {
             ),
         ];
         for (status, body, kind) in cases {
-            let e = api_error(StatusCode::from_u16(status).unwrap(), body);
+            let e = api_error(StatusCode::from_u16(status).unwrap(), body, None);
             assert_eq!(e.kind(), kind, "{status} {body}: {e}");
         }
-        let e = api_error(StatusCode::FORBIDDEN, cases[5].1);
+        let e = api_error(StatusCode::FORBIDDEN, cases[5].1, None);
         assert!(e.was_not_applied());
         assert!(e.to_string().contains("REQUEST_LIMIT_EXCEEDED"));
-        let e = api_error(StatusCode::BAD_REQUEST, cases[1].1);
+        let e = api_error(StatusCode::BAD_REQUEST, cases[1].1, None);
         assert!(
             e.to_string().contains("fields: Status") && e.to_string().contains("picklist"),
             "{e}"

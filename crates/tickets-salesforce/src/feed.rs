@@ -45,7 +45,7 @@ fn minute(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// `2024-01-15T10:20:00.000+0000` (Salesforce) or RFC 3339.
-fn parse_sf_time(s: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_sf_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
         .or_else(|_| DateTime::parse_from_rfc3339(s))
         .ok()
@@ -65,7 +65,7 @@ pub(crate) fn parse_token(t: &ChangeToken) -> Option<DateTime<Utc>> {
 }
 
 #[derive(Debug, Deserialize)]
-struct Updated {
+pub(crate) struct Updated {
     #[serde(default)]
     ids: Vec<String>,
     #[serde(rename = "latestDateCovered", default)]
@@ -73,12 +73,12 @@ struct Updated {
 }
 
 #[derive(Debug, Deserialize)]
-struct DeletedRecord {
+pub(crate) struct DeletedRecord {
     id: String,
 }
 
 #[derive(Debug, Deserialize)]
-struct Deleted {
+pub(crate) struct Deleted {
     #[serde(rename = "deletedRecords", default)]
     records: Vec<DeletedRecord>,
     #[serde(rename = "earliestDateAvailable", default)]
@@ -87,7 +87,7 @@ struct Deleted {
     latest: Option<String>,
 }
 
-fn read<T: serde::de::DeserializeOwned>(what: &str, body: Value) -> Result<T> {
+pub(crate) fn read<T: serde::de::DeserializeOwned>(what: &str, body: Value) -> Result<T> {
     serde_json::from_value(body).map_err(|e| {
         Error::unexpected(format!(
             "salesforce answered {what} with something else than documented: {e}"

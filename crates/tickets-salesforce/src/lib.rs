@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+mod cache;
 mod client;
 mod comments;
 mod config;
@@ -12,12 +13,17 @@ mod provider;
 mod requests;
 mod users;
 
+#[cfg(test)]
+mod parse_tests;
+
 use std::sync::Arc;
 
 use tickets_core::{DynProvider, ProviderFactory};
 
-pub use client::{ApiUsage, SfClient};
-pub use config::{DEFAULT_API_VERSION, Flow, SalesforceConfig, Settings};
+pub use client::{ApiUsage, SfClient, paced_rate};
+pub use config::{
+    DEFAULT_API_VERSION, DEFAULT_REQUESTS_PER_MINUTE, Flow, SalesforceConfig, Settings,
+};
 pub use convert::{
     PriorityMap, StatusMap, decode_comment, decode_keyed, encode_comment, encode_keyed, soql_like,
     soql_quote,

@@ -13,7 +13,7 @@ use tickets_core::{
 use crate::KIND;
 use crate::client::{ApiUsage, SfClient};
 use crate::config::Settings;
-use crate::convert::{ReadContext, case_status, case_to_ticket, soql_quote, str_field};
+use crate::convert::{ReadContext, case_status, case_to_ticket, str_field};
 use crate::keylock::KeyLocks;
 use crate::users::{Users, is_id_with_prefix};
 
@@ -31,7 +31,7 @@ pub struct SalesforceProvider {
     pub(crate) key_locks: Arc<KeyLocks>,
 }
 
-fn not_found(id: &TicketId) -> Error {
+pub(crate) fn not_found(id: &TicketId) -> Error {
     Error::new(ErrorKind::NotFound, format!("no Case has id {id}")).with_context("ticket", id)
 }
 
@@ -76,10 +76,14 @@ impl SalesforceProvider {
         fields.extend(settings.custom_fields.values().cloned());
         fields.sort();
         fields.dedup();
+        let users = Arc::new(Users::new(
+            settings.metadata_ttl,
+            settings.metadata_cache_dir.clone(),
+        ));
         Ok(Self {
             client,
             settings,
-            users: Arc::default(),
+            users,
             fields: Arc::new(fields),
             key_locks: Arc::default(),
         })
@@ -88,6 +92,12 @@ impl SalesforceProvider {
     /// The org's API usage from the last `Sforce-Limit-Info` header.
     pub fn api_usage(&self) -> Option<ApiUsage> {
         self.client.api_usage()
+    }
+
+    /// The requests a minute the provider sends at most now: `requests_per_minute`, slowed
+    /// when the org's daily allowance nears its end (see [`crate::client::paced_rate`]).
+    pub fn paced_per_minute(&self) -> u32 {
+        self.client.paced_per_minute()
     }
 
     /// The REST client (for calls this provider does not wrap).
@@ -307,10 +317,6 @@ impl TicketProvider for SalesforceProvider {
 
     async fn comments(&self, id: &TicketId) -> Result<Vec<Comment>> {
         let cid = case_id(id)?;
-        let q = format!("SELECT Id FROM Case WHERE Id = {}", soql_quote(cid));
-        if self.client.query(&q).await?.is_empty() {
-            return Err(not_found(id));
-        }
         self.read_comments(cid, id).await
     }
 

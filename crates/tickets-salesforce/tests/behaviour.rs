@@ -413,6 +413,9 @@ async fn built_from_config_through_the_registry() {
         api_version = "61.0"
         tags_field = "Tags__c"
         statuses = {{ on_hold = "Working" }}
+        requests_per_minute = 600
+        metadata_ttl_secs = 60
+        metadata_cache = false
         "#,
         sf.url(),
         sf.client_id(),

@@ -21,6 +21,18 @@
 //!
 //! Admin routes besides `/_fake/faults`: `POST /_fake/salesforce/expire_tokens`,
 //! `POST /_fake/salesforce/limits` with `{"used":N,"max":M}`, `GET /_fake/salesforce/state`.
+//!
+//! Where the real service showed more than `shared/vendor-apis.md` says (issue 12):
+//! - The token endpoint takes the client credentials in an `Authorization: Basic
+//!   base64(client_id:client_secret)` header as well as in the form (RFC 6749 2.3.1; the
+//!   popular Python client logs in that way).
+//! - Every REST path takes one trailing slash (`/sobjects/Case/`, `/query/?q=`) and answers as
+//!   without it.
+//! - An unknown route answers 404 `[{"errorCode":"NOT_FOUND","message":"The requested resource
+//!   does not exist"}]`; a method a resource does not take answers 405
+//!   `[{"errorCode":"METHOD_NOT_ALLOWED","message":"HTTP Method 'POST' not allowed. Allowed are
+//!   HEAD,GET,PATCH,DELETE"}]` with an `Allow` header (the message shape is from a real
+//!   answer quoted on salesforce.stackexchange.com; the brief lists only the status).
 
 mod bulk;
 mod oauth;
@@ -32,7 +44,7 @@ pub mod soql;
 pub mod state;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::Json;
@@ -207,6 +219,8 @@ pub(crate) struct Shared {
     assignment_owner: Mutex<Option<String>>,
     cursors: Mutex<HashMap<String, Pending>>,
     next_cursor: AtomicU64,
+    /// A broken server: `nextRecordsUrl` answers name themselves as the next page.
+    repeat_locator: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -309,6 +323,7 @@ impl FakeSalesforce {
             assignment_owner: Mutex::new(None),
             cursors: Mutex::new(HashMap::new()),
             next_cursor: AtomicU64::new(0),
+            repeat_locator: AtomicBool::new(false),
         });
         let faults = Faults::new(render_fault);
         let router = router::router(shared.clone(), faults.clone());
@@ -400,6 +415,12 @@ impl FakeSalesforce {
             self.shared.api_used.load(Ordering::Relaxed),
             self.shared.api_max.load(Ordering::Relaxed),
         )
+    }
+
+    /// Misbehaves like a broken server (or proxy): every `nextRecordsUrl` page answers with
+    /// itself as the next page, so a client that follows pages blindly never ends.
+    pub fn repeat_next_records_url(&self, on: bool) {
+        self.shared.repeat_locator.store(on, Ordering::Relaxed);
     }
 
     /// Changes the query batch size.

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Form, State};
-use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -111,10 +112,69 @@ fn oauth_error(error: &str, description: &str) -> Response {
         .into_response()
 }
 
+/// The client credentials of an `Authorization: Basic base64(client_id:client_secret)` header
+/// (RFC 6749 2.3.1; each half form-urlencoded first). `Err` for a Basic header that does not
+/// decode.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Response> {
+    use base64::Engine as _;
+    let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let Some(encoded) = value
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .map(|(_, rest)| rest.trim())
+    else {
+        return Ok(None);
+    };
+    let bad = || oauth_error("invalid_client", "invalid client credentials");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    let unescape = |s: &str| url_decode(s).ok_or_else(bad);
+    Ok(Some((unescape(id)?, unescape(secret)?)))
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value (`+` is a space).
+fn url_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
 pub(crate) async fn token(
     State(shared): State<Arc<Shared>>,
-    Form(form): Form<HashMap<String, String>>,
+    headers: HeaderMap,
+    Form(mut form): Form<HashMap<String, String>>,
 ) -> Response {
+    // Salesforce takes the client credentials from the form or from HTTP Basic (RFC 6749
+    // 2.3.1, which the common Python clients use).
+    match basic_credentials(&headers) {
+        Err(r) => return r,
+        Ok(Some((id, secret))) => {
+            if form.get("client_id").is_some_and(|f| *f != id) {
+                return oauth_error("invalid_client", "client_id mismatch");
+            }
+            form.insert("client_id".into(), id);
+            form.insert("client_secret".into(), secret);
+        }
+        Ok(None) => {}
+    }
     let org_id = shared.org().org_id.clone();
     let base = shared.base_url().to_owned();
     let mut auth = lock(&shared.auth);

@@ -445,7 +445,13 @@ pub(crate) async fn query(
         rows.into_iter()
             .skip(parsed.offset)
             .take(parsed.limit.unwrap_or(usize::MAX))
-            .map(|r| with_attributes(parsed.object, &v, &r, Some(&parsed.fields)))
+            .map(|r| {
+                let mut out = with_attributes(parsed.object, &v, &r, Some(&parsed.fields));
+                for (name, set) in soql::children(&org, &parsed, &r, &v) {
+                    out[name] = set;
+                }
+                out
+            })
             .collect::<Vec<_>>()
     };
     let total = rows.len();
@@ -464,6 +470,22 @@ pub(crate) async fn query_more(
     headers: HeaderMap,
 ) -> Res {
     let v = version(&v)?;
+    if shared.repeat_locator.load(Ordering::Relaxed) {
+        // A broken server (or proxy) handing back the page it was asked for, forever.
+        let rows = lock(&shared.cursors)
+            .get(&locator)
+            .map(|p| (p.rows.clone(), p.total));
+        let (rows, total) = rows
+            .ok_or_else(|| SfError::bad("INVALID_QUERY_LOCATOR", "invalid query locator", &[]))?;
+        let size = batch_size(&shared, &headers).min(rows.len());
+        return Ok(Json(json!({
+            "totalSize": total,
+            "done": false,
+            "records": rows[..size].to_vec(),
+            "nextRecordsUrl": format!("/services/data/{v}/query/{locator}"),
+        }))
+        .into_response());
+    }
     let pending = lock(&shared.cursors).remove(&locator);
     let Some(p) = pending else {
         return Err(SfError::bad(

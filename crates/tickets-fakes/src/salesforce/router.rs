@@ -104,10 +104,81 @@ pub(crate) fn router(shared: Arc<Shared>, faults: Faults) -> Router {
                 }))
             }),
         );
-    api.merge(admin)
+    let inner = api
+        .merge(admin)
         .merge(faults.admin_routes())
         .layer(middleware::from_fn_with_state(faults, Faults::middleware))
-        .layer(middleware::from_fn_with_state(shared, limit_info))
+        .layer(middleware::from_fn_with_state(shared, limit_info));
+    // Outside the routing, so the path is trimmed before a route is chosen.
+    Router::new()
+        .fallback_service(inner)
+        .layer(middleware::from_fn(outside_routes))
+}
+
+/// Before routing: the trailing slash; after: axum's bodiless 405 becomes Salesforce's.
+async fn outside_routes(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let response = trim_trailing_slash(request, next).await;
+    let has_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED && !has_json {
+        let mut answer = method_not_allowed(&method, &response);
+        // The limit header the inner layer put on the bodiless answer.
+        if let Some(v) = response.headers().get("sforce-limit-info") {
+            answer.headers_mut().insert("sforce-limit-info", v.clone());
+        }
+        return answer;
+    }
+    response
+}
+
+/// Salesforce answers `/sobjects/Case/` as `/sobjects/Case` and `/query/?q=` as `/query?q=`:
+/// one trailing slash of a path is dropped (the query string stays).
+async fn trim_trailing_slash(mut request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let pq = match request.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
+        };
+        let mut parts = request.uri().clone().into_parts();
+        if let Ok(pq) = pq.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *request.uri_mut() = uri;
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// A method a resource does not take: Salesforce's 405 with its error array, e.g.
+/// `[{"errorCode":"METHOD_NOT_ALLOWED","message":"HTTP Method 'PUT' not allowed. Allowed are
+/// HEAD,GET,PATCH,DELETE"}]` (axum's own 405 has no body).
+fn method_not_allowed(method: &axum::http::Method, response: &Response) -> Response {
+    let allowed = response
+        .headers()
+        .get(axum::http::header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .replace(' ', "");
+    let mut answer = super::SfError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
+        &[],
+    )
+    .into_response();
+    if let Some(allow) = response.headers().get(axum::http::header::ALLOW) {
+        answer
+            .headers_mut()
+            .insert(axum::http::header::ALLOW, allow.clone());
+    }
+    answer
 }
 
 #[derive(Debug, Deserialize)]

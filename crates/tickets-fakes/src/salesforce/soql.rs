@@ -7,6 +7,10 @@
 //! factor := NOT factor | '(' cond ')' | field op literal | field [NOT] IN (literal, ...)
 //!         | field [NOT] LIKE 'pattern'
 //! ```
+//! A SELECT list may hold parent-to-child subqueries of Case
+//! (`(SELECT Id, CommentBody FROM CaseComments ORDER BY CreatedDate)`), answered as
+//! `"CaseComments": {"totalSize": n, "done": true, "records": [...]}`, or `null` when the
+//! Case has none (as Salesforce does; the fake never pages a child set).
 //! String literals take SOQL's escapes (`\' \" \\ \n \r \t \b \f \uXXXX`, and `\% \_` for a
 //! literal `%`/`_` in LIKE patterns). Text comparisons are case-insensitive, like Salesforce's.
 
@@ -59,7 +63,24 @@ pub struct Query {
     pub order: Vec<OrderBy>,
     pub limit: Option<usize>,
     pub offset: usize,
+    /// Parent-to-child subqueries of the SELECT list.
+    pub children: Vec<Child>,
 }
+
+/// A parent-to-child subquery: its records come back under `relationship`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Child {
+    /// The relationship name (`CaseComments`).
+    pub relationship: &'static str,
+    /// The child object's field naming the parent (`ParentId`).
+    pub parent_field: &'static str,
+    /// The subquery, on the child object.
+    pub query: Query,
+}
+
+/// Child relationships of the fake's schema: (parent, relationship, child, parent field).
+const RELATIONSHIPS: [(&str, &str, &str, &str); 1] =
+    [("Case", "CaseComments", "CaseComment", "ParentId")];
 
 fn malformed(msg: impl Into<String>) -> SfError {
     SfError::bad("MALFORMED_QUERY", msg, &[])
@@ -278,22 +299,59 @@ fn resolve_field(org: &Org, object: &str, name: &str, filtering: bool) -> Result
 
 /// Parses `soql` against the org's schema.
 pub fn parse(org: &Org, soql: &str) -> Result<Query, SfError> {
-    let toks = lex(soql)?;
-    // Find the object first so fields can be resolved.
+    Ok(parse_tokens(org, lex(soql)?, None)?.0)
+}
+
+/// Parses one (sub)query; in a subquery (`parent` set) FROM names a child relationship, and
+/// the answer carries the relationship's name and parent field.
+fn parse_tokens(
+    org: &Org,
+    toks: Vec<Tok>,
+    parent: Option<&'static str>,
+) -> Result<(Query, &'static str, &'static str), SfError> {
+    // Find the object first so fields can be resolved: the FROM outside any parentheses.
+    let mut depth = 0i32;
     let from = toks
         .iter()
-        .position(|t| matches!(t, Tok::Word(w) if w.eq_ignore_ascii_case("FROM")))
+        .position(|t| {
+            match t {
+                Tok::LParen => depth += 1,
+                Tok::RParen => depth -= 1,
+                _ => {}
+            }
+            depth == 0 && matches!(t, Tok::Word(w) if w.eq_ignore_ascii_case("FROM"))
+        })
         .ok_or_else(|| malformed("unexpected token: missing FROM"))?;
     let Some(Tok::Word(obj)) = toks.get(from + 1) else {
         return Err(malformed("expecting an object after FROM"));
     };
-    let object = org.object(obj).ok_or_else(|| {
-        SfError::bad(
-            "INVALID_TYPE",
-            format!("sObject type '{obj}' is not supported."),
-            &[],
-        )
-    })?;
+    let (object, relationship, parent_field) = match parent {
+        None => {
+            let object = org.object(obj).ok_or_else(|| {
+                SfError::bad(
+                    "INVALID_TYPE",
+                    format!("sObject type '{obj}' is not supported."),
+                    &[],
+                )
+            })?;
+            (object, "", "")
+        }
+        Some(parent) => RELATIONSHIPS
+            .iter()
+            .find(|(p, r, _, _)| *p == parent && r.eq_ignore_ascii_case(obj))
+            .and_then(|(_, r, child, field)| Some((org.object(child)?, *r, *field)))
+            .ok_or_else(|| {
+                SfError::bad(
+                    "INVALID_TYPE",
+                    format!(
+                        "Didn't understand relationship '{obj}' in FROM part of query call. If \
+                         you are attempting to use a custom relationship, be sure to append the \
+                         '__r' after the custom relationship name."
+                    ),
+                    &[],
+                )
+            })?,
+    };
     let mut p = Parser {
         toks,
         pos: 0,
@@ -301,10 +359,39 @@ pub fn parse(org: &Org, soql: &str) -> Result<Query, SfError> {
         object,
     };
     p.expect_keyword("SELECT")?;
-    let mut fields = vec![p.field(false)?];
-    while p.peek() == Some(&Tok::Comma) {
-        p.pos += 1;
-        fields.push(p.field(false)?);
+    let mut fields = Vec::new();
+    let mut children = Vec::new();
+    loop {
+        let sub = p.peek() == Some(&Tok::LParen)
+            && matches!(p.toks.get(p.pos + 1), Some(Tok::Word(w)) if w.eq_ignore_ascii_case("SELECT"));
+        if sub && parent.is_none() {
+            let mut depth = 0i32;
+            let end = (p.pos..p.toks.len())
+                .find(|&i| {
+                    match p.toks[i] {
+                        Tok::LParen => depth += 1,
+                        Tok::RParen => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0
+                })
+                .ok_or_else(|| malformed("unexpected token: missing ')'"))?;
+            let inner = p.toks[p.pos + 1..end].to_vec();
+            let (query, relationship, parent_field) = parse_tokens(org, inner, Some(object))?;
+            children.push(Child {
+                relationship,
+                parent_field,
+                query,
+            });
+            p.pos = end + 1;
+        } else {
+            fields.push(p.field(false)?);
+        }
+        if p.peek() == Some(&Tok::Comma) {
+            p.pos += 1;
+        } else {
+            break;
+        }
     }
     p.expect_keyword("FROM")?;
     p.pos += 1;
@@ -358,14 +445,60 @@ pub fn parse(org: &Org, soql: &str) -> Result<Query, SfError> {
     if p.pos < p.toks.len() {
         return Err(malformed(format!("unexpected token: '{}'", p.describe())));
     }
-    Ok(Query {
-        object,
-        fields,
-        filter,
-        order,
-        limit,
-        offset,
-    })
+    Ok((
+        Query {
+            object,
+            fields,
+            filter,
+            order,
+            limit,
+            offset,
+            children,
+        },
+        relationship,
+        parent_field,
+    ))
+}
+
+/// The child sets of `record` for the subqueries of `q`, as the REST API answers them.
+pub fn children(
+    org: &Org,
+    q: &Query,
+    record: &Map<String, Value>,
+    version: &str,
+) -> Vec<(String, Value)> {
+    let id = record.get("Id").and_then(Value::as_str).unwrap_or("");
+    q.children
+        .iter()
+        .map(|c| {
+            let mut rows: Vec<Map<String, Value>> = org
+                .table(c.query.object)
+                .filter(|r| r.get(c.parent_field).and_then(Value::as_str) == Some(id))
+                .filter(|r| {
+                    c.query
+                        .filter
+                        .as_ref()
+                        .is_none_or(|f| matches(org, c.query.object, r, f))
+                })
+                .cloned()
+                .collect();
+            sort(org, &c.query, &mut rows);
+            let records: Vec<Value> = rows
+                .iter()
+                .skip(c.query.offset)
+                .take(c.query.limit.unwrap_or(usize::MAX))
+                .map(|r| {
+                    super::state::with_attributes(c.query.object, version, r, Some(&c.query.fields))
+                })
+                .collect();
+            let value = if records.is_empty() {
+                Value::Null
+            } else {
+                serde_json::json!({"totalSize": records.len(), "done": true, "records": records})
+            };
+            (c.relationship.to_owned(), value)
+        })
+        .collect()
 }
 
 fn text(v: &Value) -> Option<String> {

@@ -19,7 +19,10 @@ pub async fn fake() -> FakeSalesforce {
 
 /// Client credentials, no optional fields.
 pub fn minimal_config(sf: &FakeSalesforce) -> SalesforceConfig {
+    // Tests run unpaced and keep nothing on disk; tests/requests.rs checks both.
     SalesforceConfig::client_credentials(sf.url(), sf.client_id(), sf.client_secret())
+        .requests_per_minute(1_000_000)
+        .metadata_cache(false)
 }
 
 /// Every optional mapping the fake's seeded org supports.

@@ -1,0 +1,228 @@
+//! The fake Salesforce answers like the real one where vendors' own clients noticed a
+//! difference (issue 12): HTTP Basic client credentials, trailing slashes, and the error
+//! envelope for unknown routes and methods.
+
+use serde_json::{Value, json};
+use tickets_fakes::salesforce::FakeSalesforce;
+
+async fn token_with(sf: &FakeSalesforce, req: reqwest::RequestBuilder) -> (u16, Value) {
+    let _ = sf;
+    let r = req.send().await.expect("token answer");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("json"))
+}
+
+async fn login(sf: &FakeSalesforce) -> String {
+    let (status, body) = token_with(
+        sf,
+        reqwest::Client::new()
+            .post(format!("{}/services/oauth2/token", sf.url()))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", sf.client_id()),
+                ("client_secret", sf.client_secret()),
+            ]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_token_endpoint_takes_client_credentials_in_a_basic_header() {
+    let sf = FakeSalesforce::start().await.unwrap();
+    let url = format!("{}/services/oauth2/token", sf.url());
+    let (status, body) = token_with(
+        &sf,
+        reqwest::Client::new()
+            .post(&url)
+            .basic_auth(sf.client_id(), Some(sf.client_secret()))
+            .form(&[("grant_type", "client_credentials")]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+    // The password flow too, with the user's credentials in the form.
+    let (status, body) = token_with(
+        &sf,
+        reqwest::Client::new()
+            .post(&url)
+            .basic_auth(sf.client_id(), Some(sf.client_secret()))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", sf.username()),
+                ("password", sf.password()),
+            ]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // A wrong secret in the header is refused like one in the form.
+    let (status, body) = token_with(
+        &sf,
+        reqwest::Client::new()
+            .post(&url)
+            .basic_auth(sf.client_id(), Some("wrong"))
+            .form(&[("grant_type", "client_credentials")]),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_client", "{body}");
+    // A header that is not base64 is refused, not a panic.
+    let (status, body) = token_with(
+        &sf,
+        reqwest::Client::new()
+            .post(&url)
+            .header("authorization", "Basic %%%")
+            .form(&[("grant_type", "client_credentials")]),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_client", "{body}");
+}
+
+#[tokio::test]
+async fn rest_paths_take_a_trailing_slash() {
+    let sf = FakeSalesforce::start().await.unwrap();
+    let token = login(&sf).await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/services/data/v62.0", sf.url());
+    let r = http
+        .post(format!("{base}/sobjects/Case/"))
+        .bearer_auth(&token)
+        .json(&json!({"Subject": "slash"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = http
+        .get(format!("{base}/sobjects/Case/{id}/"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let r = http
+        .get(format!("{base}/query/"))
+        .query(&[("q", "SELECT Id, Subject FROM Case")])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["records"][0]["Subject"], "slash", "{body}");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_salesforce_errors() {
+    let sf = FakeSalesforce::start().await.unwrap();
+    let token = login(&sf).await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/services/data/v62.0", sf.url());
+    let r = http
+        .get(format!("{base}/no/such/thing"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!([{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
+    );
+    let r = http
+        .put(format!("{base}/sobjects/Case/500Dn000000AAAAIA0"))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert!(r.headers().contains_key("allow"));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body[0]["errorCode"], "METHOD_NOT_ALLOWED", "{body}");
+    let message = body[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("HTTP Method 'PUT' not allowed. Allowed are ")
+            && message.contains("PATCH"),
+        "{message}"
+    );
+    // Also for the token endpoint, which only takes POST.
+    let r = http
+        .get(format!("{}/services/oauth2/token", sf.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body[0]["errorCode"], "METHOD_NOT_ALLOWED", "{body}");
+}
+
+#[tokio::test]
+async fn a_case_query_carries_its_comments_in_a_subquery() {
+    let sf = FakeSalesforce::start().await.unwrap();
+    let token = login(&sf).await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/services/data/v62.0", sf.url());
+    let mut ids = Vec::new();
+    for subject in ["with", "without"] {
+        let r: Value = http
+            .post(format!("{base}/sobjects/Case"))
+            .bearer_auth(&token)
+            .json(&json!({"Subject": subject}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(r["id"].as_str().unwrap().to_owned());
+    }
+    for body in ["first", "second"] {
+        let r = http
+            .post(format!("{base}/sobjects/CaseComment"))
+            .bearer_auth(&token)
+            .json(&json!({"ParentId": ids[0], "CommentBody": body}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+    }
+    let q = "SELECT Id, Subject, (SELECT Id, CommentBody FROM CaseComments ORDER BY CreatedDate, Id) FROM Case ORDER BY Subject";
+    let body: Value = http
+        .get(format!("{base}/query"))
+        .query(&[("q", q)])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let with = &body["records"][0];
+    assert_eq!(with["Subject"], "with", "{body}");
+    assert_eq!(with["CaseComments"]["totalSize"], 2, "{body}");
+    assert_eq!(with["CaseComments"]["done"], true);
+    assert_eq!(with["CaseComments"]["records"][1]["CommentBody"], "second");
+    assert_eq!(
+        with["CaseComments"]["records"][0]["attributes"]["type"],
+        "CaseComment"
+    );
+    assert_eq!(body["records"][1]["CaseComments"], Value::Null, "{body}");
+    // An unknown relationship is Salesforce's INVALID_TYPE.
+    let r = http
+        .get(format!("{base}/query"))
+        .query(&[("q", "SELECT Id, (SELECT Id FROM Nopes) FROM Case")])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body[0]["errorCode"], "INVALID_TYPE", "{body}");
+}
