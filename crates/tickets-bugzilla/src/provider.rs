@@ -233,6 +233,32 @@ fn custom_field<'a>(cfg: &'a BugzillaConfig, name: &str) -> Result<&'a str> {
     })
 }
 
+/// A list cursor is the offset of the page; anything else was not issued here.
+pub(crate) fn parse_cursor(cursor: Option<&Cursor>) -> Result<u64> {
+    let Some(c) = cursor else { return Ok(0) };
+    c.as_str()
+        .parse::<u64>()
+        .ok()
+        .filter(|o| *o <= MAX_OFFSET)
+        .ok_or_else(|| {
+            Error::invalid_input(format!(
+                "cursor {c:?} was not issued by the bugzilla provider"
+            ))
+        })
+}
+
+/// The cursor after a full page at `offset` (no overflow from a forged cursor).
+pub(crate) fn next_cursor(offset: u64, size: u32) -> Result<Cursor> {
+    offset
+        .checked_add(u64::from(size))
+        .filter(|o| *o <= MAX_OFFSET)
+        .map(|o| Cursor::new(o.to_string()))
+        .ok_or_else(|| Error::unexpected("the listing did not end within 2^53 bugs; stopped"))
+}
+
+/// Offsets past this are no Bugzilla's (its bug ids are database integers).
+const MAX_OFFSET: u64 = 1 << 53;
+
 fn check_new(new: &NewTicket) -> Result<()> {
     new.validate()?;
     for t in &new.tags {
@@ -552,14 +578,7 @@ impl TicketProvider for BugzillaProvider {
 
     async fn list(&self, query: &TicketQuery) -> Result<Page<Ticket>> {
         query.validate()?;
-        let offset: u64 = match &query.cursor {
-            None => 0,
-            Some(c) => c.as_str().parse().map_err(|_| {
-                Error::invalid_input(format!(
-                    "cursor {c:?} was not issued by the bugzilla provider"
-                ))
-            })?,
-        };
+        let offset = parse_cursor(query.cursor.as_ref())?;
         let size = query
             .page_size
             .unwrap_or(DEFAULT_PAGE_SIZE)
@@ -585,7 +604,10 @@ impl TicketProvider for BugzillaProvider {
             .into_iter()
             .filter(|t| crate::search::client_side_match(query, t))
             .collect();
-        let next = full.then(|| Cursor::new((offset + u64::from(size)).to_string()));
+        let next = match full {
+            true => Some(next_cursor(offset, size)?),
+            false => None,
+        };
         Ok(Page::new(items, next))
     }
 
