@@ -5,10 +5,11 @@ use std::fmt;
 use std::time::Duration;
 
 use reqwest::Method;
-use reqwest::header::{ACCEPT, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
-use tickets_core::{Error, Result};
+use tickets_core::{Error, ErrorKind, Result};
+use tickets_http::HttpSettings;
 
 use crate::config::ApiKeyIn;
 use crate::error;
@@ -58,12 +59,10 @@ pub fn segment(s: &str) -> String {
 impl Client {
     /// A client for the REST root `base`.
     pub fn new(base: &str, key: SecretString, key_in: ApiKeyIn, timeout: Duration) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(10).min(timeout))
-            .user_agent(concat!("tickets-bugzilla/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
+        let http = tickets_http::build_client(&HttpSettings::new(
+            concat!("tickets-bugzilla/", env!("CARGO_PKG_VERSION")),
+            timeout,
+        ))?;
         Ok(Self {
             http,
             base: normalize_base(base),
@@ -131,7 +130,7 @@ impl Client {
         }
         let started = std::time::Instant::now();
         let resp = req.send().await.map_err(|e| {
-            let err = error::from_transport(e, &what, key, false);
+            let err = tickets_http::transport_error("Bugzilla", e).with_context("call", &what);
             tracing::debug!(call = %what, error = %err, "bugzilla request failed");
             err
         })?;
@@ -143,49 +142,57 @@ impl Client {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "bugzilla answered"
         );
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| error::from_transport(e, &what, key, true))?;
-        let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
-        if let Some(v) = &parsed
-            && v.get("error").and_then(Value::as_bool) == Some(true)
-        {
-            let code = v.get("code").and_then(Value::as_i64).unwrap_or(-32000);
-            let message = v
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("(no message)");
-            let mut err = error::from_envelope(code, &error::redact(message, key), &what);
-            if status == 429 {
-                err = err
-                    .with_kind(tickets_core::ErrorKind::RateLimited)
-                    .with_retry_after(retry_after.unwrap_or(Duration::from_secs(1)))
-                    .with_not_applied();
-            }
-            return Err(err);
-        }
-        if !(200..300).contains(&status) {
-            let text = String::from_utf8_lossy(&bytes);
-            return Err(error::from_status(
-                status,
-                retry_after,
-                &error::redact(&text, key),
-                &what,
-            ));
-        }
-        parsed.ok_or_else(|| {
-            Error::unexpected(format!(
-                "{what}: the answer was not JSON; is base_url the REST root of a Bugzilla 5 server?"
-            ))
-        })
+        let retry_after = tickets_http::retry_after(resp.headers());
+        let bytes = resp.bytes().await.map_err(|e| {
+            tickets_http::transport_error("Bugzilla", e).with_context("call", &what)
+        })?;
+        answer(status, retry_after, &bytes, &what, key)
     }
+}
+
+/// One answer as a result: Bugzilla's `error: true` envelope wins whatever the HTTP status
+/// (5.2 answers HTTP 200 with code 100500); otherwise a non-2xx status goes through the shared
+/// status table; a 2xx must be JSON.
+pub(crate) fn answer(
+    status: u16,
+    retry_after: Option<Duration>,
+    bytes: &[u8],
+    what: &str,
+    key: &str,
+) -> Result<Value> {
+    let parsed: Option<Value> = serde_json::from_slice(bytes).ok();
+    if let Some(v) = &parsed
+        && v.get("error").and_then(Value::as_bool) == Some(true)
+    {
+        let code = v.get("code").and_then(Value::as_i64).unwrap_or(-32000);
+        let message = v
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("(no message)");
+        let mut err = error::from_envelope(code, status, &error::redact(message, key), what);
+        if status == 429 {
+            err = err.with_kind(ErrorKind::RateLimited).with_not_applied();
+            if let Some(after) = retry_after {
+                err = err.with_retry_after(after);
+            }
+        }
+        return Err(err);
+    }
+    if !(200..300).contains(&status) {
+        let text = error::redact(&tickets_http::body_text(bytes), key);
+        return Err(
+            tickets_http::answer_error("Bugzilla", status, &text, retry_after)
+                .with_context("call", what)
+                .with_context("http_status", status),
+        );
+    }
+    parsed.ok_or_else(|| {
+        Error::unexpected(format!(
+            "{what}: the answer was not JSON ({}); is base_url the REST root of a Bugzilla 5 \
+             server?",
+            tickets_http::body_text(bytes)
+        ))
+    })
 }
 
 #[cfg(test)]

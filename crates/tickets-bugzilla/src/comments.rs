@@ -26,13 +26,17 @@ impl BugzillaProvider {
         let login = meta.login.as_deref();
         let text = convert::stored_comment(new.author.as_deref(), login, &new.body, key);
         let Some(key) = key else {
+            self.ensure_in_scope(id.as_str())
+                .await
+                .map_err(|e| e.with_context("ticket", id))?;
             return self.post_comment(id, text, new.public, login).await;
         };
         let work = async {
-            let existing = self
-                .bz_comments(id.as_str())
-                .await
-                .map_err(|e| e.with_context("ticket", id))?;
+            let (existing, ()) = futures::try_join!(
+                self.bz_comments(id.as_str()),
+                self.ensure_in_scope(id.as_str())
+            )
+            .map_err(|e| e.with_context("ticket", id))?;
             if let Some(c) = existing.iter().find(|c| convert::has_key(c, key)) {
                 tracing::debug!(
                     comment = c.id,
@@ -78,10 +82,11 @@ impl BugzillaProvider {
     }
 
     pub(crate) async fn bz_ticket_comments(&self, id: &TicketId) -> Result<Vec<Comment>> {
-        let list = self
-            .bz_comments(id.as_str())
-            .await
-            .map_err(|e| e.with_context("ticket", id))?;
+        let (list, ()) = futures::try_join!(
+            self.bz_comments(id.as_str()),
+            self.ensure_in_scope(id.as_str())
+        )
+        .map_err(|e| e.with_context("ticket", id))?;
         Ok(list
             .iter()
             .filter(|c| c.count > 0)

@@ -17,6 +17,11 @@ pub struct Bug {
     #[serde(default, deserialize_with = "aliases")]
     pub alias: Vec<String>,
     pub summary: String,
+    /// Where the bug lives; a provider only reaches bugs of its product and component.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub product: String,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub component: String,
     pub status: String,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub resolution: String,

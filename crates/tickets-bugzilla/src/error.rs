@@ -1,16 +1,18 @@
 //! Bugzilla answers -> [`tickets_core::Error`].
 //!
 //! Bugzilla puts `{"error":true,"code","message"}` in the body; the HTTP status is derived from
-//! the code (and 5.2 on PostgreSQL even answers HTTP 200 with `error: true`), so the code decides
-//! the kind, never the status alone.
-
-use std::time::Duration;
+//! the code (and 5.2 on PostgreSQL even answers HTTP 200 with `error: true`), so a code that
+//! names a problem decides the kind; a generic code (32000, -32000, unknown ones) and answers
+//! without an envelope go through the shared status table of `tickets-http`.
 
 use tickets_core::{Error, ErrorKind};
 
-/// The kind for a Bugzilla error code (`Bugzilla/WebService/Constants.pm`).
-pub fn kind_for_code(code: i64) -> ErrorKind {
-    match code {
+/// The kind for a Bugzilla error code (`Bugzilla/WebService/Constants.pm`), or `None` for a
+/// code that says nothing by itself (32000 "transient"/-32000 "fatal" carry any user error,
+/// e.g. a non-integer for an integer custom field, and unknown codes): the HTTP status then
+/// decides through the shared table (`tickets_http::kind_for_status`).
+pub fn kind_for_code(code: i64) -> Option<ErrorKind> {
+    Some(match code {
         // Bug id not found, or not a bug number nor an alias.
         100 | 101 => ErrorKind::NotFound,
         // Access to a bug, editing, private comments, field permissions, groups, users.
@@ -24,17 +26,27 @@ pub fn kind_for_code(code: i64) -> ErrorKind {
         100_500 => ErrorKind::Unavailable,
         // No REST resource: wrong base_url, or a route this Bugzilla version lacks.
         32614 => ErrorKind::Config,
-        // Unknown errors ("transient" 32000, fatal -32000).
-        32000 | -32000 => ErrorKind::Unexpected,
-        // Parameters, values, aliases, comments, dependencies, flags, search without criteria,
-        // unknown users (51, 504), ...
-        _ => ErrorKind::InvalidInput,
-    }
+        // Parameters and values (51 is an unknown user, component or version given by the
+        // caller, HTTP 404 but about the input, not the ticket), aliases, comments, fields,
+        // dependencies, flags, attachments, search without criteria.
+        50..=58
+        | 103..=105
+        | 107
+        | 108
+        | 111
+        | 114
+        | 116..=119
+        | 129..=134
+        | 504
+        | 600..=607
+        | 1000 => ErrorKind::InvalidInput,
+        _ => return None,
+    })
 }
 
 /// An error from Bugzilla's envelope; `what` names the call (`PUT /bug/12`).
-pub fn from_envelope(code: i64, message: &str, what: &str) -> Error {
-    let kind = kind_for_code(code);
+pub fn from_envelope(code: i64, status: u16, message: &str, what: &str) -> Error {
+    let kind = kind_for_code(code).unwrap_or_else(|| tickets_http::kind_for_status(status));
     let hint = match code {
         100_500 => "; the change was not applied, retry it",
         306 => "; check the api_key (Preferences > API Keys)",
@@ -49,35 +61,10 @@ pub fn from_envelope(code: i64, message: &str, what: &str) -> Error {
         kind,
         format!("Bugzilla error {code} at {what}: {message}{hint}"),
     )
-    .with_context("code", code);
+    .with_context("code", code)
+    .with_context("http_status", status);
     if code == 100_500 {
         err = err.with_not_applied();
-    }
-    err
-}
-
-/// An error for a non-2xx answer that carried no Bugzilla envelope (a proxy page, a 429).
-pub fn from_status(status: u16, retry_after: Option<Duration>, body: &str, what: &str) -> Error {
-    let snippet: String = body.chars().take(200).collect();
-    let snippet = snippet.split_whitespace().collect::<Vec<_>>().join(" ");
-    let (kind, text) = match status {
-        429 => (ErrorKind::RateLimited, "rate limited"),
-        401 => (ErrorKind::Unauthenticated, "not authenticated"),
-        403 => (ErrorKind::PermissionDenied, "forbidden"),
-        404 => (
-            ErrorKind::Config,
-            "no such resource; check base_url (it must be the REST root, ending in /rest)",
-        ),
-        408 => (ErrorKind::Timeout, "request timed out"),
-        500..=599 => (ErrorKind::Unavailable, "server error"),
-        _ => (ErrorKind::Unexpected, "unexpected answer"),
-    };
-    let mut err = Error::new(kind, format!("HTTP {status} at {what}: {text} ({snippet})"))
-        .with_context("http_status", status);
-    if status == 429 {
-        err = err
-            .with_retry_after(retry_after.unwrap_or(Duration::from_secs(1)))
-            .with_not_applied();
     }
     err
 }
@@ -103,77 +90,73 @@ pub fn redact(text: &str, key: &str) -> String {
     out
 }
 
-/// A transport failure (no answer, or the answer broke off) as an error, without the URL.
-pub fn from_transport(err: reqwest::Error, what: &str, key: &str, sent: bool) -> Error {
-    let timeout = err.is_timeout();
-    let connect = err.is_connect();
-    let text = redact(&err.without_url().to_string(), key);
-    if timeout {
-        return Error::new(
-            ErrorKind::Timeout,
-            format!("{what} timed out; it may or may not have been applied ({text})"),
-        );
-    }
-    if connect {
-        return Error::new(
-            ErrorKind::Unavailable,
-            format!("cannot connect to Bugzilla for {what} ({text})"),
-        )
-        .with_not_applied();
-    }
-    let tail = if sent {
-        "the connection broke after the request was sent; it may have been applied"
-    } else {
-        "the request failed"
-    };
-    Error::new(ErrorKind::Unavailable, format!("{what}: {tail} ({text})"))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
-    /// Real bodies from vendor-apis.md section 2.4 and 2.10.
+    /// Real bodies (vendor-apis.md 2.4 and 2.10, and a real 5.0.6) with their HTTP status.
     #[test]
     fn real_bodies_map_to_kinds() {
-        let cases: [(&str, ErrorKind); 8] = [
+        let cases: [(&str, u16, ErrorKind); 10] = [
             (
                 r#"{"documentation":"https://bmo.readthedocs.io/en/latest/api/","error":true,"code":102,"message":"You are not authorized to access bug 1595329. To see this bug, you must first log in to an account with the appropriate permissions."}"#,
+                401,
                 ErrorKind::PermissionDenied,
             ),
             (
                 r#"{"error":true,"code":101,"message":"Bug #999 does not exist.","documentation":"https://bugzilla.readthedocs.org/en/5.0/api/"}"#,
+                404,
                 ErrorKind::NotFound,
             ),
             (
                 r#"{"error":true,"code":306,"message":"The API key you specified is invalid. Please check that you typed it correctly.","documentation":"https://bugzilla.readthedocs.org/en/5.0/api/"}"#,
+                400,
                 ErrorKind::Unauthenticated,
             ),
             (
                 r#"{"error":true,"code":410,"message":"You must log in before using this part of Bugzilla.","documentation":"https://bugzilla.readthedocs.org/en/5.0/api/"}"#,
+                401,
                 ErrorKind::Unauthenticated,
             ),
             (
                 r#"{"error":true,"code":32614,"message":"A REST API resource was not found for 'POST /bug/1030911'.","documentation":"https://bugzilla.readthedocs.org/en/5.0/api/"}"#,
+                404,
                 ErrorKind::Config,
             ),
             (
                 r#"{"error":true,"code":123,"message":"You are not allowed to change the bug status from CONFIRMED to VERIFIED.","documentation":"https://bugzilla.readthedocs.org/en/5.0/api/"}"#,
+                400,
                 ErrorKind::InvalidTransition,
             ),
             (
                 r#"{"error":true,"code":51,"message":"There is no user named 'ghost@example.com'.","documentation":"https://bugzilla.readthedocs.org/en/5.0/api/"}"#,
+                404,
                 ErrorKind::InvalidInput,
             ),
             (
                 r#"{"error":true,"code":100500,"message":"could not serialize access due to concurrent update","documentation":"https://bugzilla.readthedocs.org/en/5.0/api/"}"#,
+                200,
+                ErrorKind::Unavailable,
+            ),
+            // Issue 12: Bugzilla's generic user error (a non-integer in an integer field).
+            (
+                r#"{"error":true,"code":32000,"message":"The value for cf_severity must be an integer.","documentation":"https://bugzilla.readthedocs.org/en/5.0/api/"}"#,
+                400,
+                ErrorKind::InvalidInput,
+            ),
+            (
+                r#"{"error":true,"code":-32000,"message":"DBD::SQLite::db do failed: disk I/O error","documentation":"https://bugzilla.readthedocs.org/en/5.0/api/"}"#,
+                500,
                 ErrorKind::Unavailable,
             ),
         ];
-        for (body, kind) in cases {
+        for (body, status, kind) in cases {
             let v: serde_json::Value = serde_json::from_str(body).unwrap();
             let err = from_envelope(
                 v["code"].as_i64().unwrap(),
+                status,
                 v["message"].as_str().unwrap(),
                 "GET /bug/1",
             );
@@ -184,25 +167,43 @@ mod tests {
 
     #[test]
     fn serialization_failure_is_retryable_and_not_applied() {
-        let err = from_envelope(100_500, "could not serialize access", "PUT /bug/1");
+        let err = from_envelope(100_500, 200, "could not serialize access", "PUT /bug/1");
         assert!(err.is_retryable());
         assert!(err.was_not_applied());
-        let conflict = from_envelope(103, "alias in use", "POST /bug");
+        let conflict = from_envelope(103, 400, "alias in use", "POST /bug");
         assert!(!conflict.is_retryable());
     }
 
     #[test]
-    fn rate_limits_carry_retry_after() {
-        let err = from_status(429, Some(Duration::from_secs(7)), "", "GET /bug");
+    fn answers_without_an_envelope_go_through_the_shared_table() {
+        let a = |status, body: &[u8], after| {
+            crate::client::answer(status, after, body, "GET /bug", "k3y-k3y")
+        };
+        let err = a(429, b"", Some(Duration::from_secs(7))).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::RateLimited);
         assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
-        let err = from_status(
-            503,
-            None,
-            "<html><h1>Service Unavailable</h1></html>",
-            "GET /bug",
-        );
+        assert!(err.was_not_applied());
+        let err = a(503, b"<html><h1>Service Unavailable</h1></html>", None).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unavailable);
+        // Was Config before issue 15: a plain 404 is NotFound everywhere, with the HTML hint.
+        let err = a(404, b"<!DOCTYPE html><html>Not Found</html>", None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert!(err.to_string().contains("base_url"), "{err}");
+        let err = a(408, b"", None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        // An echo of the key is scrubbed.
+        let err = a(400, b"bad request api_key=k3y-k3y", None).unwrap_err();
+        assert!(!err.to_string().contains("k3y-k3y"), "{err}");
+        // A 2xx that is not JSON is an error, not a panic.
+        assert_eq!(
+            a(200, b"<html>", None).unwrap_err().kind(),
+            ErrorKind::Unexpected
+        );
+        // An envelope with a 429 is rate limited whatever its code.
+        let body = br#"{"error":true,"code":32000,"message":"too many requests"}"#;
+        let err = a(429, body, Some(Duration::from_secs(2))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::RateLimited);
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
     }
 
     #[test]

@@ -127,6 +127,29 @@ struct WireRow {
     last_change_time: String,
 }
 
+/// The rows of a feed search answer (`{"bugs":[{"id","last_change_time"}]}`).
+pub(crate) fn rows_of(answer: &Value) -> Result<Vec<Row>> {
+    let wire: Vec<WireRow> = answer
+        .get("bugs")
+        .cloned()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| Error::unexpected(format!("cannot read the Bugzilla search answer: {e}")))?
+        .ok_or_else(|| Error::unexpected("Bugzilla's search answer has no `bugs`"))?;
+    wire.into_iter()
+        .map(|w| {
+            parse_time(&w.last_change_time)
+                .map(|at| Row { id: w.id, at })
+                .ok_or_else(|| {
+                    Error::unexpected(format!(
+                        "bug {} has an unreadable last_change_time {:?}",
+                        w.id, w.last_change_time
+                    ))
+                })
+        })
+        .collect()
+}
+
 /// The feed (see the module docs): `GET /rest/time`, then one search.
 pub(crate) async fn changes(
     client: &Client,
@@ -162,26 +185,7 @@ pub(crate) async fn changes(
         ("offset", "0".into()),
     ];
     let answer = client.get("/bug", &params).await?;
-    let wire: Vec<WireRow> = answer
-        .get("bugs")
-        .cloned()
-        .map(serde_json::from_value)
-        .transpose()
-        .map_err(|e| Error::unexpected(format!("cannot read the Bugzilla search answer: {e}")))?
-        .ok_or_else(|| Error::unexpected("Bugzilla's search answer has no `bugs`"))?;
-    let rows = wire
-        .into_iter()
-        .map(|w| {
-            parse_time(&w.last_change_time)
-                .map(|at| Row { id: w.id, at })
-                .ok_or_else(|| {
-                    Error::unexpected(format!(
-                        "bug {} has an unreadable last_change_time {:?}",
-                        w.id, w.last_change_time
-                    ))
-                })
-        })
-        .collect::<Result<Vec<Row>>>()?;
+    let rows = rows_of(&answer)?;
     Ok(step(&from, &rows, limit, cutoff))
 }
 

@@ -9,6 +9,8 @@ mod error;
 mod feed;
 mod keylock;
 mod meta;
+#[cfg(test)]
+mod proptests;
 mod provider;
 mod search;
 mod status;

@@ -35,7 +35,15 @@ pub struct BugzillaProvider {
     meta: OnceCell<Meta>,
     /// Comments being added with a key, one call per key at a time.
     pub(crate) key_locks: KeyLocks,
+    /// Bugs seen in scope lately (id -> when), so comments need no extra read to check it.
+    in_scope: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
+
+/// How long a bug seen in the configured product/component is trusted to stay there, for
+/// operations that do not read the bug anyway (comments).
+const SCOPE_TTL: Duration = Duration::from_secs(600);
+/// Bugs remembered as in scope at most (the memory is dropped when full).
+const SCOPE_MEMORY: usize = 10_000;
 
 impl BugzillaProvider {
     /// A provider for `cfg`; nothing is sent until the first call.
@@ -54,6 +62,7 @@ impl BugzillaProvider {
             cfg,
             meta: OnceCell::new(),
             key_locks: KeyLocks::default(),
+            in_scope: Default::default(),
         })
     }
 
@@ -121,7 +130,55 @@ impl BugzillaProvider {
             .client
             .get(&format!("/bug/{}", segment(id)), &[])
             .await?;
-        convert::first_bug(&answer)
+        let bug = convert::first_bug(&answer)?;
+        self.check_scope(id, &bug.product, &bug.component)?;
+        Ok(bug)
+    }
+
+    /// A bug outside the configured product and component is `NotFound`, as `list` sees it:
+    /// the provider never reaches out of its scope (issue 12).
+    pub(crate) fn check_scope(&self, id: &str, product: &str, component: &str) -> Result<()> {
+        let mut seen = self.in_scope.lock().unwrap_or_else(|p| p.into_inner());
+        if product == self.cfg.product && component == self.cfg.component {
+            if seen.len() >= SCOPE_MEMORY {
+                seen.clear();
+            }
+            seen.insert(id.to_owned(), std::time::Instant::now());
+            return Ok(());
+        }
+        seen.remove(id);
+        Err(Error::not_found(format!(
+            "bug {id} is not in product {:?}, component {:?} (it is in {product:?}, \
+             {component:?}), which this backend is configured for",
+            self.cfg.product, self.cfg.component
+        )))
+    }
+
+    /// Checks the scope of a bug without reading it all (one small `GET`), for operations that
+    /// otherwise never read the bug (comments); a bug seen in scope in the last `SCOPE_TTL` is
+    /// trusted without asking.
+    pub(crate) async fn ensure_in_scope(&self, id: &str) -> Result<()> {
+        let fresh = self
+            .in_scope
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .is_some_and(|at| at.elapsed() < SCOPE_TTL);
+        if fresh {
+            return Ok(());
+        }
+        let answer = self
+            .client
+            .get(
+                &format!("/bug/{}", segment(id)),
+                &[("include_fields", "id,product,component".to_owned())],
+            )
+            .await?;
+        let bug = answer
+            .pointer("/bugs/0")
+            .ok_or_else(|| Error::not_found(format!("bug {id}")))?;
+        let text = |k: &str| bug.get(k).and_then(Value::as_str).unwrap_or_default();
+        self.check_scope(id, text("product"), text("component"))
     }
 
     pub(crate) async fn bz_comments(&self, id: &str) -> Result<Vec<convert::BzComment>> {
@@ -156,6 +213,7 @@ impl BugzillaProvider {
             self.client.get(&comments_path, &[]),
         )?;
         let bug = convert::first_bug(&bug)?;
+        self.check_scope(id, &bug.product, &bug.component)?;
         let description = convert::comments_of(&comments)?
             .into_iter()
             .find(|c| c.count == 0)
@@ -174,6 +232,32 @@ fn custom_field<'a>(cfg: &'a BugzillaConfig, name: &str) -> Result<&'a str> {
         ))
     })
 }
+
+/// A list cursor is the offset of the page; anything else was not issued here.
+pub(crate) fn parse_cursor(cursor: Option<&Cursor>) -> Result<u64> {
+    let Some(c) = cursor else { return Ok(0) };
+    c.as_str()
+        .parse::<u64>()
+        .ok()
+        .filter(|o| *o <= MAX_OFFSET)
+        .ok_or_else(|| {
+            Error::invalid_input(format!(
+                "cursor {c:?} was not issued by the bugzilla provider"
+            ))
+        })
+}
+
+/// The cursor after a full page at `offset` (no overflow from a forged cursor).
+pub(crate) fn next_cursor(offset: u64, size: u32) -> Result<Cursor> {
+    offset
+        .checked_add(u64::from(size))
+        .filter(|o| *o <= MAX_OFFSET)
+        .map(|o| Cursor::new(o.to_string()))
+        .ok_or_else(|| Error::unexpected("the listing did not end within 2^53 bugs; stopped"))
+}
+
+/// Offsets past this are no Bugzilla's (its bug ids are database integers).
+const MAX_OFFSET: u64 = 1 << 53;
 
 fn check_new(new: &NewTicket) -> Result<()> {
     new.validate()?;
@@ -424,6 +508,9 @@ impl TicketProvider for BugzillaProvider {
             let value = match p {
                 Patch::Keep => continue,
                 Patch::Set(v) => convert::write_custom(v),
+                // Bugzilla has no empty integer: clearing one stores 0 (a real 5.0.6), so 0 is
+                // what is sent and compared.
+                Patch::Clear if meta.field_types.get(field) == Some(&10) => json!("0"),
                 Patch::Clear => Value::String(String::new()),
             };
             if bug.extra.get(field) != Some(&value) {
@@ -491,14 +578,7 @@ impl TicketProvider for BugzillaProvider {
 
     async fn list(&self, query: &TicketQuery) -> Result<Page<Ticket>> {
         query.validate()?;
-        let offset: u64 = match &query.cursor {
-            None => 0,
-            Some(c) => c.as_str().parse().map_err(|_| {
-                Error::invalid_input(format!(
-                    "cursor {c:?} was not issued by the bugzilla provider"
-                ))
-            })?,
-        };
+        let offset = parse_cursor(query.cursor.as_ref())?;
         let size = query
             .page_size
             .unwrap_or(DEFAULT_PAGE_SIZE)
@@ -524,7 +604,10 @@ impl TicketProvider for BugzillaProvider {
             .into_iter()
             .filter(|t| crate::search::client_side_match(query, t))
             .collect();
-        let next = full.then(|| Cursor::new((offset + u64::from(size)).to_string()));
+        let next = match full {
+            true => Some(next_cursor(offset, size)?),
+            false => None,
+        };
         Ok(Page::new(items, next))
     }
 
@@ -546,7 +629,12 @@ impl TicketProvider for BugzillaProvider {
         let mut out = vec![
             HistoryEntry::new(HistoryAction::Created, bug.creation_time).actor(bug.creator.clone()),
         ];
-        out.extend(crate::search::history_entries(&answer, meta)?);
+        out.extend(crate::search::history_entries(
+            &answer,
+            meta,
+            &self.statuses,
+            &bug,
+        )?);
         Ok(out)
     }
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use tickets_core::{HistoryEntry, Result, Status, Ticket, TicketQuery};
 
 use crate::config::BugzillaConfig;
-use crate::convert::StatusMap;
+use crate::convert::{Bug, StatusMap, Whiteboard};
 use crate::meta::Meta;
 
 /// The query string of one page.
@@ -121,16 +121,81 @@ pub fn client_side_match(q: &TicketQuery, t: &Ticket) -> bool {
     true
 }
 
+/// The fields a canonical status is read from (status, resolution, whiteboard markers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StatusState {
+    status: String,
+    resolution: String,
+    whiteboard: String,
+}
+
+impl StatusState {
+    fn read(&self, statuses: &StatusMap, meta: &Meta) -> Status {
+        statuses.read(
+            &self.status,
+            &self.resolution,
+            meta.transitions.is_open(&self.status),
+            &Whiteboard::parse(&self.whiteboard).tokens,
+        )
+    }
+
+    /// Puts a change's `removed` (or `added`) value in place; false for other fields.
+    fn set(&mut self, field: &str, value: &str) -> bool {
+        let slot = match field {
+            "status" | "bug_status" => &mut self.status,
+            "resolution" => &mut self.resolution,
+            "whiteboard" | "status_whiteboard" => &mut self.whiteboard,
+            _ => return false,
+        };
+        *slot = value.to_owned();
+        true
+    }
+}
+
 /// History changes -> entries, with Bugzilla field names turned into model ones where there is
-/// one (`assigned_to` -> `assignee`, `cc` -> `watchers`, `summary` -> `subject`, ...).
-pub fn history_entries(answer: &Value, meta: &Meta) -> Result<Vec<HistoryEntry>> {
-    let mut out = Vec::new();
+/// one (`assigned_to` -> `assignee`, `cc` -> `watchers`, `summary` -> `subject`, ...) and
+/// values mapped as the ticket reads them: a canonical status comes from status, resolution
+/// and whiteboard markers together, so the states are replayed backwards from the bug as it is
+/// now, and each change of status, resolution or marker that moves the canonical status is one
+/// `status` entry with model values (`resolved`, not `RESOLVED` + `FIXED`).
+pub fn history_entries(
+    answer: &Value,
+    meta: &Meta,
+    statuses: &StatusMap,
+    bug: &Bug,
+) -> Result<Vec<HistoryEntry>> {
     let history = answer
         .pointer("/bugs/0/history")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    for h in history {
+    // The status state after each history group, from the newest back.
+    let mut after = StatusState {
+        status: bug.status.clone(),
+        resolution: bug.resolution.clone(),
+        whiteboard: bug.whiteboard.clone(),
+    };
+    let mut status_moves = vec![None; history.len()];
+    for (i, h) in history.iter().enumerate().rev() {
+        let mut before = after.clone();
+        for c in h
+            .get("changes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let field = c.get("field_name").and_then(Value::as_str).unwrap_or("");
+            let removed = c.get("removed").and_then(Value::as_str).unwrap_or("");
+            before.set(field, removed);
+        }
+        let (from, to) = (before.read(statuses, meta), after.read(statuses, meta));
+        if from != to {
+            status_moves[i] = Some((from, to));
+        }
+        after = before;
+    }
+    let mut out = Vec::new();
+    for (h, status_move) in history.iter().zip(status_moves) {
         let at = h
             .get("when")
             .and_then(Value::as_str)
@@ -138,6 +203,15 @@ pub fn history_entries(answer: &Value, meta: &Meta) -> Result<Vec<HistoryEntry>>
             .map(|t| t.with_timezone(&chrono::Utc))
             .unwrap_or_default();
         let who = h.get("who").and_then(Value::as_str).map(str::to_owned);
+        let mut entries = Vec::new();
+        if let Some((from, to)) = status_move {
+            entries.push(HistoryEntry::change(
+                "status",
+                Some(from.to_string()),
+                Some(to.to_string()),
+                at,
+            ));
+        }
         for c in h
             .get("changes")
             .and_then(Value::as_array)
@@ -153,6 +227,8 @@ pub fn history_entries(answer: &Value, meta: &Meta) -> Result<Vec<HistoryEntry>>
             };
             let (mut old, mut new) = (text("removed"), text("added"));
             let name = match field {
+                // Folded into the one status entry above.
+                "status" | "bug_status" | "resolution" => continue,
                 "assigned_to" => {
                     let nobody =
                         |v: Option<String>| v.filter(|x| !x.eq_ignore_ascii_case(&meta.unassigned));
@@ -163,7 +239,6 @@ pub fn history_entries(answer: &Value, meta: &Meta) -> Result<Vec<HistoryEntry>>
                 "cc" => "watchers",
                 "summary" | "short_desc" => "subject",
                 "deadline" => "due",
-                "bug_status" => "status",
                 "priority" => {
                     old = old.map(|v| meta.priorities.read_bz(&v).to_string());
                     new = new.map(|v| meta.priorities.read_bz(&v).to_string());
@@ -171,7 +246,9 @@ pub fn history_entries(answer: &Value, meta: &Meta) -> Result<Vec<HistoryEntry>>
                 }
                 other => other,
             };
-            let mut e = HistoryEntry::change(name, old, new, at);
+            entries.push(HistoryEntry::change(name, old, new, at));
+        }
+        for mut e in entries {
             if let Some(w) = &who {
                 e = e.actor(w.clone());
             }
@@ -272,10 +349,19 @@ mod tests {
             login: None,
             field_types: HashMap::new(),
         };
-        let h = history_entries(&answer, &meta).unwrap();
+        let statuses = StatusMap::new(default_status_map());
+        let bug: Bug = serde_json::from_value(json!({
+            "id": 35, "summary": "s", "status": "IN_PROGRESS", "resolution": "",
+            "whiteboard": "", "creation_time": "2014-09-29T14:00:00Z",
+            "last_change_time": "2014-09-29T14:25:35Z"
+        }))
+        .unwrap();
+        let h = history_entries(&answer, &meta, &statuses, &bug).unwrap();
         assert_eq!(h.len(), 4);
         assert_eq!(h[0].action, HistoryAction::StatusChange);
-        assert_eq!(h[0].new_value.as_deref(), Some("IN_PROGRESS"));
+        // Model values, not Bugzilla's (issue 12).
+        assert_eq!(h[0].old_value.as_deref(), Some("new"));
+        assert_eq!(h[0].new_value.as_deref(), Some("in_progress"));
         assert_eq!(h[1].action, HistoryAction::Assigned);
         assert_eq!(h[1].old_value, None, "the default assignee is nobody");
         assert_eq!(h[1].new_value.as_deref(), Some("alice@example.com"));
@@ -283,5 +369,52 @@ mod tests {
         assert_eq!(h[3].field.as_deref(), Some("watchers"));
         assert_eq!(h[3].old_value, None);
         assert_eq!(h[0].actor.as_deref(), Some("admin@example.com"));
+    }
+
+    #[test]
+    fn history_replays_status_resolution_and_markers_into_model_statuses() {
+        // A real 5.0.6 answer (field names `status`, `resolution`, `whiteboard`).
+        let answer = json!({"bugs": [{"id": 1, "alias": [], "history": [
+            {"when": "2026-11-28T10:00:00Z", "who": "admin@example.com", "changes": [
+                {"field_name": "whiteboard", "removed": "", "added": "[on-hold] [x]"}]},
+            {"when": "2026-11-28T10:05:12Z", "who": "admin@example.com", "changes": [
+                {"field_name": "status", "removed": "CONFIRMED", "added": "RESOLVED"},
+                {"field_name": "whiteboard", "removed": "[on-hold] [x]", "added": "[x]"},
+                {"field_name": "resolution", "removed": "", "added": "WONTFIX"}]},
+            {"when": "2026-11-28T10:06:00Z", "who": "admin@example.com", "changes": [
+                {"field_name": "cf_customer", "removed": "", "added": "ACME"}]}
+        ]}]});
+        let meta = Meta {
+            priorities: PriorityMap::from_values(&[], &BTreeMap::new()),
+            transitions: crate::meta::tests::workflow(),
+            unassigned: "nobody@example.com".into(),
+            login: None,
+            field_types: HashMap::new(),
+        };
+        let statuses = StatusMap::new(default_status_map());
+        let bug: Bug = serde_json::from_value(json!({
+            "id": 1, "summary": "s", "status": "RESOLVED", "resolution": "WONTFIX",
+            "whiteboard": "[x]", "creation_time": "2026-11-28T09:00:00Z",
+            "last_change_time": "2026-11-28T10:06:00Z"
+        }))
+        .unwrap();
+        let h = history_entries(&answer, &meta, &statuses, &bug).unwrap();
+        let moves: Vec<(Option<&str>, Option<&str>)> = h
+            .iter()
+            .filter(|e| e.field.as_deref() == Some("status"))
+            .map(|e| (e.old_value.as_deref(), e.new_value.as_deref()))
+            .collect();
+        assert_eq!(
+            moves,
+            [
+                (Some("new"), Some("on_hold")),
+                (Some("on_hold"), Some("cancelled"))
+            ]
+        );
+        assert!(
+            h.iter().all(|e| e.field.as_deref() != Some("resolution")),
+            "{h:?}"
+        );
+        assert!(h.iter().any(|e| e.field.as_deref() == Some("cf_customer")));
     }
 }

@@ -68,12 +68,36 @@ async fn status_changes_walk_the_workflow_and_reopen_clears_the_resolution() {
     // A move the core workflow refuses never reaches Bugzilla.
     let err = p.change_status(&t.id, Status::Resolved).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidTransition);
-    // History reads back the moves with model field names.
+    // History reads back the moves with model field names and model statuses (issue 12),
+    // never Bugzilla's raw ones.
     let h = p.history(&t.id).await.unwrap();
     assert_eq!(h[0].action, HistoryAction::Created);
+    let moves: Vec<(Option<&str>, Option<&str>)> = h
+        .iter()
+        .filter(|e| e.action == HistoryAction::StatusChange)
+        .map(|e| (e.old_value.as_deref(), e.new_value.as_deref()))
+        .collect();
     assert!(
-        h.iter().any(|e| e.action == HistoryAction::StatusChange
-            && e.new_value.as_deref() == Some("VERIFIED"))
+        moves.contains(&(Some("resolved"), Some("closed"))),
+        "{moves:?}"
+    );
+    assert!(
+        moves.contains(&(Some("escalated"), Some("cancelled"))),
+        "{moves:?}"
+    );
+    let raw = [
+        "CONFIRMED",
+        "RESOLVED",
+        "VERIFIED",
+        "IN_PROGRESS",
+        "FIXED",
+        "WONTFIX",
+    ];
+    assert!(
+        moves
+            .iter()
+            .all(|(a, b)| !raw.contains(&a.unwrap_or("")) && !raw.contains(&b.unwrap_or(""))),
+        "{moves:?}"
     );
 }
 
@@ -371,4 +395,89 @@ async fn a_bug_the_user_may_not_see_is_permission_denied() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+}
+
+/// Issue 12: a bug of another component is out of reach for every by-id operation, as for
+/// `list`: `NotFound`, and nothing is written to it.
+#[tokio::test]
+async fn bugs_outside_the_product_and_component_are_not_found() {
+    let (fake, p) = setup().await;
+    let mut other_cfg = config(&fake);
+    other_cfg.component = "Other".into();
+    let other = BugzillaProvider::new(other_cfg).unwrap();
+    let t = other.create(NewTicket::new("elsewhere")).await.unwrap();
+    let before = fake.bug(bug_id(&t.id)).unwrap();
+    let kinds = [
+        p.get(&t.id).await.map(|_| ()).unwrap_err(),
+        p.update(&t.id, TicketPatch::new().subject("taken over"))
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        p.close(&t.id).await.map(|_| ()).unwrap_err(),
+        p.comments(&t.id).await.map(|_| ()).unwrap_err(),
+        p.add_comment(&t.id, NewComment::new("hello"))
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        p.add_comment(&t.id, NewComment::new("hello").idempotency_key("k-1"))
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        p.history(&t.id).await.map(|_| ()).unwrap_err(),
+    ];
+    for e in kinds {
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+        assert!(e.to_string().contains("not in product"), "{e}");
+    }
+    let after = fake.bug(bug_id(&t.id)).unwrap();
+    assert_eq!(before, after, "nothing was written out of scope");
+    assert_eq!(
+        fake.comments(bug_id(&t.id)).len(),
+        1,
+        "only the description"
+    );
+    // The other provider still reaches it.
+    assert_eq!(other.get(&t.id).await.unwrap().subject, "elsewhere");
+}
+
+/// Issue 12: Bugzilla's generic user error (32000, HTTP 400) for a non-integer in an integer
+/// custom field is `InvalidInput`; an unset integer field reads as 0, as a real 5.0.6 does.
+#[tokio::test]
+async fn integer_custom_fields_refuse_text_and_read_zero_when_unset() {
+    let fake = FakeBugzilla::start().await.unwrap();
+    let mut cfg = config(&fake);
+    cfg.custom_fields = [("severity".to_owned(), "cf_severity".to_owned())]
+        .into_iter()
+        .collect();
+    let p = BugzillaProvider::new(cfg).unwrap();
+    let t = p.create(NewTicket::new("ints")).await.unwrap();
+    assert_eq!(t.custom_fields.get("severity"), Some(&serde_json::json!(0)));
+    let err = p
+        .update(
+            &t.id,
+            TicketPatch::new().custom_field("severity", serde_json::json!("lots")),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("not an integer"), "{err}");
+    let set = p
+        .update(
+            &t.id,
+            TicketPatch::new().custom_field("severity", serde_json::json!(3)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        set.custom_fields.get("severity"),
+        Some(&serde_json::json!(3))
+    );
+    let cleared = p
+        .update(&t.id, TicketPatch::new().clear_custom_field("severity"))
+        .await
+        .unwrap();
+    assert_eq!(
+        cleared.custom_fields.get("severity"),
+        Some(&serde_json::json!(0))
+    );
 }

@@ -174,7 +174,7 @@ pub async fn create(State(app): State<Arc<App>>, req: BzReq) -> Result<Json<Valu
         })?;
     let component_name = req.one("component").unwrap_or_default();
     if component_name.is_empty() {
-        return Err(BzError::new(105, "You must select/enter a component."));
+        return Err(BzError::new(105, NO_COMPONENT));
     }
     let component = product
         .components
@@ -183,7 +183,7 @@ pub async fn create(State(app): State<Arc<App>>, req: BzReq) -> Result<Json<Valu
         .cloned()
         .ok_or_else(|| {
             BzError::new(
-                105,
+                51,
                 format!(
                     "There is no component named '{component_name}' in the '{}' product.",
                     product.name
@@ -405,3 +405,8 @@ pub async fn get(
     }
     Ok(Json(json!({ "bugs": bugs, "faults": [] })))
 }
+
+/// Code 105, for a missing or empty component only (an unknown one is 51, HTTP 404), in a
+/// real 5.0.6's words.
+pub const NO_COMPONENT: &str =
+    "To file this bug, you must first choose a component. If necessary, just guess.";

@@ -273,6 +273,7 @@ pub async fn user(
     let db = app.lock();
     let caller = req.caller(&db, app.opts.bmo)?;
     let found = match id.parse::<u64>() {
+        Ok(_) if caller.is_none() => return Err(BzError::new(505, IDS_LOGGED_OUT)),
         Ok(n) => db.users.iter().find(|u| u.id == n),
         Err(_) => db.user(&id),
     };
@@ -284,6 +285,10 @@ pub async fn user(
     ))
 }
 
+/// Code 505 (HTTP 401): anonymous callers may not look users up by id.
+const IDS_LOGGED_OUT: &str = "Logged-out users cannot use the \"ids\" argument to this function \
+                              to access any user information.";
+
 /// `GET /rest/user?names=..&ids=..&match=..` -> `{"users":[...]}`; `match` needs a login.
 pub async fn users(State(app): State<Arc<App>>, req: BzReq) -> Result<Json<Value>, BzError> {
     let db = app.lock();
@@ -293,13 +298,15 @@ pub async fn users(State(app): State<Arc<App>>, req: BzReq) -> Result<Json<Value
         let u = db.check_user(&n)?;
         out.push(render_user(&db, &u.login, caller.is_some()));
     }
-    for i in req.all("ids") {
-        let u = db
-            .users
-            .iter()
-            .find(|u| u.id.to_string() == i)
-            .ok_or_else(|| BzError::new(51, format!("There is no user with the id '{i}'.")))?;
-        out.push(render_user(&db, &u.login, caller.is_some()));
+    let ids = req.all("ids");
+    if !ids.is_empty() && caller.is_none() {
+        return Err(BzError::new(505, IDS_LOGGED_OUT));
+    }
+    // An unknown id is left out (a real 5.0.6 answers `{"users":[]}`), unlike an unknown name.
+    for i in ids {
+        if let Some(u) = db.users.iter().find(|u| u.id.to_string() == i) {
+            out.push(render_user(&db, &u.login, true));
+        }
     }
     let matches = req.all("match");
     if !matches.is_empty() {
@@ -343,14 +350,22 @@ pub async fn product(
 ) -> Result<Json<Value>, BzError> {
     let db = app.lock();
     req.caller(&db, app.opts.bmo)?;
-    let p = db
+    // Bugzilla turns the path into `ids` (all digits) or `names` and merges the query's list
+    // parameters in, so `/product/get?names=P` answers P (`get` is just an unknown name);
+    // unknown products are left out.
+    let (mut names, mut ids) = (req.all("names"), req.all("ids"));
+    if id.bytes().all(|b| b.is_ascii_digit()) {
+        ids.push(id);
+    } else {
+        names.push(id);
+    }
+    let list: Vec<Value> = db
         .products
         .iter()
-        .find(|p| p.name == id || p.id.to_string() == id);
-    // Bugzilla answers an unknown product with an empty list.
-    Ok(Json(
-        json!({ "products": p.map(render_product).into_iter().collect::<Vec<_>>() }),
-    ))
+        .filter(|p| names.contains(&p.name) || ids.contains(&p.id.to_string()))
+        .map(render_product)
+        .collect();
+    Ok(Json(json!({ "products": list })))
 }
 
 /// `GET /rest/product?names=..&ids=..` -> `{"products":[...]}`.

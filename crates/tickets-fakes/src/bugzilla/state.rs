@@ -383,9 +383,11 @@ impl Db {
         }
     }
 
-    /// Checks a custom field value: integers must be integers (code 52).
+    /// Checks a custom field value: integers must be integers. A real 5.0.6 answers a
+    /// non-integer with its generic user error, code 32000 and HTTP 400 (not 52, which is for
+    /// API parameters); an empty value stores 0, as Bugzilla has no empty integer.
     pub fn check_custom(&self, name: &str, value: &Value) -> Result<Option<String>, BzError> {
-        let Some((_, _, kind)) = self.custom_fields.iter().find(|(n, _, _)| n == name) else {
+        let Some((_, display, kind)) = self.custom_fields.iter().find(|(n, _, _)| n == name) else {
             return Ok(None);
         };
         let text = match value {
@@ -407,8 +409,11 @@ impl Db {
                 .map(|n| Some(n.to_string()))
                 .map_err(|_| {
                     BzError::new(
-                        52,
-                        format!("Invalid parameter '{name}': '{text}' is not an integer."),
+                        32000,
+                        format!(
+                            "The value '{text}' in the {display} field is not an integer value \
+                             (i.e. a whole number)."
+                        ),
                     )
                 });
         }

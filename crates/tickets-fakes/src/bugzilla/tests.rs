@@ -426,7 +426,23 @@ async fn custom_fields_are_text_and_integers_are_checked() {
     let (s, b) = t
         .put(&format!("/bug/{id}"), json!({"cf_severity": "lots"}))
         .await;
-    assert_eq!((s, code(&b)), (400, 52));
+    // A real 5.0.6: the generic user error, 32000 with HTTP 400, naming the field.
+    assert_eq!((s, code(&b)), (400, 32000), "{b}");
+    assert_eq!(
+        b["message"],
+        "The value 'lots' in the Customer severity field is not an integer value (i.e. a whole number)."
+    );
+    let mut body = t.bug_body("cf bad");
+    body["cf_severity"] = json!("abc");
+    let (s, b) = t.post("/bug", body).await;
+    assert_eq!((s, code(&b)), (400, 32000), "{b}");
+    // Unset and cleared integers read as "0": Bugzilla has no empty integer.
+    let unset = t.create("no cf").await;
+    assert_eq!(t.fake.bug(unset).unwrap()["cf_severity"], "0");
+    let (_, b) = t
+        .put(&format!("/bug/{id}"), json!({"cf_severity": ""}))
+        .await;
+    assert_eq!(b["bugs"][0]["changes"]["cf_severity"]["added"], "0", "{b}");
     let (_, b) = t
         .put(&format!("/bug/{id}"), json!({"cf_customer": ""}))
         .await;
@@ -514,4 +530,89 @@ async fn quicksearch_covers_open_bugs_unless_all() {
     assert_eq!(ids(&b), vec![open]);
     let (_, b) = t.get("/bug?quicksearch=ALL+quick+brown").await;
     assert_eq!(ids(&b), vec![open, done]);
+}
+
+/// Issue 12, each answer checked on a real Bugzilla 5.0.6.
+#[tokio::test]
+async fn components_products_and_users_answer_as_a_real_5_0_6() {
+    let t = T::new(false).await;
+    // An unknown component is 51 (object_does_not_exist, HTTP 404); 105 only when it is missing.
+    let mut body = t.bug_body("c");
+    body["component"] = json!("Nope");
+    let (s, b) = t.post("/bug", body).await;
+    assert_eq!((s, code(&b)), (404, 51), "{b}");
+    assert_eq!(
+        b["message"],
+        "There is no component named 'Nope' in the 'TestProduct' product."
+    );
+    let mut body = t.bug_body("c");
+    body.as_object_mut().unwrap().remove("component");
+    let (s, b) = t.post("/bug", body).await;
+    assert_eq!((s, code(&b)), (400, 105), "{b}");
+    let id = t.create("c").await;
+    let (s, b) = t
+        .put(&format!("/bug/{id}"), json!({"component": "Nope"}))
+        .await;
+    assert_eq!((s, code(&b)), (404, 51), "{b}");
+    let (s, b) = t.put(&format!("/bug/{id}"), json!({"component": ""})).await;
+    assert_eq!((s, code(&b)), (400, 105), "{b}");
+    // List parameters merge from the path and the query.
+    for path in [
+        "/product/get?names=TestProduct",
+        "/product/Nope?names=TestProduct",
+        "/product/1?names=TestProduct",
+        "/product/TestProduct",
+    ] {
+        let (s, b) = t.get(path).await;
+        assert_eq!(s, 200, "{path}: {b}");
+        let names: Vec<&str> = b["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(names, ["TestProduct"], "{path}");
+    }
+    let (_, b) = t.get("/product/get").await;
+    assert_eq!(b["products"], json!([]));
+    // Users by id: 505 (HTTP 401) for anonymous callers; unknown ids left out.
+    for path in ["/user?ids=1", "/user/1"] {
+        let (s, b) = t.send(t.http.get(t.url(path))).await;
+        assert_eq!((s, code(&b)), (401, 505), "{path}: {b}");
+    }
+    let (s, b) = t.get("/user?ids=1").await;
+    assert_eq!(s, 200);
+    assert_eq!(b["users"][0]["name"], "admin@example.com");
+    let (s, b) = t.get("/user?ids=999").await;
+    assert_eq!((s, b["users"].clone()), (200, json!([])));
+}
+
+/// Every unknown route or method: 404 code 32614 naming the method and path, as a real 5.0.6.
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_32614() {
+    let t = T::new(false).await;
+    let id = t.create("r").await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/nonexistent".to_owned()),
+        (reqwest::Method::DELETE, format!("/bug/{id}")),
+        (reqwest::Method::PATCH, format!("/bug/{id}")),
+        (reqwest::Method::POST, "/version".to_owned()),
+        (reqwest::Method::GET, format!("/bug/{id}/nonsense")),
+        (reqwest::Method::POST, "/field/bug".to_owned()),
+    ] {
+        let (s, b) = t
+            .send(
+                t.http
+                    .request(method.clone(), t.url(&path))
+                    .json(&json!({})),
+            )
+            .await;
+        assert_eq!((s, code(&b)), (404, 32614), "{method} {path}: {b}");
+        assert_eq!(
+            b["message"],
+            format!("A REST API resource was not found for '{method} {path}'.")
+        );
+        assert_eq!(b["error"], true);
+        assert!(b["documentation"].is_string());
+    }
 }

@@ -149,9 +149,12 @@ pub async fn update(
         set_scalar(&mut changes, "version", &mut bug.version, v);
     }
     if let Some(c) = text("component") {
+        if c.trim().is_empty() {
+            return Err(BzError::new(105, super::bugs::NO_COMPONENT));
+        }
         if !product.components.iter().any(|x| x.name == c) {
             return Err(BzError::new(
-                105,
+                51,
                 format!(
                     "There is no component named '{c}' in the '{}' product.",
                     product.name
