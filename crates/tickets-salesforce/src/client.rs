@@ -100,6 +100,9 @@ impl fmt::Debug for SfClient {
     }
 }
 
+/// How often one call renews a session answered with 401 before it gives up.
+pub(crate) const MAX_RENEWALS: u32 = 3;
+
 impl SfClient {
     /// A client; no call is made until the first request.
     pub fn new(settings: Arc<Settings>) -> Result<Self> {
@@ -327,8 +330,11 @@ impl SfClient {
         }
     }
 
-    /// Sends one REST call; on 401 `INVALID_SESSION_ID` renews the session once and retries
-    /// once. Non-2xx answers other than 300 become errors.
+    /// Sends one REST call; on 401 `INVALID_SESSION_ID` renews the session and sends it again,
+    /// up to [`MAX_RENEWALS`] times (a session can be revoked again between its login and its
+    /// first use: by an admin, a parallel logout, or while many calls share it). A 401 is
+    /// never applied, so sending again is safe; wrong credentials fail at the login itself.
+    /// Non-2xx answers other than 300 become errors.
     pub async fn call(
         &self,
         method: Method,
@@ -336,9 +342,16 @@ impl SfClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Answer> {
-        let mut session = self.session().await?;
-        let mut renewed = false;
+        let mut renewals = 0;
         loop {
+            // Paced first, then the newest session: a wait in the pacer (a 429 holds every
+            // call of the account) must not send a session revoked while waiting. A resend
+            // after a renewal reuses the slot of the refused request (a 401 spends no API
+            // allowance), so the fresh session is used at once, not after another wait.
+            if renewals == 0 {
+                self.pacer().acquire().await;
+            }
+            let session = self.session().await?;
             let mut req = self
                 .http
                 .request(method.clone(), self.url(&session, path))
@@ -357,7 +370,6 @@ impl SfClient {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            self.pacer().acquire().await;
             let resp = req.send().await.map_err(|e| transport_error(VENDOR, e))?;
             let status = resp.status();
             self.note_limits(resp.headers());
@@ -369,10 +381,10 @@ impl SfClient {
                 .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
                 .map(|d| d.with_timezone(&chrono::Utc));
             let text = resp.text().await.map_err(|e| transport_error(VENDOR, e))?;
-            if status == StatusCode::UNAUTHORIZED && !renewed {
-                tracing::debug!("salesforce session expired; renewing once");
-                session = self.renew(session.generation).await?;
-                renewed = true;
+            if status == StatusCode::UNAUTHORIZED && renewals < MAX_RENEWALS {
+                renewals += 1;
+                tracing::debug!(renewals, "salesforce session expired; renewing");
+                self.renew(session.generation).await?;
                 continue;
             }
             if status.is_success() || status == StatusCode::MULTIPLE_CHOICES {

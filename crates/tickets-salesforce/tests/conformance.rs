@@ -42,9 +42,9 @@ async fn suite_passes_with_the_minimal_config() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn suite_passes_with_faults_and_token_expiry() {
     let sf = fake().await;
-    // Sessions are revoked every 250 ms (a renewed session revoked again before its one retry
-    // would rightly fail the call, so the interval leaves room for that retry), the org refuses some writes as over the concurrency
-    // limit (403 REQUEST_LIMIT_EXCEEDED), and every call is a little slow.
+    // Sessions are revoked every 250 ms (a call renews up to 3 times and resends at once,
+    // without waiting in the pacer again: tests/sessions.rs), the org refuses some writes as
+    // over the concurrency limit (403 REQUEST_LIMIT_EXCEEDED), and every call is a little slow.
     sf.faults().set_latency(Duration::from_millis(1));
     sf.faults().set_concurrency_limits(0, 6);
     let provider = dyn_provider(full_config(&sf));

@@ -397,6 +397,12 @@ impl FakeSalesforce {
         lock(&self.shared.auth).expire_all();
     }
 
+    /// The next `n` access tokens are issued already revoked: a call made with one answers
+    /// 401 `INVALID_SESSION_ID`, as when a session is revoked between login and first use.
+    pub fn revoke_next_sessions(&self, n: u32) {
+        lock(&self.shared.auth).revoke_next = n;
+    }
+
     /// Access tokens issued so far (a refresh counts as one).
     pub fn tokens_issued(&self) -> u64 {
         lock(&self.shared.auth).issued

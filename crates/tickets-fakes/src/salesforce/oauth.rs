@@ -36,6 +36,8 @@ pub(crate) struct AuthState {
     refresh_tokens: HashMap<String, (String, String)>,
     jwt_key: Option<DecodingKey>,
     pub issued: u64,
+    /// Sessions still to be issued already revoked (`FakeSalesforce::revoke_next_sessions`).
+    pub revoke_next: u32,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -57,6 +59,7 @@ impl AuthState {
             refresh_tokens: HashMap::new(),
             jwt_key,
             issued: 0,
+            revoke_next: 0,
         }
     }
 
@@ -93,7 +96,12 @@ impl AuthState {
     fn issue(&mut self, org_id: &str, user_id: &str) -> String {
         self.issued += 1;
         let token = format!("{}!AQfake{}", &org_id[..15], uuid::Uuid::new_v4().simple());
-        self.tokens.insert(token.clone(), user_id.into());
+        if self.revoke_next > 0 {
+            // Revoked before first use (an admin, or another login of a single-session user).
+            self.revoke_next -= 1;
+        } else {
+            self.tokens.insert(token.clone(), user_id.into());
+        }
         token
     }
 }
