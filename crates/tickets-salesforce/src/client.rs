@@ -232,8 +232,7 @@ impl SfClient {
                     aud: audience,
                     exp: chrono::Utc::now().timestamp() + 170,
                 };
-                let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-                let jwt = jsonwebtoken::encode(&header, &claims, key).map_err(|e| {
+                let jwt = key.assertion(&claims).map_err(|e| {
                     Error::config(format!(
                         "cannot sign the JWT bearer assertion with private_key: {e}"
                     ))

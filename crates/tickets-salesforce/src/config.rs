@@ -166,7 +166,7 @@ pub enum Grant {
         /// `aud`.
         audience: String,
         /// The signing key.
-        key: jsonwebtoken::EncodingKey,
+        key: crate::jwt::SigningKey,
     },
     /// Username-password.
     Password {
@@ -531,7 +531,7 @@ impl SalesforceConfig {
                         format!("cannot read {}: {e}", path.display()),
                     )
                 })?;
-                let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).map_err(|e| {
+                let key = crate::jwt::SigningKey::from_pem(&pem).map_err(|e| {
                     (
                         "private_key",
                         format!(
