@@ -226,3 +226,99 @@ async fn a_case_query_carries_its_comments_in_a_subquery() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body[0]["errorCode"], "INVALID_TYPE", "{body}");
 }
+
+#[tokio::test]
+async fn content_versions_take_base64_json_and_answer_their_bytes() {
+    let sf = FakeSalesforce::start().await.unwrap();
+    let token = login(&sf).await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/services/data/v62.0", sf.url());
+    let case: Value = http
+        .post(format!("{base}/sobjects/Case"))
+        .bearer_auth(&token)
+        .json(&json!({"Subject": "files"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let case = case["id"].as_str().unwrap();
+    let post = |body: Value| {
+        http.post(format!("{base}/sobjects/ContentVersion"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    // "hello\0" in base64.
+    let r = post(json!({"PathOnClient": "a.txt", "VersionData": "aGVsbG8A",
+        "FirstPublishLocationId": case}))
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rec: Value = http
+        .get(format!("{base}/sobjects/ContentVersion/{id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rec["Title"], "a");
+    assert_eq!(rec["ContentSize"], 6);
+    assert_eq!(rec["FileType"], "TXT");
+    assert_eq!(
+        rec["VersionData"],
+        format!("/services/data/v62.0/sobjects/ContentVersion/{id}/VersionData")
+    );
+    let bytes = http
+        .get(format!("{base}/sobjects/ContentVersion/{id}/VersionData"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(bytes.as_ref(), b"hello\0");
+    // The Case's links name the document.
+    let q = "SELECT Id, (SELECT ContentDocumentId FROM ContentDocumentLinks) FROM Case";
+    let body: Value = http
+        .get(format!("{base}/query"))
+        .query(&[("q", q)])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["records"][0]["ContentDocumentLinks"]["records"][0]["ContentDocumentId"],
+        rec["ContentDocumentId"],
+        "{body}"
+    );
+    for (body, code) in [
+        (json!({"VersionData": "aGk="}), "REQUIRED_FIELD_MISSING"),
+        (json!({"PathOnClient": "a.txt"}), "REQUIRED_FIELD_MISSING"),
+        (
+            json!({"PathOnClient": "a.txt", "VersionData": "not base64!"}),
+            "JSON_PARSER_ERROR",
+        ),
+        (
+            json!({"PathOnClient": "a.txt", "VersionData": "aGk=",
+                "FirstPublishLocationId": "500Dn0000zzzzzz"}),
+            "INVALID_CROSS_REFERENCE_KEY",
+        ),
+    ] {
+        let r = post(body.clone()).await.unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{body}");
+        let answer: Value = r.json().await.unwrap();
+        assert_eq!(answer[0]["errorCode"], code, "{body}: {answer}");
+    }
+}

@@ -129,6 +129,16 @@ impl SfClient {
         })
     }
 
+    /// A rate-limit answer holds every request of this account for its `Retry-After` (1 s
+    /// when there is none, as Salesforce sends none). The concurrency variant
+    /// (`ConcurrentPerOrgLongTxn`: too many long requests at once) is not a rate: it holds
+    /// nothing, the retry layer sends that call again.
+    fn note_refusal(&self, e: &Error) {
+        if e.kind() == ErrorKind::RateLimited && !e.message().contains("ConcurrentPerOrgLongTxn") {
+            self.pacer().rate_limited(e.retry_after());
+        }
+    }
+
     /// The requests per minute this client sends at most, now (see [`paced_rate`]).
     pub fn paced_per_minute(&self) -> u32 {
         self.pacer().per_minute()
@@ -336,9 +346,15 @@ impl SfClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Answer> {
-        let mut session = self.session().await?;
         let mut renewed = false;
         loop {
+            // Paced first, then the session as it is now: a wait in the pacer must not send a
+            // token that was renewed (or revoked) meanwhile. The one send after a renewal goes
+            // at once: it is the same request, already paced (and the login was paced too).
+            if !renewed {
+                self.pacer().acquire().await;
+            }
+            let session = self.session().await?;
             let mut req = self
                 .http
                 .request(method.clone(), self.url(&session, path))
@@ -357,7 +373,6 @@ impl SfClient {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            self.pacer().acquire().await;
             let resp = req.send().await.map_err(|e| transport_error(VENDOR, e))?;
             let status = resp.status();
             self.note_limits(resp.headers());
@@ -371,7 +386,7 @@ impl SfClient {
             let text = resp.text().await.map_err(|e| transport_error(VENDOR, e))?;
             if status == StatusCode::UNAUTHORIZED && !renewed {
                 tracing::debug!("salesforce session expired; renewing once");
-                session = self.renew(session.generation).await?;
+                self.renew(session.generation).await?;
                 renewed = true;
                 continue;
             }
@@ -389,10 +404,41 @@ impl SfClient {
                 return Ok(Answer { status, body, date });
             }
             let e = api_error(status, &text, retry_after);
-            if e.kind() == ErrorKind::RateLimited {
-                // Every request of this account waits (Salesforce sends no Retry-After: 1 s).
-                self.pacer().rate_limited(e.retry_after());
+            self.note_refusal(&e);
+            return Err(e);
+        }
+    }
+
+    /// A GET whose answer body is read by the caller (file content): the session handling,
+    /// pacing and error mapping of [`SfClient::call`], the body left unread on success.
+    pub async fn download(&self, path: &str) -> Result<reqwest::Response> {
+        let mut renewed = false;
+        loop {
+            if !renewed {
+                self.pacer().acquire().await;
             }
+            let session = self.session().await?;
+            let resp = self
+                .http
+                .get(self.url(&session, path))
+                .bearer_auth(session.access_token.expose_secret())
+                .send()
+                .await
+                .map_err(|e| transport_error(VENDOR, e))?;
+            let status = resp.status();
+            self.note_limits(resp.headers());
+            if status.is_success() {
+                return Ok(resp);
+            }
+            let retry_after = tickets_http::retry_after(resp.headers());
+            let text = resp.text().await.map_err(|e| transport_error(VENDOR, e))?;
+            if status == StatusCode::UNAUTHORIZED && !renewed {
+                self.renew(session.generation).await?;
+                renewed = true;
+                continue;
+            }
+            let e = api_error(status, &text, retry_after);
+            self.note_refusal(&e);
             return Err(e);
         }
     }
@@ -516,6 +562,34 @@ mod tests {
         assert_eq!(paced_rate(1000, 99_999, 15_000), 1, "over");
         assert_eq!(paced_rate(u32::MAX, u64::MAX - 1, u64::MAX), 1);
         assert_eq!(paced_rate(1, 0, 1), 1);
+    }
+
+    #[tokio::test]
+    async fn only_the_daily_limit_holds_requests() {
+        let settings =
+            crate::config::SalesforceConfig::client_credentials("http://127.0.0.1:9", "id", "x")
+                .requests_per_minute(1_000_000)
+                .settings(None)
+                .unwrap();
+        let c = SfClient::new(Arc::new(settings)).unwrap();
+        let body =
+            |m: &str| format!(r#"[{{"errorCode":"REQUEST_LIMIT_EXCEEDED","message":"{m}"}}]"#);
+        c.note_refusal(&api_error(
+            StatusCode::FORBIDDEN,
+            &body("ConcurrentPerOrgLongTxn Limit exceeded."),
+            None,
+        ));
+        let start = std::time::Instant::now();
+        c.pacer().acquire().await;
+        assert!(start.elapsed() < std::time::Duration::from_millis(100));
+        c.note_refusal(&api_error(
+            StatusCode::FORBIDDEN,
+            &body("TotalRequests Limit exceeded."),
+            Some(std::time::Duration::from_millis(300)),
+        ));
+        let start = std::time::Instant::now();
+        c.pacer().acquire().await;
+        assert!(start.elapsed() >= std::time::Duration::from_millis(250));
     }
 
     #[test]

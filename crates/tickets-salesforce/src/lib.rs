@@ -8,6 +8,7 @@ mod config;
 mod convert;
 mod error;
 mod feed;
+mod files;
 mod keylock;
 mod provider;
 mod requests;

@@ -175,7 +175,8 @@ pub(crate) fn on_missing(e: Error, id: &TicketId) -> Error {
         || (e.kind() == ErrorKind::InvalidInput
             && (e.message().contains("INVALID_CROSS_REFERENCE_KEY")
                 || e.message().contains("MALFORMED_ID"))
-            && e.message().contains("ParentId"));
+            && (e.message().contains("ParentId")
+                || e.message().contains("FirstPublishLocationId")));
     if missing {
         not_found(id)
     } else {
@@ -210,6 +211,10 @@ impl TicketProvider for SalesforceProvider {
         c.optimistic_concurrency = false;
         c.edit_description = true;
         c.change_feed = true;
+        c.attachments = true;
+        c.idempotent_attachment = true;
+        c.max_attachment_size = crate::files::MAX_ATTACHMENT_SIZE;
+        c.delete = true;
         c.statuses = s.statuses.round_trip();
         c.priorities = s.priorities.round_trip();
         c.max_page_size = MAX_PAGE_SIZE;
@@ -313,6 +318,29 @@ impl TicketProvider for SalesforceProvider {
 
     async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {
         self.add_case_comment(id, new).await
+    }
+
+    async fn add_attachment(
+        &self,
+        id: &TicketId,
+        attachment: tickets_core::NewAttachment,
+    ) -> Result<tickets_core::Attachment> {
+        self.add_file(id, attachment).await
+    }
+
+    async fn attachments(&self, id: &TicketId) -> Result<Vec<tickets_core::Attachment>> {
+        self.files_of(case_id(id)?, id).await
+    }
+
+    async fn read_attachment(
+        &self,
+        attachment_id: &str,
+    ) -> Result<tickets_core::AttachmentContent> {
+        self.read_file(attachment_id).await
+    }
+
+    async fn delete(&self, id: &TicketId) -> Result<()> {
+        self.delete_case(id).await
     }
 
     async fn comments(&self, id: &TicketId) -> Result<Vec<Comment>> {

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    Session, Shared, bulk, limit_exceeded, lock, oauth, replication, rest, session_expired, state,
+    Session, Shared, bulk, files, limit_exceeded, lock, oauth, replication, rest, session_expired,
+    state,
 };
 use crate::faults::Faults;
 
@@ -27,7 +28,10 @@ pub(crate) fn router(shared: Arc<Shared>, faults: Faults) -> Router {
         .route("/services/data/{version}/limits", get(rest::limits))
         .route(
             "/services/data/{version}/sobjects/{object}",
-            post(rest::create),
+            // Files come as base64 in JSON: room for the 37.5 MB Salesforce takes that way.
+            post(rest::create).layer(axum::extract::DefaultBodyLimit::max(
+                files::MAX_JSON_FILE / 3 * 4 + 64 * 1024,
+            )),
         )
         .route(
             "/services/data/{version}/sobjects/{object}/describe",

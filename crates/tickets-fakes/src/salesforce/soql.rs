@@ -79,8 +79,15 @@ pub struct Child {
 }
 
 /// Child relationships of the fake's schema: (parent, relationship, child, parent field).
-const RELATIONSHIPS: [(&str, &str, &str, &str); 1] =
-    [("Case", "CaseComments", "CaseComment", "ParentId")];
+const RELATIONSHIPS: [(&str, &str, &str, &str); 2] = [
+    ("Case", "CaseComments", "CaseComment", "ParentId"),
+    (
+        "Case",
+        "ContentDocumentLinks",
+        "ContentDocumentLink",
+        "LinkedEntityId",
+    ),
+];
 
 fn malformed(msg: impl Into<String>) -> SfError {
     SfError::bad("MALFORMED_QUERY", msg, &[])
