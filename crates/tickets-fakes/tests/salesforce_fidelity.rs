@@ -322,3 +322,60 @@ async fn content_versions_take_base64_json_and_answer_their_bytes() {
         assert_eq!(answer[0]["errorCode"], code, "{body}: {answer}");
     }
 }
+
+#[tokio::test]
+async fn composite_runs_subrequests_with_references_as_one_call() {
+    let sf = FakeSalesforce::start().await.unwrap();
+    let token = login(&sf).await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/services/data/v62.0", sf.url());
+    let used = sf.api_usage().0;
+    let body: Value = http
+        .post(format!("{base}/composite"))
+        .bearer_auth(&token)
+        .json(&json!({"allOrNone": true, "compositeRequest": [
+            {"method": "POST", "url": "/services/data/v62.0/sobjects/Case",
+             "referenceId": "new", "body": {"Subject": "composed"}},
+            {"method": "GET", "url": "/services/data/v62.0/sobjects/Case/@{new.id}?fields=Id,Subject",
+             "referenceId": "read"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sf.api_usage().0 - used, 1, "one call against the limits");
+    let answers = body["compositeResponse"].as_array().unwrap();
+    assert_eq!(answers[0]["httpStatusCode"], 201, "{body}");
+    assert_eq!(answers[0]["referenceId"], "new");
+    assert_eq!(answers[1]["httpStatusCode"], 200, "{body}");
+    assert_eq!(answers[1]["body"]["Subject"], "composed");
+    assert_eq!(answers[1]["body"]["Id"], answers[0]["body"]["id"]);
+    assert_eq!(sf.case_count(), 1);
+
+    // allOrNone: a failing subrequest rolls back the ones before it.
+    let body: Value = http
+        .post(format!("{base}/composite"))
+        .bearer_auth(&token)
+        .json(&json!({"allOrNone": true, "compositeRequest": [
+            {"method": "POST", "url": "/services/data/v62.0/sobjects/Case",
+             "referenceId": "a", "body": {"Subject": "rolled back"}},
+            {"method": "POST", "url": "/services/data/v62.0/sobjects/Case",
+             "referenceId": "b", "body": {"Subject": "x", "Status": "Nope"}},
+            {"method": "GET", "url": "/services/data/v62.0/sobjects/Case/@{a.id}",
+             "referenceId": "c"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let answers = body["compositeResponse"].as_array().unwrap();
+    assert_eq!(sf.case_count(), 1, "rolled back: {body}");
+    assert_eq!(answers[0]["body"][0]["errorCode"], "PROCESSING_HALTED");
+    assert_eq!(
+        answers[1]["body"][0]["errorCode"],
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    );
+    assert_eq!(answers[2]["body"][0]["errorCode"], "PROCESSING_HALTED");
+}

@@ -139,6 +139,11 @@ impl SfClient {
         }
     }
 
+    /// The API version paths are under (`v62.0`).
+    pub fn api_version(&self) -> &str {
+        &self.settings.api_version
+    }
+
     /// The requests per minute this client sends at most, now (see [`paced_rate`]).
     pub fn paced_per_minute(&self) -> u32 {
         self.pacer().per_minute()

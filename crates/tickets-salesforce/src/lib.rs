@@ -4,6 +4,7 @@
 mod cache;
 mod client;
 mod comments;
+mod composite;
 mod config;
 mod convert;
 mod error;
