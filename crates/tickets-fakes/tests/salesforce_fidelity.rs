@@ -226,3 +226,156 @@ async fn a_case_query_carries_its_comments_in_a_subquery() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body[0]["errorCode"], "INVALID_TYPE", "{body}");
 }
+
+#[tokio::test]
+async fn content_versions_take_base64_json_and_answer_their_bytes() {
+    let sf = FakeSalesforce::start().await.unwrap();
+    let token = login(&sf).await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/services/data/v62.0", sf.url());
+    let case: Value = http
+        .post(format!("{base}/sobjects/Case"))
+        .bearer_auth(&token)
+        .json(&json!({"Subject": "files"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let case = case["id"].as_str().unwrap();
+    let post = |body: Value| {
+        http.post(format!("{base}/sobjects/ContentVersion"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    // "hello\0" in base64.
+    let r = post(json!({"PathOnClient": "a.txt", "VersionData": "aGVsbG8A",
+        "FirstPublishLocationId": case}))
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rec: Value = http
+        .get(format!("{base}/sobjects/ContentVersion/{id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rec["Title"], "a");
+    assert_eq!(rec["ContentSize"], 6);
+    assert_eq!(rec["FileType"], "TXT");
+    assert_eq!(
+        rec["VersionData"],
+        format!("/services/data/v62.0/sobjects/ContentVersion/{id}/VersionData")
+    );
+    let bytes = http
+        .get(format!("{base}/sobjects/ContentVersion/{id}/VersionData"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(bytes.as_ref(), b"hello\0");
+    // The Case's links name the document.
+    let q = "SELECT Id, (SELECT ContentDocumentId FROM ContentDocumentLinks) FROM Case";
+    let body: Value = http
+        .get(format!("{base}/query"))
+        .query(&[("q", q)])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["records"][0]["ContentDocumentLinks"]["records"][0]["ContentDocumentId"],
+        rec["ContentDocumentId"],
+        "{body}"
+    );
+    for (body, code) in [
+        (json!({"VersionData": "aGk="}), "REQUIRED_FIELD_MISSING"),
+        (json!({"PathOnClient": "a.txt"}), "REQUIRED_FIELD_MISSING"),
+        (
+            json!({"PathOnClient": "a.txt", "VersionData": "not base64!"}),
+            "JSON_PARSER_ERROR",
+        ),
+        (
+            json!({"PathOnClient": "a.txt", "VersionData": "aGk=",
+                "FirstPublishLocationId": "500Dn0000zzzzzz"}),
+            "INVALID_CROSS_REFERENCE_KEY",
+        ),
+    ] {
+        let r = post(body.clone()).await.unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{body}");
+        let answer: Value = r.json().await.unwrap();
+        assert_eq!(answer[0]["errorCode"], code, "{body}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn composite_runs_subrequests_with_references_as_one_call() {
+    let sf = FakeSalesforce::start().await.unwrap();
+    let token = login(&sf).await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/services/data/v62.0", sf.url());
+    let used = sf.api_usage().0;
+    let body: Value = http
+        .post(format!("{base}/composite"))
+        .bearer_auth(&token)
+        .json(&json!({"allOrNone": true, "compositeRequest": [
+            {"method": "POST", "url": "/services/data/v62.0/sobjects/Case",
+             "referenceId": "new", "body": {"Subject": "composed"}},
+            {"method": "GET", "url": "/services/data/v62.0/sobjects/Case/@{new.id}?fields=Id,Subject",
+             "referenceId": "read"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sf.api_usage().0 - used, 1, "one call against the limits");
+    let answers = body["compositeResponse"].as_array().unwrap();
+    assert_eq!(answers[0]["httpStatusCode"], 201, "{body}");
+    assert_eq!(answers[0]["referenceId"], "new");
+    assert_eq!(answers[1]["httpStatusCode"], 200, "{body}");
+    assert_eq!(answers[1]["body"]["Subject"], "composed");
+    assert_eq!(answers[1]["body"]["Id"], answers[0]["body"]["id"]);
+    assert_eq!(sf.case_count(), 1);
+
+    // allOrNone: a failing subrequest rolls back the ones before it.
+    let body: Value = http
+        .post(format!("{base}/composite"))
+        .bearer_auth(&token)
+        .json(&json!({"allOrNone": true, "compositeRequest": [
+            {"method": "POST", "url": "/services/data/v62.0/sobjects/Case",
+             "referenceId": "a", "body": {"Subject": "rolled back"}},
+            {"method": "POST", "url": "/services/data/v62.0/sobjects/Case",
+             "referenceId": "b", "body": {"Subject": "x", "Status": "Nope"}},
+            {"method": "GET", "url": "/services/data/v62.0/sobjects/Case/@{a.id}",
+             "referenceId": "c"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let answers = body["compositeResponse"].as_array().unwrap();
+    assert_eq!(sf.case_count(), 1, "rolled back: {body}");
+    assert_eq!(answers[0]["body"][0]["errorCode"], "PROCESSING_HALTED");
+    assert_eq!(
+        answers[1]["body"][0]["errorCode"],
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    );
+    assert_eq!(answers[2]["body"][0]["errorCode"], "PROCESSING_HALTED");
+}

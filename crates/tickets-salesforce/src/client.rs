@@ -132,6 +132,21 @@ impl SfClient {
         })
     }
 
+    /// A rate-limit answer holds every request of this account for its `Retry-After` (1 s
+    /// when there is none, as Salesforce sends none). The concurrency variant
+    /// (`ConcurrentPerOrgLongTxn`: too many long requests at once) is not a rate: it holds
+    /// nothing, the retry layer sends that call again.
+    fn note_refusal(&self, e: &Error) {
+        if e.kind() == ErrorKind::RateLimited && !e.message().contains("ConcurrentPerOrgLongTxn") {
+            self.pacer().rate_limited(e.retry_after());
+        }
+    }
+
+    /// The API version paths are under (`v62.0`).
+    pub fn api_version(&self) -> &str {
+        &self.settings.api_version
+    }
+
     /// The requests per minute this client sends at most, now (see [`paced_rate`]).
     pub fn paced_per_minute(&self) -> u32 {
         self.pacer().per_minute()
@@ -400,10 +415,41 @@ impl SfClient {
                 return Ok(Answer { status, body, date });
             }
             let e = api_error(status, &text, retry_after);
-            if e.kind() == ErrorKind::RateLimited {
-                // Every request of this account waits (Salesforce sends no Retry-After: 1 s).
-                self.pacer().rate_limited(e.retry_after());
+            self.note_refusal(&e);
+            return Err(e);
+        }
+    }
+
+    /// A GET whose answer body is read by the caller (file content): the session handling,
+    /// pacing and error mapping of [`SfClient::call`], the body left unread on success.
+    pub async fn download(&self, path: &str) -> Result<reqwest::Response> {
+        let mut renewed = false;
+        loop {
+            if !renewed {
+                self.pacer().acquire().await;
             }
+            let session = self.session().await?;
+            let resp = self
+                .http
+                .get(self.url(&session, path))
+                .bearer_auth(session.access_token.expose_secret())
+                .send()
+                .await
+                .map_err(|e| transport_error(VENDOR, e))?;
+            let status = resp.status();
+            self.note_limits(resp.headers());
+            if status.is_success() {
+                return Ok(resp);
+            }
+            let retry_after = tickets_http::retry_after(resp.headers());
+            let text = resp.text().await.map_err(|e| transport_error(VENDOR, e))?;
+            if status == StatusCode::UNAUTHORIZED && !renewed {
+                self.renew(session.generation).await?;
+                renewed = true;
+                continue;
+            }
+            let e = api_error(status, &text, retry_after);
+            self.note_refusal(&e);
             return Err(e);
         }
     }
@@ -513,45 +559,5 @@ pub(crate) fn parse_limit_info(value: &str) -> Option<(u64, u64)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_pace_falls_in_the_last_tenth_of_the_daily_allowance() {
-        assert_eq!(paced_rate(1000, 0, 0), 1000, "no header yet");
-        assert_eq!(paced_rate(1000, 0, 15_000), 1000);
-        assert_eq!(paced_rate(1000, 13_500, 15_000), 1000, "a tenth left");
-        assert_eq!(paced_rate(1000, 14_250, 15_000), 500, "a twentieth left");
-        assert_eq!(paced_rate(1000, 14_985, 15_000), 10);
-        assert_eq!(paced_rate(1000, 15_000, 15_000), 1, "used up");
-        assert_eq!(paced_rate(1000, 99_999, 15_000), 1, "over");
-        assert_eq!(paced_rate(u32::MAX, u64::MAX - 1, u64::MAX), 1);
-        assert_eq!(paced_rate(1, 0, 1), 1);
-    }
-
-    #[test]
-    fn parses_limit_info() {
-        let settings = crate::config::SalesforceConfig {
-            login_url: Some("http://127.0.0.1:9".into()),
-            client_id: Some("id".into()),
-            client_secret: Some(SecretString::from("x")),
-            ..Default::default()
-        }
-        .settings(None)
-        .unwrap();
-        let c = SfClient::new(Arc::new(settings)).unwrap();
-        assert_eq!(c.api_usage(), None);
-        let mut h = reqwest::header::HeaderMap::new();
-        h.insert("sforce-limit-info", "api-usage=18/5000".parse().unwrap());
-        c.note_limits(&h);
-        assert_eq!(
-            c.api_usage(),
-            Some(ApiUsage {
-                used: 18,
-                max: 5000
-            })
-        );
-        let shown = format!("{c:?}");
-        assert!(!shown.contains("\"x\""), "{shown}");
-    }
-}
+#[path = "client_tests.rs"]
+mod tests;

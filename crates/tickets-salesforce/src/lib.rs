@@ -4,10 +4,12 @@
 mod cache;
 mod client;
 mod comments;
+mod composite;
 mod config;
 mod convert;
 mod error;
 mod feed;
+mod files;
 mod jwt;
 mod keylock;
 mod provider;

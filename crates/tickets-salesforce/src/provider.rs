@@ -12,6 +12,7 @@ use tickets_core::{
 
 use crate::KIND;
 use crate::client::{ApiUsage, SfClient};
+use crate::composite::{Sub, failure};
 use crate::config::Settings;
 use crate::convert::{ReadContext, case_status, case_to_ticket, str_field};
 use crate::keylock::KeyLocks;
@@ -169,13 +170,50 @@ impl SalesforceProvider {
     }
 }
 
+impl SalesforceProvider {
+    /// `write` and the read of the Case it wrote (`case`: its id, or `@{write.id}`) in one
+    /// composite request; a failed subrequest is the error, except a 300 (several records
+    /// with one external id), which the caller looks at.
+    pub(crate) async fn write_then_read(
+        &self,
+        write: Sub,
+        case: &str,
+    ) -> Result<Vec<(reqwest::StatusCode, Value)>> {
+        let read = Sub::new(
+            Method::GET,
+            format!("sobjects/Case/{case}?fields={}", self.fields.join(",")),
+            "read",
+        );
+        let answers = self.client.composite(vec![write, read]).await?;
+        if answers[0].0 != reqwest::StatusCode::MULTIPLE_CHOICES
+            && let Some(e) = failure(&answers)
+        {
+            return Err(e);
+        }
+        Ok(answers)
+    }
+}
+
+/// The Case record read by [`SalesforceProvider::write_then_read`].
+pub(crate) fn record_of(
+    mut answers: Vec<(reqwest::StatusCode, Value)>,
+) -> Result<Map<String, Value>> {
+    match answers.pop() {
+        Some((_, Value::Object(rec))) => Ok(rec),
+        _ => Err(Error::unexpected(
+            "salesforce answered a Case that is not an object",
+        )),
+    }
+}
+
 /// `NotFound` for the ticket when Salesforce says the Case (or parent) does not exist.
 pub(crate) fn on_missing(e: Error, id: &TicketId) -> Error {
     let missing = e.kind() == ErrorKind::NotFound
         || (e.kind() == ErrorKind::InvalidInput
             && (e.message().contains("INVALID_CROSS_REFERENCE_KEY")
                 || e.message().contains("MALFORMED_ID"))
-            && e.message().contains("ParentId"));
+            && (e.message().contains("ParentId")
+                || e.message().contains("FirstPublishLocationId")));
     if missing {
         not_found(id)
     } else {
@@ -210,6 +248,10 @@ impl TicketProvider for SalesforceProvider {
         c.optimistic_concurrency = false;
         c.edit_description = true;
         c.change_feed = true;
+        c.attachments = true;
+        c.idempotent_attachment = true;
+        c.max_attachment_size = crate::files::MAX_ATTACHMENT_SIZE;
+        c.delete = true;
         c.statuses = s.statuses.round_trip();
         c.priorities = s.priorities.round_trip();
         c.max_page_size = MAX_PAGE_SIZE;
@@ -225,27 +267,18 @@ impl TicketProvider for SalesforceProvider {
     async fn create(&self, new: NewTicket) -> Result<Ticket> {
         new.validate()?;
         let body = self.create_body(&new).await?;
-        let id = match (&self.settings.external_id_field, &new.idempotency_key) {
+        let rec = match (&self.settings.external_id_field, &new.idempotency_key) {
             (Some(field), Some(key)) => self.create_by_key(field, key, body).await?,
             _ => {
-                let a = self
-                    .client
-                    .call(
-                        Method::POST,
-                        "sobjects/Case",
-                        &[],
-                        Some(&Value::Object(body)),
-                    )
-                    .await?;
-                a.body
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .ok_or_else(|| Error::unexpected("create answered without an id"))?
+                // With its read in one request: assignment rules, triggers and flows may have
+                // changed the Case in the save.
+                let write =
+                    Sub::new(Method::POST, "sobjects/Case", "write").body(Value::Object(body));
+                let answers = self.write_then_read(write, "@{write.id}").await?;
+                record_of(answers)?
             }
         };
-        // Re-read: assignment rules, triggers and flows may have changed the Case.
-        self.read(&TicketId::new(id)).await
+        Ok(self.to_tickets(&[rec]).await?.remove(0))
     }
 
     async fn get(&self, id: &TicketId) -> Result<Ticket> {
@@ -299,20 +332,40 @@ impl TicketProvider for SalesforceProvider {
                 None => self.read(id).await,
             };
         }
-        self.client
-            .call(
-                Method::PATCH,
-                &format!("sobjects/Case/{cid}"),
-                &[],
-                Some(&Value::Object(body)),
-            )
+        let write = Sub::new(Method::PATCH, format!("sobjects/Case/{cid}"), "write")
+            .body(Value::Object(body));
+        let answers = self
+            .write_then_read(write, cid)
             .await
             .map_err(|e| on_missing(e, id))?;
-        self.read(id).await
+        Ok(self.to_tickets(&[record_of(answers)?]).await?.remove(0))
     }
 
     async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {
         self.add_case_comment(id, new).await
+    }
+
+    async fn add_attachment(
+        &self,
+        id: &TicketId,
+        attachment: tickets_core::NewAttachment,
+    ) -> Result<tickets_core::Attachment> {
+        self.add_file(id, attachment).await
+    }
+
+    async fn attachments(&self, id: &TicketId) -> Result<Vec<tickets_core::Attachment>> {
+        self.files_of(case_id(id)?, id).await
+    }
+
+    async fn read_attachment(
+        &self,
+        attachment_id: &str,
+    ) -> Result<tickets_core::AttachmentContent> {
+        self.read_file(attachment_id).await
+    }
+
+    async fn delete(&self, id: &TicketId) -> Result<()> {
+        self.delete_case(id).await
     }
 
     async fn comments(&self, id: &TicketId) -> Result<Vec<Comment>> {

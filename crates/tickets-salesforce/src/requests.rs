@@ -5,8 +5,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
 use tickets_core::{Error, ErrorKind, NewTicket, Patch, Result, TicketPatch, TicketQuery};
 
+use crate::composite::Sub;
 use crate::convert::{soql_datetime, soql_like, soql_quote};
-use crate::provider::SalesforceProvider;
+use crate::provider::{SalesforceProvider, record_of};
 
 impl SalesforceProvider {
     pub(crate) fn unsupported_field(&self, what: &str, key: &str) -> Error {
@@ -167,27 +168,30 @@ impl SalesforceProvider {
         Ok(body)
     }
 
-    /// Idempotent create: read by external id, else upsert (safe when racing).
+    /// Idempotent create: read by external id (the whole Case: one request when it exists),
+    /// else upsert and read in one composite request (safe when racing). The first read keeps
+    /// a retried create from overwriting later edits through the upsert.
     pub(crate) async fn create_by_key(
         &self,
         field: &str,
         key: &str,
         mut body: Map<String, Value>,
-    ) -> Result<String> {
+    ) -> Result<Map<String, Value>> {
         if key.is_empty() || key.chars().count() > 255 {
             return Err(Error::invalid_input(
                 "idempotency_key must be 1 to 255 characters for Salesforce external ids",
             ));
         }
         let path = format!("sobjects/Case/{field}/{}", encode_segment(key));
+        let fields = self.fields.join(",");
         match self
             .client
-            .call(Method::GET, &path, &[("fields", "Id")], None)
+            .call(Method::GET, &path, &[("fields", &fields)], None)
             .await
         {
             Ok(a) if a.status == StatusCode::OK => {
-                if let Some(id) = a.body.get("Id").and_then(Value::as_str) {
-                    return Ok(id.to_owned());
+                if let Value::Object(rec) = a.body {
+                    return Ok(rec);
                 }
             }
             Ok(_) => return Err(several(field, key)),
@@ -195,18 +199,12 @@ impl SalesforceProvider {
             Err(e) => return Err(e),
         }
         body.remove(field);
-        let a = self
-            .client
-            .call(Method::PATCH, &path, &[], Some(&Value::Object(body)))
-            .await?;
-        if a.status == StatusCode::MULTIPLE_CHOICES {
+        let write = Sub::new(Method::PATCH, path, "write").body(Value::Object(body));
+        let answers = self.write_then_read(write, "@{write.id}").await?;
+        if answers[0].0 == StatusCode::MULTIPLE_CHOICES {
             return Err(several(field, key));
         }
-        a.body
-            .get("id")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| Error::unexpected("upsert answered without an id"))
+        record_of(answers)
     }
 
     /// The WHERE clauses of a list, or `None` when nothing can match (unknown assignee).

@@ -24,6 +24,15 @@ async fn suite_passes_with_every_mapping() {
     assert!(report.passed.contains(&"idempotent_create"), "{report}");
     assert!(report.passed.contains(&"list_filters"), "{report}");
     assert!(report.passed.contains(&"idempotent_comment"), "{report}");
+    for case in [
+        "attachments_round_trip",
+        "attachments_of_unknown_things_are_not_found",
+        "too_large_attachment_is_refused",
+        "idempotent_attachment",
+        "delete_then_get_is_not_found",
+    ] {
+        assert!(report.passed.contains(&case), "{case}: {report}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

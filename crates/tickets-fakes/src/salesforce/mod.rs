@@ -1,5 +1,8 @@
 //! A fake Salesforce (Service Cloud): OAuth token endpoint, `sobjects` for Case and CaseComment,
-//! external-id upsert, SOQL `/query` with `nextRecordsUrl` paging, sObject Collections, describe,
+//! Files (ContentVersion with base64 `VersionData`, ContentDocument, ContentDocumentLink; see
+//! `files.rs` for the limits and what is not confirmed), external-id upsert, SOQL `/query`
+//! with `nextRecordsUrl` paging and parent-to-child subqueries, `/composite` (see
+//! `composite.rs`), sObject Collections, describe,
 //! data replication (`/sobjects/{object}/updated/` and `/deleted/`, with a delete log and the
 //! vendor's window rules), `Sforce-Limit-Info` and the daily API limit, expiring sessions, a
 //! clock that tests can move forward ([`FakeSalesforce::advance_clock`]; answers carry it in
@@ -35,6 +38,8 @@
 //!   answer quoted on salesforce.stackexchange.com; the brief lists only the status).
 
 mod bulk;
+mod composite;
+mod files;
 mod oauth;
 mod replication;
 mod rest;

@@ -181,10 +181,16 @@ pub(crate) async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Res {
-    version(&v)?;
+    let v = version(&v)?;
     let rule = auto_assign(&shared, &headers);
     let mut org = shared.org();
-    let object = writable(object(&org, &obj)?)?;
+    let object = object(&org, &obj)?;
+    if object == "ContentVersion" {
+        let body = json_body(&body)?;
+        let id = super::files::create_version(&mut org, &v, body, &session.user_id)?;
+        return Ok((StatusCode::CREATED, Json(save_result(&id, None))).into_response());
+    }
+    let object = writable(object)?;
     let body = json_body(&body)?;
     let id = create_in(&mut org, object, &body, &session.user_id, rule.as_deref())?;
     Ok((StatusCode::CREATED, Json(save_result(&id, None))).into_response())
@@ -264,6 +270,7 @@ pub(crate) async fn delete(
             comments.remove(&c);
             gone.push(("CaseComment", c));
         }
+        super::files::unlink(&mut org, &id);
     }
     // Into the delete log that `/sobjects/{object}/deleted/` reads.
     let at = org.now();
@@ -319,6 +326,11 @@ pub(crate) async fn read_by_external_id(
     let v = version(&v)?;
     let org = shared.org();
     let object = object(&org, &obj)?;
+    if object == "ContentVersion" && value == "VersionData" {
+        let id = record_id(object, &field)?;
+        drop(org);
+        return super::files::version_data(&shared, &id);
+    }
     let (_, ids) = by_external_id(&org, object, &field, &value)?;
     match ids.as_slice() {
         [] => Err(not_found()),

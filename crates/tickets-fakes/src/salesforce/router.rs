@@ -13,12 +13,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    Session, Shared, bulk, limit_exceeded, lock, oauth, replication, rest, session_expired, state,
+    Session, Shared, bulk, composite, files, limit_exceeded, lock, oauth, replication, rest,
+    session_expired, state,
 };
 use crate::faults::Faults;
 
-pub(crate) fn router(shared: Arc<Shared>, faults: Faults) -> Router {
-    let api = Router::new()
+/// The REST resources, without the session layer (the composite resource runs its
+/// subrequests through these, inside the one counted call).
+fn resources() -> Router<Arc<Shared>> {
+    Router::new()
         .route("/services/data", get(rest::versions))
         .route("/services/data/", get(rest::versions))
         .route("/services/oauth2/token", post(oauth::token))
@@ -27,7 +30,10 @@ pub(crate) fn router(shared: Arc<Shared>, faults: Faults) -> Router {
         .route("/services/data/{version}/limits", get(rest::limits))
         .route(
             "/services/data/{version}/sobjects/{object}",
-            post(rest::create),
+            // Files come as base64 in JSON: room for the 37.5 MB Salesforce takes that way.
+            post(rest::create).layer(axum::extract::DefaultBodyLimit::max(
+                files::MAX_JSON_FILE / 3 * 4 + 64 * 1024,
+            )),
         )
         .route(
             "/services/data/{version}/sobjects/{object}/describe",
@@ -67,6 +73,21 @@ pub(crate) fn router(shared: Arc<Shared>, faults: Faults) -> Router {
             post(bulk::collection_create).patch(bulk::collection_update),
         )
         .fallback(|| async { state::not_found() })
+}
+
+pub(crate) fn router(shared: Arc<Shared>, faults: Faults) -> Router {
+    let subrequests: Router = resources().with_state(shared.clone());
+    let api = resources()
+        .route(
+            "/services/data/{version}/composite",
+            post(composite::run)
+                .layer::<_, std::convert::Infallible>(axum::Extension(composite::Resources(
+                    subrequests,
+                )))
+                .layer::<_, std::convert::Infallible>(axum::extract::DefaultBodyLimit::max(
+                    files::MAX_JSON_FILE / 3 * 4 + 64 * 1024,
+                )),
+        )
         .layer(middleware::from_fn_with_state(shared.clone(), session))
         .with_state(shared.clone());
     let admin_shared = shared.clone();

@@ -162,7 +162,47 @@ impl Org {
             FieldDef::new("IsClosed", Ty::Bool, false),
             FieldDef::new("IsDefault", Ty::Bool, false),
         ];
+        let mut version = vec![
+            FieldDef::new("Id", Ty::Id, false),
+            FieldDef::new("ContentDocumentId", Ty::Reference, false),
+            FieldDef::new("Title", Ty::Text(255), true),
+            FieldDef::new("PathOnClient", Ty::Text(500), true),
+            FieldDef::new("Description", Ty::TextArea(1000), true),
+            FieldDef::new("ReasonForChange", Ty::Text(1000), true),
+            FieldDef::new("FirstPublishLocationId", Ty::Reference, true),
+            // Written as base64 on create; reads back as the URL of its content.
+            FieldDef::new("VersionData", Ty::Text(255), false),
+            FieldDef::new("ContentSize", Ty::Int, false),
+            FieldDef::new("FileType", Ty::Text(20), false),
+            FieldDef::new("FileExtension", Ty::Text(40), false),
+            FieldDef::new("VersionNumber", Ty::Text(20), false),
+            FieldDef::new("IsLatest", Ty::Bool, false),
+            FieldDef::new("OwnerId", Ty::Reference, false),
+        ];
+        audit(&mut version);
+        let mut document = vec![
+            FieldDef::new("Id", Ty::Id, false),
+            FieldDef::new("Title", Ty::Text(255), false),
+            FieldDef::new("LatestPublishedVersionId", Ty::Reference, false),
+            FieldDef::new("ContentSize", Ty::Int, false),
+            FieldDef::new("FileType", Ty::Text(20), false),
+            FieldDef::new("FileExtension", Ty::Text(40), false),
+            FieldDef::new("OwnerId", Ty::Reference, false),
+        ];
+        audit(&mut document);
+        let link = vec![
+            FieldDef::new("Id", Ty::Id, false),
+            FieldDef::new("LinkedEntityId", Ty::Reference, false),
+            FieldDef::new("ContentDocumentId", Ty::Reference, false),
+            FieldDef::new("ShareType", Ty::Text(1), false),
+            FieldDef::new("Visibility", Ty::Text(20), false),
+            FieldDef::new("SystemModstamp", Ty::DateTime, false),
+            FieldDef::new("IsDeleted", Ty::Bool, false),
+        ];
         self.schemas = HashMap::from([
+            ("ContentVersion", version),
+            ("ContentDocument", document),
+            ("ContentDocumentLink", link),
             ("Case", case),
             ("CaseComment", comment),
             ("User", user),

@@ -22,8 +22,10 @@ use serde_json::{Map, Value};
 use super::SfError;
 use lex::{Tok, lex};
 
+mod children;
 mod lex;
 use super::state::{Org, Ty, normalize_id, parse_datetime};
+pub use children::children;
 
 /// A literal value.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,8 +81,15 @@ pub struct Child {
 }
 
 /// Child relationships of the fake's schema: (parent, relationship, child, parent field).
-const RELATIONSHIPS: [(&str, &str, &str, &str); 1] =
-    [("Case", "CaseComments", "CaseComment", "ParentId")];
+const RELATIONSHIPS: [(&str, &str, &str, &str); 2] = [
+    ("Case", "CaseComments", "CaseComment", "ParentId"),
+    (
+        "Case",
+        "ContentDocumentLinks",
+        "ContentDocumentLink",
+        "LinkedEntityId",
+    ),
+];
 
 fn malformed(msg: impl Into<String>) -> SfError {
     SfError::bad("MALFORMED_QUERY", msg, &[])
@@ -458,47 +467,6 @@ fn parse_tokens(
         relationship,
         parent_field,
     ))
-}
-
-/// The child sets of `record` for the subqueries of `q`, as the REST API answers them.
-pub fn children(
-    org: &Org,
-    q: &Query,
-    record: &Map<String, Value>,
-    version: &str,
-) -> Vec<(String, Value)> {
-    let id = record.get("Id").and_then(Value::as_str).unwrap_or("");
-    q.children
-        .iter()
-        .map(|c| {
-            let mut rows: Vec<Map<String, Value>> = org
-                .table(c.query.object)
-                .filter(|r| r.get(c.parent_field).and_then(Value::as_str) == Some(id))
-                .filter(|r| {
-                    c.query
-                        .filter
-                        .as_ref()
-                        .is_none_or(|f| matches(org, c.query.object, r, f))
-                })
-                .cloned()
-                .collect();
-            sort(org, &c.query, &mut rows);
-            let records: Vec<Value> = rows
-                .iter()
-                .skip(c.query.offset)
-                .take(c.query.limit.unwrap_or(usize::MAX))
-                .map(|r| {
-                    super::state::with_attributes(c.query.object, version, r, Some(&c.query.fields))
-                })
-                .collect();
-            let value = if records.is_empty() {
-                Value::Null
-            } else {
-                serde_json::json!({"totalSize": records.len(), "done": true, "records": records})
-            };
-            (c.relationship.to_owned(), value)
-        })
-        .collect()
 }
 
 fn text(v: &Value) -> Option<String> {

@@ -19,6 +19,9 @@ pub fn key_prefix(object: &str) -> Option<&'static str> {
         "Group" => "00G",
         "CaseStatus" => "01J",
         "Organization" => "00D",
+        "ContentVersion" => "068",
+        "ContentDocument" => "069",
+        "ContentDocumentLink" => "06A",
         _ => return None,
     })
 }
@@ -71,6 +74,18 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
+/// The objects the fake knows.
+const OBJECTS: [&str; 8] = [
+    "Case",
+    "CaseComment",
+    "User",
+    "Group",
+    "CaseStatus",
+    "ContentVersion",
+    "ContentDocument",
+    "ContentDocumentLink",
+];
+
 /// The in-memory org.
 #[derive(Debug, Clone)]
 pub struct Org {
@@ -88,6 +103,8 @@ pub struct Org {
     pub delete_log: Vec<(&'static str, String, DateTime<Utc>)>,
     /// Deletions before this were purged from the delete log.
     pub purged_before: DateTime<Utc>,
+    /// File contents (`VersionData`) by ContentVersion id.
+    pub blobs: HashMap<String, axum::body::Bytes>,
 }
 
 impl Default for Org {
@@ -115,6 +132,7 @@ impl Org {
             delete_log: Vec::new(),
             // As if the org had been around for a while: nothing purged in the last 30 days.
             purged_before: Utc::now() - chrono::Duration::days(30),
+            blobs: HashMap::new(),
         };
         org.org_id = org.new_id("Organization");
         org.build_schemas(&[]);
@@ -161,9 +179,7 @@ impl Org {
 
     /// The canonical object name (SOQL and paths are case-insensitive).
     pub fn object(&self, name: &str) -> Option<&'static str> {
-        ["Case", "CaseComment", "User", "Group", "CaseStatus"]
-            .into_iter()
-            .find(|o| o.eq_ignore_ascii_case(name))
+        OBJECTS.into_iter().find(|o| o.eq_ignore_ascii_case(name))
     }
 
     /// A field by case-insensitive name.
@@ -237,9 +253,7 @@ impl Org {
 
     /// Which object an existing id belongs to.
     pub fn exists(&self, id: &str) -> Option<&'static str> {
-        ["Case", "CaseComment", "User", "Group", "CaseStatus"]
-            .into_iter()
-            .find(|o| self.get(o, id).is_some())
+        OBJECTS.into_iter().find(|o| self.get(o, id).is_some())
     }
 
     pub fn is_closed_status(&self, label: &str) -> bool {
@@ -423,6 +437,7 @@ impl Org {
                 let ok = match (object, name) {
                     (_, "OwnerId") => matches!(target, Some("User" | "Group")),
                     ("CaseComment", "ParentId") | ("Case", "ParentId") => target == Some("Case"),
+                    ("ContentVersion", "FirstPublishLocationId") => target.is_some(),
                     _ => true,
                 };
                 if !ok {
