@@ -109,22 +109,35 @@ pub async fn history(
     let bug_id = db.resolve(&id)?;
     db.check_visible(bug_id, caller.as_deref())?;
     let since = since(&req)?;
-    let history: Vec<Value> = db
+    // A real 5.0.6 folds every change one user made within one second into one group, the
+    // changes in order (so a field may appear twice: `CONFIRMED -> RESOLVED`, then
+    // `RESOLVED -> VERIFIED`).
+    let mut history: Vec<Value> = Vec::new();
+    for h in db
         .history
         .get(&bug_id)
         .into_iter()
         .flatten()
         .filter(|h| since.is_none_or(|s| h.when >= s))
-        .map(|h| {
-            json!({
-                "when": fmt_time(h.when),
+    {
+        let when = fmt_time(h.when);
+        let changes = h
+            .changes
+            .iter()
+            .map(|(f, r, a)| json!({"field_name": f, "removed": r, "added": a}));
+        match history.last_mut() {
+            Some(last) if last["when"] == when.as_str() && last["who"] == h.who.as_str() => {
+                if let Some(list) = last["changes"].as_array_mut() {
+                    list.extend(changes);
+                }
+            }
+            _ => history.push(json!({
+                "when": when,
                 "who": h.who,
-                "changes": h.changes.iter().map(|(f, r, a)| json!({
-                    "field_name": f, "removed": r, "added": a,
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
+                "changes": changes.collect::<Vec<_>>(),
+            })),
+        }
+    }
     let alias = &db.bugs[&bug_id].alias;
     Ok(Json(
         json!({ "bugs": [{ "id": bug_id, "alias": alias, "history": history }] }),
