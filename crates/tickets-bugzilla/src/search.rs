@@ -169,24 +169,44 @@ pub fn history_entries(
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    // The status state after each history group, from the newest back.
+    // A real 5.0.6 folds the changes one user made within one second into one group, so one
+    // group may hold two status changes in order (CONFIRMED -> RESOLVED, RESOLVED -> VERIFIED):
+    // a group is cut into steps where a field repeats, and each step is one move.
+    let changes_of = |h: &Value| -> Vec<Value> {
+        h.get("changes")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let field_of = |c: &Value| {
+        c.get("field_name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let mut steps: Vec<(usize, Vec<Value>)> = Vec::new();
+    for (i, h) in history.iter().enumerate() {
+        let mut step: Vec<Value> = Vec::new();
+        for c in changes_of(h) {
+            if step.iter().any(|x| field_of(x) == field_of(&c)) {
+                steps.push((i, std::mem::take(&mut step)));
+            }
+            step.push(c);
+        }
+        steps.push((i, step));
+    }
+    // The status state after each step, from the newest back.
     let mut after = StatusState {
         status: bug.status.clone(),
         resolution: bug.resolution.clone(),
         whiteboard: bug.whiteboard.clone(),
     };
-    let mut status_moves = vec![None; history.len()];
-    for (i, h) in history.iter().enumerate().rev() {
+    let mut status_moves = vec![None; steps.len()];
+    for (i, (_, step)) in steps.iter().enumerate().rev() {
         let mut before = after.clone();
-        for c in h
-            .get("changes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let field = c.get("field_name").and_then(Value::as_str).unwrap_or("");
+        for c in step {
             let removed = c.get("removed").and_then(Value::as_str).unwrap_or("");
-            before.set(field, removed);
+            before.set(&field_of(c), removed);
         }
         let (from, to) = (before.read(statuses, meta), after.read(statuses, meta));
         if from != to {
@@ -195,7 +215,8 @@ pub fn history_entries(
         after = before;
     }
     let mut out = Vec::new();
-    for (h, status_move) in history.iter().zip(status_moves) {
+    for ((group, step), status_move) in steps.iter().zip(status_moves) {
+        let h = &history[*group];
         let at = h
             .get("when")
             .and_then(Value::as_str)
@@ -212,13 +233,8 @@ pub fn history_entries(
                 at,
             ));
         }
-        for c in h
-            .get("changes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let field = c.get("field_name").and_then(Value::as_str).unwrap_or("");
+        for c in step {
+            let field = field_of(c);
             let text = |k: &str| {
                 c.get(k)
                     .and_then(Value::as_str)
@@ -226,7 +242,7 @@ pub fn history_entries(
                     .map(str::to_owned)
             };
             let (mut old, mut new) = (text("removed"), text("added"));
-            let name = match field {
+            let name = match field.as_str() {
                 // Folded into the one status entry above.
                 "status" | "bug_status" | "resolution" => continue,
                 "assigned_to" => {
@@ -416,5 +432,30 @@ mod tests {
             "{h:?}"
         );
         assert!(h.iter().any(|e| e.field.as_deref() == Some("cf_customer")));
+
+        // Two PUTs in one second fold into one group on a real 5.0.6.
+        let answer = json!({"bugs": [{"id": 2, "history": [
+            {"when": "2026-11-28T10:10:40Z", "who": "admin@example.com", "changes": [
+                {"field_name": "status", "added": "RESOLVED", "removed": "CONFIRMED"},
+                {"field_name": "resolution", "added": "FIXED", "removed": ""},
+                {"field_name": "status", "added": "VERIFIED", "removed": "RESOLVED"}]}
+        ]}]});
+        let bug: Bug = serde_json::from_value(json!({
+            "id": 2, "summary": "s", "status": "VERIFIED", "resolution": "FIXED",
+            "creation_time": "2026-11-28T09:00:00Z", "last_change_time": "2026-11-28T10:10:40Z"
+        }))
+        .unwrap();
+        let h = history_entries(&answer, &meta, &statuses, &bug).unwrap();
+        let moves: Vec<(Option<&str>, Option<&str>)> = h
+            .iter()
+            .map(|e| (e.old_value.as_deref(), e.new_value.as_deref()))
+            .collect();
+        assert_eq!(
+            moves,
+            [
+                (Some("new"), Some("resolved")),
+                (Some("resolved"), Some("closed"))
+            ]
+        );
     }
 }
