@@ -45,16 +45,70 @@ pub fn params(
     if let Some(tag) = q.tags.first() {
         p.push(("whiteboard", format!("[{}]", tag.trim())));
     }
+    // Boolean charts, ANDed at the top; each OR goes in an `OP`/`CP` group (checked on a real
+    // 5.0.6), so the filters below combine.
+    let mut n = 0;
+    let mut chart = |p: &mut Vec<(&'static str, String)>, f: &str, o: &str, v: String| {
+        n += 1;
+        let (fk, ok, vk) = chart_keys(n);
+        p.push((fk, f.to_owned()));
+        if !o.is_empty() {
+            p.push((ok, o.to_owned()));
+            p.push((vk, v));
+        }
+        n
+    };
+    let mut or_group = |p: &mut Vec<(&'static str, String)>, items: Vec<(&str, &str, String)>| {
+        let open = chart(p, "OP", "", String::new());
+        p.push((join_key(open), "OR".to_owned()));
+        for (f, o, v) in items {
+            chart(p, f, o, v);
+        }
+        chart(p, "CP", "", String::new());
+    };
     if let Some(text) = &q.text {
-        p.extend([
-            ("j_top", "OR".to_owned()),
-            ("f1", "short_desc".to_owned()),
-            ("o1", "substring".to_owned()),
-            ("v1", text.clone()),
-            ("f2", "longdesc".to_owned()),
-            ("o2", "substring".to_owned()),
-            ("v2", text.clone()),
-        ]);
+        or_group(
+            &mut p,
+            vec![
+                ("short_desc", "substring", text.clone()),
+                ("longdesc", "substring", text.clone()),
+            ],
+        );
+    }
+    // Statuses told apart by a whiteboard marker (triaged, on hold, escalated): when every
+    // wanted status has one, the server keeps only bugs carrying one of them.
+    let markers: Vec<String> = q
+        .status
+        .iter()
+        .map(|s| statuses.target(*s).marker.clone())
+        .collect::<Option<Vec<String>>>()
+        .unwrap_or_default();
+    if !markers.is_empty() {
+        or_group(
+            &mut p,
+            markers
+                .iter()
+                .map(|m| {
+                    let token = m.trim().trim_start_matches('[').trim_end_matches(']');
+                    ("status_whiteboard", "substring", format!("[{token}]"))
+                })
+                .collect(),
+        );
+    }
+    // The requester: the reporter, or the `[tickets] X reported:` line of comment 0 (any
+    // comment containing it, narrowed exactly on the page).
+    if let Some(r) = &q.requester {
+        or_group(
+            &mut p,
+            vec![
+                ("reporter", "equals", r.trim().to_owned()),
+                (
+                    "longdesc",
+                    "substring",
+                    format!("[tickets] {} reported:", r.trim()),
+                ),
+            ],
+        );
     }
     if let Some(since) = q.updated_since {
         p.push((
@@ -66,6 +120,29 @@ pub fn params(
     p.push(("limit", limit.to_string()));
     p.push(("offset", offset.to_string()));
     p
+}
+
+/// The keys of boolean chart `n` (`f1`, `o1`, `v1`, ...), as static strings.
+fn chart_keys(n: usize) -> (&'static str, &'static str, &'static str) {
+    const F: [&str; 12] = [
+        "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12",
+    ];
+    const O: [&str; 12] = [
+        "o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8", "o9", "o10", "o11", "o12",
+    ];
+    const V: [&str; 12] = [
+        "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12",
+    ];
+    let i = n.clamp(1, 12) - 1;
+    (F[i], O[i], V[i])
+}
+
+/// The join key of chart `n` (`j1`, ...).
+fn join_key(n: usize) -> &'static str {
+    const J: [&str; 12] = [
+        "j1", "j2", "j3", "j4", "j5", "j6", "j7", "j8", "j9", "j10", "j11", "j12",
+    ];
+    J[n.clamp(1, 12) - 1]
 }
 
 /// Bugzilla statuses that read as `s` without being its target (see `StatusMap::read`):
@@ -315,9 +392,29 @@ mod tests {
             !p.iter().any(|(_, v)| v == "[second]"),
             "one whiteboard value only"
         );
-        assert!(has("j_top", "OR") && has("f2", "longdesc") && has("v1", "zebra"));
+        // Text: summary OR any comment, in a group ANDed with the rest.
+        assert!(has("f1", "OP") && has("j1", "OR") && !p.iter().any(|(k, _)| *k == "j_top"));
+        assert!(has("f2", "short_desc") && has("v2", "zebra") && has("f3", "longdesc"));
+        assert!(has("f4", "CP"));
+        // New and closed have no marker: no marker chart.
+        assert!(!p.iter().any(|(_, v)| v == "status_whiteboard"));
+
         assert!(has("last_change_time", "2026-01-02T03:04:05Z"));
         assert!(has("order", "bug_id") && has("limit", "25") && has("offset", "50"));
+        // Marker statuses only: their markers are searched server-side (issue 16).
+        let mut q = TicketQuery::new().requester("carol@example.com");
+        q.status = vec![Status::Triaged, Status::OnHold];
+        let p2 = params(&cfg(), &statuses, &q, 25, 0);
+        let has = |k: &str, v: &str| p2.iter().any(|(a, b)| *a == k && b == v);
+        assert!(has("f1", "OP") && has("j1", "OR"));
+        assert!(has("f2", "status_whiteboard") && has("o2", "substring") && has("v2", "[triaged]"));
+        assert!(has("f3", "status_whiteboard") && has("v3", "[on-hold]"));
+        assert!(has("f4", "CP"));
+        // The requester: reporter, or the requester line of comment 0.
+        assert!(has("f5", "OP") && has("j5", "OR"));
+        assert!(has("f6", "reporter") && has("v6", "carol@example.com"));
+        assert!(has("f7", "longdesc") && has("v7", "[tickets] carol@example.com reported:"));
+        assert!(has("f8", "CP"));
     }
 
     #[test]

