@@ -1,5 +1,6 @@
 //! The `bugzilla` provider: tickets as bugs of one product/component.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -8,7 +9,6 @@ use tickets_core::{
     Capabilities, Comment, Cursor, Error, HistoryAction, HistoryEntry, NewComment, NewTicket, Page,
     Priority, Result, Status, Ticket, TicketId, TicketPatch, TicketProvider, TicketQuery, Workflow,
 };
-use tokio::sync::OnceCell;
 
 use crate::KIND;
 use crate::client::{Client, segment};
@@ -27,7 +27,10 @@ pub struct BugzillaProvider {
     pub(crate) client: Client,
     pub(crate) cfg: BugzillaConfig,
     pub(crate) statuses: StatusMap,
-    meta: OnceCell<Meta>,
+    /// The metadata and when it was read (see `metadata_ttl_secs`).
+    meta: tokio::sync::Mutex<Option<(Arc<Meta>, std::time::Instant)>>,
+    /// The last metadata, for `capabilities` (which cannot wait).
+    last_meta: std::sync::Mutex<Option<Arc<Meta>>>,
     /// Comments being added with a key, one call per key at a time.
     pub(crate) key_locks: KeyLocks,
     /// Bugs seen in scope lately (id -> when), so comments need no extra read to check it.
@@ -57,11 +60,16 @@ impl BugzillaProvider {
             cfg.api_key_in,
             Duration::from_secs(cfg.timeout_secs),
         )?;
+        let client = match cfg.requests_per_minute {
+            Some(rpm) => client.with_pacing(rpm),
+            None => client,
+        };
         Ok(Self {
             client,
             statuses: StatusMap::new(cfg.effective_status_map()),
             cfg,
-            meta: OnceCell::new(),
+            meta: tokio::sync::Mutex::new(None),
+            last_meta: std::sync::Mutex::new(None),
             key_locks: KeyLocks::default(),
             in_scope: Default::default(),
             descriptions: Default::default(),
@@ -93,10 +101,41 @@ impl BugzillaProvider {
         &self.client
     }
 
-    pub(crate) async fn meta(&self) -> Result<&Meta> {
-        self.meta
-            .get_or_try_init(|| meta::discover(&self.client, &self.cfg))
-            .await
+    /// The server's metadata: in memory for `metadata_ttl_secs`, else from the disk cache
+    /// (when `metadata_cache` is on and the file is fresh), else read from the server (one
+    /// `GET /rest/field/bug` and the product) and written to the cache.
+    pub(crate) async fn meta(&self) -> Result<Arc<Meta>> {
+        let ttl = Duration::from_secs(self.cfg.metadata_ttl_secs);
+        let mut slot = self.meta.lock().await;
+        if let Some((meta, at)) = slot.as_ref()
+            && at.elapsed() < ttl
+        {
+            return Ok(meta.clone());
+        }
+        let file = self
+            .cfg
+            .metadata_cache
+            .then(|| meta::cache_file(self.client.base(), &self.cfg))
+            .flatten();
+        let cached = file
+            .as_deref()
+            .and_then(|f| meta::load(f, self.cfg.metadata_ttl_secs))
+            .and_then(|raw| meta::build(&raw, &self.cfg).ok());
+        let meta = match cached {
+            Some(m) => m,
+            None => {
+                let raw = meta::fetch(&self.client, &self.cfg).await?;
+                let meta = meta::build(&raw, &self.cfg)?;
+                if let Some(f) = &file {
+                    meta::store(f, &raw);
+                }
+                meta
+            }
+        };
+        let meta = Arc::new(meta);
+        *slot = Some((meta.clone(), std::time::Instant::now()));
+        *self.last_meta.lock().unwrap_or_else(|p| p.into_inner()) = Some(meta.clone());
+        Ok(meta)
     }
 
     pub(crate) fn mapping<'a>(&'a self, meta: &'a Meta) -> Mapping<'a> {
@@ -273,12 +312,14 @@ impl BugzillaProvider {
 
     async fn ticket(&self, bug: &Bug) -> Result<Ticket> {
         let meta = self.meta().await?;
+        let meta = &*meta;
         let description = self.description(bug.id).await?;
         Ok(convert::to_ticket(bug, description, &self.mapping(meta)))
     }
 
     async fn fetch(&self, id: &str) -> Result<Ticket> {
         let meta = self.meta().await?;
+        let meta = &*meta;
         let path = segment(id);
         let (bug_path, comments_path) = (format!("/bug/{path}"), format!("/bug/{path}/comment"));
         let (bug, comments) = futures::try_join!(
@@ -373,7 +414,12 @@ impl TicketProvider for BugzillaProvider {
         c.edit_description = false;
         c.change_feed = true;
         c.statuses = Status::ALL.to_vec();
-        if let Some(meta) = self.meta.get() {
+        if let Some(meta) = self
+            .last_meta
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             c.priorities = meta.priorities.exact();
         }
         c.max_page_size = MAX_PAGE_SIZE;
@@ -388,6 +434,7 @@ impl TicketProvider for BugzillaProvider {
     async fn create(&self, new: NewTicket) -> Result<Ticket> {
         check_new(&new)?;
         let meta = self.meta().await?;
+        let meta = &*meta;
         // Bugzilla files bugs in an initial status only; others are moved there afterwards.
         let fileable = |s: Status| {
             s.is_open()
@@ -519,6 +566,7 @@ impl TicketProvider for BugzillaProvider {
             .unwrap_or(DEFAULT_PAGE_SIZE)
             .min(MAX_PAGE_SIZE);
         let meta = self.meta().await?;
+        let meta = &*meta;
         let params = crate::search::params(&self.cfg, &self.statuses, query, size, offset);
         let answer = self.client.get("/bug", &params).await?;
         let bugs = convert::bugs(&answer)?;
@@ -556,6 +604,7 @@ impl TicketProvider for BugzillaProvider {
 
     async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {
         let meta = self.meta().await?;
+        let meta = &*meta;
         let history_path = format!("/bug/{}/history", segment(id.as_str()));
         let (bug, answer) =
             futures::try_join!(self.bug(id.as_str()), self.client.get(&history_path, &[]),)

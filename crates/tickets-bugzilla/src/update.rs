@@ -42,6 +42,7 @@ impl BugzillaProvider {
             custom_field(&self.cfg, name)?;
         }
         let meta = self.meta().await?;
+        let meta = &*meta;
         let (bug, description) = self
             .bug_and_description(id.as_str())
             .await

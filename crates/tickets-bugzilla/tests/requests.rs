@@ -186,3 +186,48 @@ async fn marker_and_requester_filters_are_searched_server_side() {
         .unwrap();
     assert_eq!(mine.items.len(), 30);
 }
+
+/// `requests_per_minute` paces every request (a token bucket); unset sends at once.
+#[tokio::test]
+async fn requests_per_minute_paces_the_client() {
+    let fake = FakeBugzilla::start().await.unwrap();
+    let mut cfg = config(&fake);
+    cfg.requests_per_minute = Some(600); // 10 a second, bursts of 10
+    cfg.priority_map = tickets_core::Priority::ALL
+        .iter()
+        .map(|p| (*p, "Normal".to_owned()))
+        .collect();
+    let p = BugzillaProvider::new(cfg).unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..25 {
+        p.client().get("/version", &[]).await.unwrap();
+    }
+    let took = started.elapsed();
+    // 10 at once, then 15 more at 10 a second.
+    assert!(took >= std::time::Duration::from_millis(1_400), "{took:?}");
+    let unpaced = BugzillaProvider::new(config(&fake)).unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..25 {
+        unpaced.client().get("/version", &[]).await.unwrap();
+    }
+    assert!(started.elapsed() < std::time::Duration::from_millis(1_000));
+}
+
+/// A 429 from the server holds the paced client until its `Retry-After`.
+#[tokio::test]
+async fn a_429_holds_the_paced_client() {
+    let fake = FakeBugzilla::start().await.unwrap();
+    let mut cfg = config(&fake);
+    cfg.requests_per_minute = Some(60_000);
+    let p = BugzillaProvider::new(cfg).unwrap();
+    fake.faults().fail_next(1, 429);
+    let err = p.client().get("/version", &[]).await.unwrap_err();
+    assert_eq!(err.kind(), tickets_core::ErrorKind::RateLimited);
+    let wait = err.retry_after().expect("the fake sends Retry-After");
+    let started = std::time::Instant::now();
+    p.client().get("/version", &[]).await.unwrap();
+    assert!(
+        started.elapsed() + std::time::Duration::from_millis(50) >= wait,
+        "{wait:?}"
+    );
+}
