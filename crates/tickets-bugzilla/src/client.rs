@@ -21,6 +21,8 @@ pub struct Client {
     base: String,
     key: SecretString,
     key_in: ApiKeyIn,
+    /// Client-side pacing (`requests_per_minute`), shared by clones.
+    pacer: Option<std::sync::Arc<tickets_http::Pacer>>,
 }
 
 impl fmt::Debug for Client {
@@ -29,6 +31,10 @@ impl fmt::Debug for Client {
             .field("base", &self.base)
             .field("key", &"***")
             .field("key_in", &self.key_in)
+            .field(
+                "requests_per_minute",
+                &self.pacer.as_ref().map(|p| p.per_minute()),
+            )
             .finish()
     }
 }
@@ -68,7 +74,18 @@ impl Client {
             base: normalize_base(base),
             key,
             key_in,
+            pacer: None,
         })
+    }
+
+    /// Paces every request to at most `per_minute` (bursts of a second's worth); a 429 holds
+    /// all requests until its `Retry-After`.
+    pub fn with_pacing(mut self, per_minute: u32) -> Self {
+        let burst = (per_minute / 60).max(1);
+        self.pacer = Some(std::sync::Arc::new(tickets_http::Pacer::new(
+            per_minute, burst,
+        )));
+        self
     }
 
     /// The REST root, e.g. `https://bugzilla.example.com/rest`.
@@ -128,6 +145,9 @@ impl Client {
         if let Some(body) = &body {
             req = req.json(body);
         }
+        if let Some(p) = &self.pacer {
+            p.acquire().await;
+        }
         let started = std::time::Instant::now();
         let resp = req.send().await.map_err(|e| {
             let err = tickets_http::transport_error("Bugzilla", e).with_context("call", &what);
@@ -143,6 +163,11 @@ impl Client {
             "bugzilla answered"
         );
         let retry_after = tickets_http::retry_after(resp.headers());
+        if status == 429
+            && let Some(p) = &self.pacer
+        {
+            p.rate_limited(retry_after);
+        }
         let bytes = resp.bytes().await.map_err(|e| {
             tickets_http::transport_error("Bugzilla", e).with_context("call", &what)
         })?;

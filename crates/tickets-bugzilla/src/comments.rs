@@ -23,6 +23,7 @@ impl BugzillaProvider {
             marker::check_key(k)?;
         }
         let meta = self.meta().await?;
+        let meta = &*meta;
         let login = meta.login.as_deref();
         let text = convert::stored_comment(new.author.as_deref(), login, &new.body, key);
         let Some(key) = key else {

@@ -94,6 +94,10 @@ fn default_timeout() -> u64 {
     30
 }
 
+fn default_metadata_ttl() -> u64 {
+    3_600
+}
+
 fn default_feed_lag() -> u64 {
     10
 }
@@ -164,6 +168,26 @@ pub struct BugzillaConfig {
     /// The allowed status moves (the core default unless set).
     #[serde(default)]
     pub workflow: Workflow,
+    /// Client-side pacing: at most this many requests a minute to this server (a token
+    /// bucket, bursts of up to a second's worth). Upstream Bugzilla documents no limit, so
+    /// unset (the default) sends without pacing; set it for bugzilla.mozilla.org-style servers
+    /// that answer 429.
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
+    /// How long the server's metadata (priorities, workflow, default assignee, custom field
+    /// types) is trusted before it is read again, in seconds (0 to 86400, default 3600).
+    #[serde(default = "default_metadata_ttl")]
+    pub metadata_ttl_secs: u64,
+    /// Keep the metadata in the user's cache directory too (`$XDG_CACHE_HOME/tickets`, ...), so
+    /// short-lived processes such as the CLI do not read it each time. Keyed by base URL and
+    /// account; holds no secret; a corrupt or stale file is ignored. Default `true` from
+    /// configuration; [`BugzillaConfig::new`] leaves it off (an app building the config in code
+    /// keeps one long-lived provider, which holds the metadata in memory).
+    #[serde(default = "default_true")]
+    pub metadata_cache: bool,
+    /// Where the metadata cache lives instead of the user's cache directory.
+    #[serde(default)]
+    pub metadata_cache_dir: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for BugzillaConfig {
@@ -204,6 +228,10 @@ impl BugzillaConfig {
         "timeout_secs",
         "feed_lag_secs",
         "workflow",
+        "requests_per_minute",
+        "metadata_ttl_secs",
+        "metadata_cache",
+        "metadata_cache_dir",
     ];
 
     /// A config for `base_url` with `api_key`, filing into product/component.
@@ -232,6 +260,10 @@ impl BugzillaConfig {
             timeout_secs: default_timeout(),
             feed_lag_secs: default_feed_lag(),
             workflow: Workflow::default(),
+            requests_per_minute: None,
+            metadata_ttl_secs: default_metadata_ttl(),
+            metadata_cache: false,
+            metadata_cache_dir: None,
         }
     }
 
@@ -297,6 +329,12 @@ impl BugzillaConfig {
             .map_err(|p| ("timeout_secs", p))?;
         tickets_core::config::check_range(self.feed_lag_secs, 0, 3_600, "seconds")
             .map_err(|p| ("feed_lag_secs", p))?;
+        tickets_core::config::check_range(self.metadata_ttl_secs, 0, 86_400, "seconds")
+            .map_err(|p| ("metadata_ttl_secs", p))?;
+        if let Some(rpm) = self.requests_per_minute {
+            tickets_core::config::check_range(u64::from(rpm), 1, 1_000_000, "requests a minute")
+                .map_err(|p| ("requests_per_minute", p))?;
+        }
         Ok(())
     }
 }

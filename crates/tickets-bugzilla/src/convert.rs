@@ -106,6 +106,104 @@ pub fn comments_of(answer: &Value) -> Result<Vec<BzComment>> {
     Ok(comments)
 }
 
+/// Comment 0 of each bug of a comments answer (`{"bugs":{"12":{"comments":[..]}}}`, read with
+/// `include_fields=bug_id,count,text`).
+pub fn descriptions_of(answer: &Value) -> Result<Vec<(u64, String)>> {
+    let bugs = answer
+        .get("bugs")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Error::unexpected("comments answer without a `bugs` map"))?;
+    let mut out = Vec::new();
+    for (id, entry) in bugs {
+        let id: u64 = id.parse().map_err(|_| {
+            Error::unexpected(format!("comments answer keyed by {id:?}, not a bug id"))
+        })?;
+        let text = entry
+            .get("comments")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|c| c.get("count").and_then(Value::as_u64) == Some(0))
+            .and_then(|c| c.get("text").and_then(Value::as_str))
+            .unwrap_or_default();
+        out.push((id, text.to_owned()));
+    }
+    Ok(out)
+}
+
+/// Applies the `changes` of a `PUT /rest/bug/{id}` answer (`{"bugs":[{"id","last_change_time",
+/// "changes":{"field":{"added","removed"}}}]}`) to the bug as read, so an update needs no
+/// read-back. Scalars take `added`; `cc` removes and adds its comma-and-space lists; custom
+/// fields land in `extra`; fields the model does not read are left alone.
+pub fn apply_changes(bug: &mut Bug, answer: &Value, is_open: impl Fn(&str) -> bool) -> Result<()> {
+    let entry = answer
+        .get("bugs")
+        .and_then(Value::as_array)
+        .and_then(|b| {
+            b.iter()
+                .find(|x| x.get("id").and_then(Value::as_u64) == Some(bug.id))
+        })
+        .ok_or_else(|| {
+            Error::unexpected(format!("the update answer does not name bug {}", bug.id))
+        })?;
+    if let Some(t) = entry
+        .get("last_change_time")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+    {
+        bug.last_change_time = t.with_timezone(&Utc);
+    }
+    let Some(changes) = entry.get("changes").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    let list = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    for (field, change) in changes {
+        let added = change
+            .get("added")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let removed = change
+            .get("removed")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match field.as_str() {
+            "status" | "bug_status" => {
+                bug.is_open = Some(is_open(&added));
+                bug.status = added;
+            }
+            "resolution" => bug.resolution = added,
+            "priority" => bug.priority = added,
+            "assigned_to" => bug.assigned_to = added,
+            "whiteboard" | "status_whiteboard" => bug.whiteboard = added,
+            "summary" | "short_desc" => bug.summary = added,
+            "deadline" => bug.deadline = Some(added).filter(|d| !d.is_empty()),
+            "product" => bug.product = added,
+            "component" => bug.component = added,
+            "cc" => {
+                let gone = list(removed);
+                bug.cc.retain(|c| !gone.contains(c));
+                for c in list(&added) {
+                    if !bug.cc.contains(&c) {
+                        bug.cc.push(c);
+                    }
+                }
+            }
+            f if f.starts_with("cf_") => {
+                bug.extra.insert(f.to_owned(), Value::String(added));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// The first bug of a `{"bugs":[...]}` answer.
 pub fn first_bug(answer: &Value) -> Result<Bug> {
     let bug = answer

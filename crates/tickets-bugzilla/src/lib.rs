@@ -14,6 +14,7 @@ mod proptests;
 mod provider;
 mod search;
 mod status;
+mod update;
 
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde_json::Value;
-use tickets_core::{Error, ErrorKind, Priority, Result};
+use tickets_core::{Error, ErrorKind, Result};
 
 use crate::client::{Client, segment};
 use crate::config::{ApiKeyIn, BugzillaConfig};
@@ -28,8 +28,11 @@ impl Transitions {
     /// From a `GET /rest/field/bug/bug_status` answer: the value with a null or empty name lists
     /// the initial statuses.
     pub fn from_field(answer: &Value) -> Result<Self> {
-        let values = answer
-            .pointer("/fields/0/values")
+        let field = field_named(answer, "bug_status")
+            .or_else(|| answer.pointer("/fields/0"))
+            .ok_or_else(|| Error::unexpected("bug_status field answer without values"))?;
+        let values = field
+            .get("values")
             .and_then(Value::as_array)
             .ok_or_else(|| Error::unexpected("bug_status field answer without values"))?;
         let mut t = Transitions::default();
@@ -132,8 +135,9 @@ pub struct Meta {
 
 /// Legal priority values in order, from a `GET /rest/field/bug/priority` answer.
 pub fn priority_values(answer: &Value) -> Vec<String> {
-    let mut values: Vec<(i64, usize, String)> = answer
-        .pointer("/fields/0/values")
+    let field = field_named(answer, "priority").or_else(|| answer.pointer("/fields/0"));
+    let mut values: Vec<(i64, usize, String)> = field
+        .and_then(|f| f.get("values"))
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -149,18 +153,49 @@ pub fn priority_values(answer: &Value) -> Vec<String> {
     values.into_iter().map(|(_, _, n)| n).collect()
 }
 
-/// Asks the server.
-pub async fn discover(client: &Client, cfg: &BugzillaConfig) -> Result<Meta> {
-    let priorities = if Priority::ALL
+/// The field called `name` in a `/rest/field/bug` answer.
+fn field_named<'a>(answer: &'a Value, name: &str) -> Option<&'a Value> {
+    answer
+        .get("fields")
+        .and_then(Value::as_array)?
         .iter()
-        .all(|p| cfg.priority_map.contains_key(p))
-    {
-        PriorityMap::from_values(&[], &cfg.priority_map)
-    } else {
-        let answer = client.get("/field/bug/priority", &[]).await?;
-        PriorityMap::from_values(&priority_values(&answer), &cfg.priority_map)
-    };
-    let transitions = Transitions::from_field(&client.get("/field/bug/bug_status", &[]).await?)?;
+        .find(|f| f.get("name").and_then(Value::as_str) == Some(name))
+}
+
+/// What discovery reads from the server, as it answered: what the disk cache holds (no
+/// secret: field definitions, a login, the default assignee).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Raw {
+    /// Format version of the cached file.
+    pub v: u32,
+    /// When it was read (seconds since the epoch).
+    pub saved: u64,
+    /// The `/rest/field/bug?names=bug_status&names=priority&names=cf_..` answer.
+    pub fields: Value,
+    /// The component's default assignee (or the configured `unassigned`).
+    pub unassigned: String,
+    /// The API user's login, if known.
+    pub login: Option<String>,
+}
+
+const RAW_VERSION: u32 = 1;
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Asks the server: one `GET /rest/field/bug` for the workflow, the priorities and the mapped
+/// custom fields at once, the product for its component's default assignee (unless
+/// `unassigned` is configured), and `whoami` in header mode without a `login`.
+pub async fn fetch(client: &Client, cfg: &BugzillaConfig) -> Result<Raw> {
+    let mut names: Vec<(&str, String)> = vec![
+        ("names", "bug_status".to_owned()),
+        ("names", "priority".to_owned()),
+    ];
+    names.extend(cfg.custom_fields.values().map(|f| ("names", f.clone())));
+    let fields = client.get("/field/bug", &names).await?;
     let unassigned = match &cfg.unassigned {
         Some(u) => u.clone(),
         None => {
@@ -204,45 +239,121 @@ pub async fn discover(client: &Client, cfg: &BugzillaConfig) -> Result<Meta> {
             .ok()
             .and_then(|v| v.get("name").and_then(Value::as_str).map(str::to_owned));
     }
+    Ok(Raw {
+        v: RAW_VERSION,
+        saved: now_secs(),
+        fields,
+        unassigned,
+        login,
+    })
+}
+
+/// The metadata from what the server answered.
+pub fn build(raw: &Raw, cfg: &BugzillaConfig) -> Result<Meta> {
+    let priorities = PriorityMap::from_values(&priority_values(&raw.fields), &cfg.priority_map);
+    let transitions = Transitions::from_field(&raw.fields)?;
     let mut field_types = HashMap::new();
-    if !cfg.custom_fields.is_empty() {
-        let names: Vec<(&str, String)> = cfg
-            .custom_fields
-            .values()
-            .map(|f| ("names", f.clone()))
-            .collect();
-        let answer = client.get("/field/bug", &names).await?;
-        for f in answer
-            .get("fields")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+    for f in raw
+        .fields
+        .get("fields")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let (Some(name), Some(kind)) = (
+            f.get("name").and_then(Value::as_str),
+            f.get("type").and_then(Value::as_u64),
+        ) && name.starts_with("cf_")
         {
-            if let (Some(name), Some(kind)) = (
-                f.get("name").and_then(Value::as_str),
-                f.get("type").and_then(Value::as_u64),
-            ) {
-                field_types.insert(name.to_owned(), kind);
-            }
+            field_types.insert(name.to_owned(), kind);
         }
-        if let Some(missing) = cfg
-            .custom_fields
-            .values()
-            .find(|f| !field_types.contains_key(*f))
-        {
-            return Err(Error::new(
-                ErrorKind::Config,
-                format!("custom field {missing} does not exist on the server; check custom_fields"),
-            ));
-        }
+    }
+    if let Some(missing) = cfg
+        .custom_fields
+        .values()
+        .find(|f| !field_types.contains_key(*f))
+    {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!("custom field {missing} does not exist on the server; check custom_fields"),
+        ));
     }
     Ok(Meta {
         priorities,
         field_types,
         transitions,
-        unassigned,
-        login,
+        unassigned: raw.unassigned.clone(),
+        login: raw.login.clone(),
     })
+}
+
+/// The metadata cache file of this server and account, in the user's cache directory:
+/// `tickets/bugzilla-meta-<hash>.json`, the hash over the base URL, the account (the login,
+/// else a hash of the key: the file never holds a secret), product, component and mapped
+/// fields. `None` where the platform has no cache directory.
+pub fn cache_file(base: &str, cfg: &BugzillaConfig) -> Option<std::path::PathBuf> {
+    use secrecy::ExposeSecret;
+    use std::hash::{Hash, Hasher};
+    let dir = match &cfg.metadata_cache_dir {
+        Some(d) => d.clone(),
+        None => cache_dir()?,
+    };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    base.hash(&mut h);
+    match &cfg.login {
+        Some(l) => l.hash(&mut h),
+        None => cfg.api_key.expose_secret().hash(&mut h),
+    }
+    cfg.product.hash(&mut h);
+    cfg.component.hash(&mut h);
+    cfg.custom_fields.hash(&mut h);
+    cfg.unassigned.hash(&mut h);
+    Some(dir.join(format!("bugzilla-meta-{:016x}.json", h.finish())))
+}
+
+/// `$XDG_CACHE_HOME/tickets`, else `~/.cache/tickets` (`~/Library/Caches/tickets` on macOS,
+/// `%LOCALAPPDATA%\tickets` on Windows).
+fn cache_dir() -> Option<std::path::PathBuf> {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+    };
+    let base = if cfg!(windows) {
+        env("LOCALAPPDATA")
+    } else if cfg!(target_os = "macos") {
+        env("HOME").map(|h| h.join("Library").join("Caches"))
+    } else {
+        env("XDG_CACHE_HOME").or_else(|| env("HOME").map(|h| h.join(".cache")))
+    }?;
+    Some(base.join("tickets"))
+}
+
+/// The cached answers if the file is there, readable, of this format and younger than `ttl`;
+/// anything else is ignored (never an error).
+pub fn load(path: &std::path::Path, ttl: u64) -> Option<Raw> {
+    let bytes = std::fs::read(path).ok()?;
+    let raw: Raw = serde_json::from_slice(&bytes).ok()?;
+    let age = now_secs().checked_sub(raw.saved)?;
+    (raw.v == RAW_VERSION && age < ttl).then_some(raw)
+}
+
+/// Writes the answers (a temporary file, then a rename); failures are only logged.
+pub fn store(path: &std::path::Path, raw: &Raw) {
+    let write = || -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec(raw).map_err(std::io::Error::other)?,
+        )?;
+        std::fs::rename(&tmp, path)
+    };
+    if let Err(e) = write() {
+        tracing::debug!(error = %e, "cannot write the bugzilla metadata cache; going on without it");
+    }
 }
 
 #[cfg(test)]

@@ -1,43 +1,47 @@
 //! The `bugzilla` provider: tickets as bugs of one product/component.
 
-use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::{StreamExt, TryStreamExt};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tickets_core::{
-    Capabilities, Comment, Cursor, Error, ErrorKind, HistoryAction, HistoryEntry, NewComment,
-    NewTicket, Page, Patch, Priority, Result, Status, Ticket, TicketId, TicketPatch,
-    TicketProvider, TicketQuery, Workflow,
+    Capabilities, Comment, Cursor, Error, HistoryAction, HistoryEntry, NewComment, NewTicket, Page,
+    Priority, Result, Status, Ticket, TicketId, TicketPatch, TicketProvider, TicketQuery, Workflow,
 };
-use tokio::sync::OnceCell;
 
 use crate::KIND;
 use crate::client::{Client, segment};
 use crate::config::BugzillaConfig;
-use crate::convert::{self, Bug, Mapping, StatusMap, Whiteboard, alias_for_key, check_tag};
+use crate::convert::{self, Bug, Mapping, StatusMap, alias_for_key, check_tag};
 use crate::keylock::KeyLocks;
 use crate::meta::{self, Meta};
 use crate::status;
 
 const DEFAULT_PAGE_SIZE: u32 = 50;
 const MAX_PAGE_SIZE: u32 = 200;
-/// Descriptions fetched at once while listing.
-const DESCRIPTION_FETCHES: usize = 8;
 
 /// Tickets as Bugzilla bugs.
 #[derive(Debug)]
 pub struct BugzillaProvider {
-    client: Client,
-    cfg: BugzillaConfig,
-    statuses: StatusMap,
-    meta: OnceCell<Meta>,
+    pub(crate) client: Client,
+    pub(crate) cfg: BugzillaConfig,
+    pub(crate) statuses: StatusMap,
+    /// The metadata and when it was read (see `metadata_ttl_secs`).
+    meta: tokio::sync::Mutex<Option<(Arc<Meta>, std::time::Instant)>>,
+    /// The last metadata, for `capabilities` (which cannot wait).
+    last_meta: std::sync::Mutex<Option<Arc<Meta>>>,
     /// Comments being added with a key, one call per key at a time.
     pub(crate) key_locks: KeyLocks,
     /// Bugs seen in scope lately (id -> when), so comments need no extra read to check it.
     in_scope: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// Comment 0 (the description) of bugs read lately: Bugzilla cannot edit it, so it never
+    /// goes stale, and lists and updates need not read it again.
+    descriptions: std::sync::Mutex<std::collections::HashMap<u64, String>>,
 }
+
+/// Descriptions remembered at most (the memory is dropped when full).
+const DESCRIPTION_MEMORY: usize = 10_000;
 
 /// How long a bug seen in the configured product/component is trusted to stay there, for
 /// operations that do not read the bug anyway (comments).
@@ -56,13 +60,19 @@ impl BugzillaProvider {
             cfg.api_key_in,
             Duration::from_secs(cfg.timeout_secs),
         )?;
+        let client = match cfg.requests_per_minute {
+            Some(rpm) => client.with_pacing(rpm),
+            None => client,
+        };
         Ok(Self {
             client,
             statuses: StatusMap::new(cfg.effective_status_map()),
             cfg,
-            meta: OnceCell::new(),
+            meta: tokio::sync::Mutex::new(None),
+            last_meta: std::sync::Mutex::new(None),
             key_locks: KeyLocks::default(),
             in_scope: Default::default(),
+            descriptions: Default::default(),
         })
     }
 
@@ -91,13 +101,44 @@ impl BugzillaProvider {
         &self.client
     }
 
-    pub(crate) async fn meta(&self) -> Result<&Meta> {
-        self.meta
-            .get_or_try_init(|| meta::discover(&self.client, &self.cfg))
-            .await
+    /// The server's metadata: in memory for `metadata_ttl_secs`, else from the disk cache
+    /// (when `metadata_cache` is on and the file is fresh), else read from the server (one
+    /// `GET /rest/field/bug` and the product) and written to the cache.
+    pub(crate) async fn meta(&self) -> Result<Arc<Meta>> {
+        let ttl = Duration::from_secs(self.cfg.metadata_ttl_secs);
+        let mut slot = self.meta.lock().await;
+        if let Some((meta, at)) = slot.as_ref()
+            && at.elapsed() < ttl
+        {
+            return Ok(meta.clone());
+        }
+        let file = self
+            .cfg
+            .metadata_cache
+            .then(|| meta::cache_file(self.client.base(), &self.cfg))
+            .flatten();
+        let cached = file
+            .as_deref()
+            .and_then(|f| meta::load(f, self.cfg.metadata_ttl_secs))
+            .and_then(|raw| meta::build(&raw, &self.cfg).ok());
+        let meta = match cached {
+            Some(m) => m,
+            None => {
+                let raw = meta::fetch(&self.client, &self.cfg).await?;
+                let meta = meta::build(&raw, &self.cfg)?;
+                if let Some(f) = &file {
+                    meta::store(f, &raw);
+                }
+                meta
+            }
+        };
+        let meta = Arc::new(meta);
+        *slot = Some((meta.clone(), std::time::Instant::now()));
+        *self.last_meta.lock().unwrap_or_else(|p| p.into_inner()) = Some(meta.clone());
+        Ok(meta)
     }
 
-    fn mapping<'a>(&'a self, meta: &'a Meta) -> Mapping<'a> {
+    pub(crate) fn mapping<'a>(&'a self, meta: &'a Meta) -> Mapping<'a> {
         let root = self
             .client
             .base()
@@ -114,7 +155,7 @@ impl BugzillaProvider {
         }
     }
 
-    fn priority_value(&self, meta: &Meta, p: Priority) -> Result<String> {
+    pub(crate) fn priority_value(&self, meta: &Meta, p: Priority) -> Result<String> {
         meta.priorities
             .bz_value(p)
             .map(str::to_owned)
@@ -125,7 +166,7 @@ impl BugzillaProvider {
             })
     }
 
-    async fn bug(&self, id: &str) -> Result<Bug> {
+    pub(crate) async fn bug(&self, id: &str) -> Result<Bug> {
         let answer = self
             .client
             .get(&format!("/bug/{}", segment(id)), &[])
@@ -189,23 +230,96 @@ impl BugzillaProvider {
         convert::comments_of(&answer)
     }
 
+    fn cached_description(&self, id: u64) -> Option<String> {
+        self.descriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    pub(crate) fn remember_description(&self, id: u64, text: &str) {
+        let mut d = self.descriptions.lock().unwrap_or_else(|p| p.into_inner());
+        if d.len() >= DESCRIPTION_MEMORY {
+            d.clear();
+        }
+        d.insert(id, text.to_owned());
+    }
+
+    /// Comment 0 of a bug, remembered (it cannot change).
     async fn description(&self, id: u64) -> Result<String> {
+        if let Some(d) = self.cached_description(id) {
+            return Ok(d);
+        }
         let comments = self.bz_comments(&id.to_string()).await?;
-        Ok(comments
+        let text = comments
             .iter()
             .find(|c| c.count == 0)
             .map(|c| c.text.clone())
-            .unwrap_or_default())
+            .unwrap_or_default();
+        self.remember_description(id, &text);
+        Ok(text)
+    }
+
+    /// The descriptions of many bugs in one request: `GET /bug/{first}/comment?ids=..` (Bugzilla
+    /// merges the path's bug with the query's `ids`), only for those not remembered.
+    async fn descriptions(&self, ids: &[u64]) -> Result<std::collections::HashMap<u64, String>> {
+        let mut out = std::collections::HashMap::new();
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.cached_description(*id) {
+                Some(d) => {
+                    out.insert(*id, d);
+                }
+                None => missing.push(*id),
+            }
+        }
+        let Some((first, rest)) = missing.split_first() else {
+            return Ok(out);
+        };
+        let mut query: Vec<(&str, String)> = rest.iter().map(|i| ("ids", i.to_string())).collect();
+        query.push(("include_fields", "bug_id,count,text".to_owned()));
+        let answer = self
+            .client
+            .get(&format!("/bug/{first}/comment"), &query)
+            .await?;
+        for (id, text) in convert::descriptions_of(&answer)? {
+            self.remember_description(id, &text);
+            out.insert(id, text);
+        }
+        Ok(out)
+    }
+
+    /// The bug and its description: one `GET` when the description is remembered, else two
+    /// in parallel.
+    pub(crate) async fn bug_and_description(&self, id: &str) -> Result<(Bug, String)> {
+        let cached = id
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| self.cached_description(n));
+        if let Some(d) = cached {
+            return Ok((self.bug(id).await?, d));
+        }
+        let (bug, comments) = futures::try_join!(self.bug(id), self.bz_comments(id))?;
+        let text = comments
+            .iter()
+            .find(|c| c.count == 0)
+            .map(|c| c.text.clone())
+            .unwrap_or_default();
+        self.remember_description(bug.id, &text);
+        Ok((bug, text))
     }
 
     async fn ticket(&self, bug: &Bug) -> Result<Ticket> {
         let meta = self.meta().await?;
+        let meta = &*meta;
         let description = self.description(bug.id).await?;
         Ok(convert::to_ticket(bug, description, &self.mapping(meta)))
     }
 
     async fn fetch(&self, id: &str) -> Result<Ticket> {
         let meta = self.meta().await?;
+        let meta = &*meta;
         let path = segment(id);
         let (bug_path, comments_path) = (format!("/bug/{path}"), format!("/bug/{path}/comment"));
         let (bug, comments) = futures::try_join!(
@@ -219,12 +333,13 @@ impl BugzillaProvider {
             .find(|c| c.count == 0)
             .map(|c| c.text)
             .unwrap_or_default();
+        self.remember_description(bug.id, &description);
         Ok(convert::to_ticket(&bug, description, &self.mapping(meta)))
     }
 }
 
 /// The Bugzilla field of a model custom field name.
-fn custom_field<'a>(cfg: &'a BugzillaConfig, name: &str) -> Result<&'a str> {
+pub(crate) fn custom_field<'a>(cfg: &'a BugzillaConfig, name: &str) -> Result<&'a str> {
     cfg.custom_fields.get(name).map(String::as_str).ok_or_else(|| {
         Error::invalid_input(format!(
             "custom field {name:?} is not mapped to a Bugzilla field; known: {} (config key custom_fields)",
@@ -299,7 +414,12 @@ impl TicketProvider for BugzillaProvider {
         c.edit_description = false;
         c.change_feed = true;
         c.statuses = Status::ALL.to_vec();
-        if let Some(meta) = self.meta.get() {
+        if let Some(meta) = self
+            .last_meta
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             c.priorities = meta.priorities.exact();
         }
         c.max_page_size = MAX_PAGE_SIZE;
@@ -314,6 +434,7 @@ impl TicketProvider for BugzillaProvider {
     async fn create(&self, new: NewTicket) -> Result<Ticket> {
         check_new(&new)?;
         let meta = self.meta().await?;
+        let meta = &*meta;
         // Bugzilla files bugs in an initial status only; others are moved there afterwards.
         let fileable = |s: Status| {
             s.is_open()
@@ -329,6 +450,11 @@ impl TicketProvider for BugzillaProvider {
             Status::New
         };
         let target = self.statuses.target(initial);
+        let description = convert::description_text(
+            new.requester.as_deref(),
+            meta.login.as_deref(),
+            &new.description,
+        );
         let mut body = json!({
             "product": self.cfg.product,
             "component": self.cfg.component,
@@ -336,11 +462,7 @@ impl TicketProvider for BugzillaProvider {
             "op_sys": self.cfg.op_sys,
             "platform": self.cfg.platform,
             "summary": new.subject.trim(),
-            "description": convert::description_text(
-                new.requester.as_deref(),
-                meta.login.as_deref(),
-                &new.description,
-            ),
+            "description": description,
             "priority": self.priority_value(meta, new.priority)?,
             "status": target.status,
         });
@@ -391,12 +513,18 @@ impl TicketProvider for BugzillaProvider {
             }
             Err(e) => return Err(e),
         };
+        // Comment 0 is stored as sent, minus what Bugzilla trims (checked on a real 5.0.6, as
+        // for comments), so the bug alone is read back: 2 requests.
+        if let Ok(n) = id.parse::<u64>() {
+            self.remember_description(n, &convert::as_stored(&description));
+        }
         if new.status != initial {
             let mut patch = TicketPatch::new().status(new.status);
             patch.expected_version = None;
             return self.update(&TicketId::new(id), patch).await;
         }
-        self.fetch(&id).await
+        let (bug, description) = self.bug_and_description(&id).await?;
+        Ok(convert::to_ticket(&bug, description, &self.mapping(meta)))
     }
 
     async fn get(&self, id: &TicketId) -> Result<Ticket> {
@@ -406,166 +534,20 @@ impl TicketProvider for BugzillaProvider {
     }
 
     async fn update(&self, id: &TicketId, patch: TicketPatch) -> Result<Ticket> {
-        patch.validate()?;
-        if let Patch::Set(tags) = &patch.tags {
-            for t in tags {
-                check_tag(t)?;
-            }
-        }
-        if !patch.requester.is_keep() {
-            return Err(Error::unsupported(
-                "the requester is part of the bug's description (comment 0), which Bugzilla \
-                 cannot edit; it is set when the ticket is created",
-            ));
-        }
-        if !patch.kind.is_keep() {
-            return Err(Error::unsupported("Bugzilla 5.x has no ticket kind"));
-        }
-        for name in patch.custom_fields.keys() {
-            custom_field(&self.cfg, name)?;
-        }
-        let meta = self.meta().await?;
-        let bug = self
-            .bug(id.as_str())
+        self.update_from(id, patch, false).await
+    }
+
+    /// One read of the bug, then the write (the core's default reads the ticket first, then
+    /// updates, which reads it again): 2 requests for a one-step move.
+    async fn change_status(&self, id: &TicketId, to: Status) -> Result<Ticket> {
+        self.update_from(id, TicketPatch::new().status(to), false)
             .await
-            .map_err(|e| e.with_context("ticket", id))?;
-        let mapping = self.mapping(meta);
-        let current = convert::to_ticket(&bug, String::new(), &mapping);
-        if let Some(expected) = &patch.expected_version
-            && current.version.as_ref() != Some(expected)
-        {
-            return Err(Error::new(
-                ErrorKind::Conflict,
-                format!(
-                    "bug changed since version {expected} (now {}); re-read it and try again",
-                    current.version.as_deref().unwrap_or("?")
-                ),
-            )
-            .with_context("ticket", id));
-        }
-        let mut body = Map::new();
-        if let Patch::Set(s) = &patch.subject
-            && s.trim() != bug.summary
-        {
-            body.insert("summary".into(), json!(s.trim()));
-        }
-        // The status is reached from what the server shows now (see `status::plan`), so a
-        // repeated or resumed change converges; `skip_workflow` only drops the canonical check.
-        let target = match patch.status {
-            Patch::Set(to) => Some(to),
-            _ => None,
-        };
-        let mut status = current.status;
-        if let Some(to) = target {
-            if to != current.status {
-                if !patch.skip_workflow {
-                    self.workflow()
-                        .check(current.status, to)
-                        .map_err(|e| e.with_context("ticket", id))?;
-                }
-                if to == Status::Escalated && self.cfg.escalate_priority && patch.priority.is_keep()
-                {
-                    body.insert(
-                        "priority".into(),
-                        json!(self.priority_value(meta, Priority::Critical)?),
-                    );
-                }
-            }
-            status = to;
-        }
-        if let Some(p) = patch.priority.into_option() {
-            let value = self.priority_value(meta, p.unwrap_or_default())?;
-            if value != bug.priority {
-                body.insert("priority".into(), json!(value));
-            }
-        }
-        match &patch.assignee {
-            Patch::Set(a) if !a.trim().eq_ignore_ascii_case(&bug.assigned_to) => {
-                body.insert("assigned_to".into(), json!(a.trim()));
-            }
-            Patch::Clear if current.assignee.is_some() => {
-                body.insert("reset_assigned_to".into(), json!(true));
-            }
-            _ => {}
-        }
-        if let Some(w) = patch.watchers.into_option() {
-            let want: BTreeSet<String> = w.unwrap_or_default().into_iter().collect();
-            let have: BTreeSet<String> = bug.cc.iter().cloned().collect();
-            let add: Vec<&String> = want.difference(&have).collect();
-            let remove: Vec<&String> = have.difference(&want).collect();
-            if !add.is_empty() || !remove.is_empty() {
-                body.insert("cc".into(), json!({"add": add, "remove": remove}));
-            }
-        }
-        if let Some(d) = patch.due.into_option() {
-            let d = d.map(|d| d.to_string());
-            if d != bug.deadline {
-                body.insert("deadline".into(), json!(d.unwrap_or_default()));
-            }
-        }
-        for (name, p) in &patch.custom_fields {
-            let field = custom_field(&self.cfg, name)?;
-            let value = match p {
-                Patch::Keep => continue,
-                Patch::Set(v) => convert::write_custom(v),
-                // Bugzilla has no empty integer: clearing one stores 0 (a real 5.0.6), so 0 is
-                // what is sent and compared.
-                Patch::Clear if meta.field_types.get(field) == Some(&10) => json!("0"),
-                Patch::Clear => Value::String(String::new()),
-            };
-            if bug.extra.get(field) != Some(&value) {
-                body.insert(field.to_owned(), value);
-            }
-        }
-        let tags = patch.tags.into_option().map(Option::unwrap_or_default);
-        let wb = status::whiteboard(&self.statuses, &bug.whiteboard, tags.as_deref(), status);
-        let steps = match target {
-            Some(to) => status::plan(
-                &self.statuses,
-                &meta.transitions,
-                &bug,
-                to,
-                &Whiteboard::parse(&wb).tokens,
-            )
-            .map_err(|e| e.with_context("ticket", id))?,
-            None => Vec::new(),
-        };
-        if wb != bug.whiteboard {
-            body.insert("whiteboard".into(), json!(wb));
-        }
-        if let Some(d) = patch.description.into_option() {
-            // Bugzilla cannot edit comment 0: the new text goes in as a comment.
-            let text = match d {
-                Some(d) if !d.trim().is_empty() => format!("Description updated:\n\n{d}"),
-                _ => "Description cleared.".to_owned(),
-            };
-            body.insert("comment".into(), json!({"body": text}));
-        }
-        // Every field change rides with the first status step, so a refused change (bad
-        // assignee, ...) fails before any status moved; further steps carry the status only.
-        let mut puts = steps.into_iter();
-        let mut first = puts.next().unwrap_or_default();
-        status::merge_into_step(&mut first, body);
-        let path = format!("/bug/{}", segment(id.as_str()));
-        let mut sent = false;
-        for put in std::iter::once(first).chain(puts) {
-            if put.is_empty() {
-                continue;
-            }
-            self.client
-                .put(&path, Value::Object(put))
-                .await
-                .map_err(|e| e.with_context("ticket", id))?;
-            sent = true;
-        }
-        if !sent {
-            // Nothing to change: the bug as read, with its description.
-            return self
-                .ticket(&bug)
-                .await
-                .map_err(|e| e.with_context("ticket", id));
-        }
-        self.get(id).await
+    }
+
+    async fn reopen(&self, id: &TicketId) -> Result<Ticket> {
+        let to = self.workflow().reopen_to();
+        self.update_from(id, TicketPatch::new().status(to), true)
+            .await
     }
 
     async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {
@@ -584,22 +566,22 @@ impl TicketProvider for BugzillaProvider {
             .unwrap_or(DEFAULT_PAGE_SIZE)
             .min(MAX_PAGE_SIZE);
         let meta = self.meta().await?;
+        let meta = &*meta;
         let params = crate::search::params(&self.cfg, &self.statuses, query, size, offset);
         let answer = self.client.get("/bug", &params).await?;
         let bugs = convert::bugs(&answer)?;
         let full = bugs.len() as u32 >= size;
         let mapping = self.mapping(meta);
-        let tickets: Vec<Ticket> = futures::stream::iter(bugs)
+        // One request for the descriptions of the whole page (none when all are remembered).
+        let ids: Vec<u64> = bugs.iter().map(|b| b.id).collect();
+        let mut descriptions = self.descriptions(&ids).await?;
+        let tickets: Vec<Ticket> = bugs
+            .iter()
             .map(|bug| {
-                let mapping = &mapping;
-                async move {
-                    let d = self.description(bug.id).await?;
-                    Ok::<_, Error>(convert::to_ticket(&bug, d, mapping))
-                }
+                let d = descriptions.remove(&bug.id).unwrap_or_default();
+                convert::to_ticket(bug, d, &mapping)
             })
-            .buffered(DESCRIPTION_FETCHES)
-            .try_collect()
-            .await?;
+            .collect();
         let items = tickets
             .into_iter()
             .filter(|t| crate::search::client_side_match(query, t))
@@ -622,6 +604,7 @@ impl TicketProvider for BugzillaProvider {
 
     async fn history(&self, id: &TicketId) -> Result<Vec<HistoryEntry>> {
         let meta = self.meta().await?;
+        let meta = &*meta;
         let history_path = format!("/bug/{}/history", segment(id.as_str()));
         let (bug, answer) =
             futures::try_join!(self.bug(id.as_str()), self.client.get(&history_path, &[]),)

@@ -45,16 +45,70 @@ pub fn params(
     if let Some(tag) = q.tags.first() {
         p.push(("whiteboard", format!("[{}]", tag.trim())));
     }
+    // Boolean charts, ANDed at the top; each OR goes in an `OP`/`CP` group (checked on a real
+    // 5.0.6), so the filters below combine.
+    let mut n = 0;
+    let mut chart = |p: &mut Vec<(&'static str, String)>, f: &str, o: &str, v: String| {
+        n += 1;
+        let (fk, ok, vk) = chart_keys(n);
+        p.push((fk, f.to_owned()));
+        if !o.is_empty() {
+            p.push((ok, o.to_owned()));
+            p.push((vk, v));
+        }
+        n
+    };
+    let mut or_group = |p: &mut Vec<(&'static str, String)>, items: Vec<(&str, &str, String)>| {
+        let open = chart(p, "OP", "", String::new());
+        p.push((join_key(open), "OR".to_owned()));
+        for (f, o, v) in items {
+            chart(p, f, o, v);
+        }
+        chart(p, "CP", "", String::new());
+    };
     if let Some(text) = &q.text {
-        p.extend([
-            ("j_top", "OR".to_owned()),
-            ("f1", "short_desc".to_owned()),
-            ("o1", "substring".to_owned()),
-            ("v1", text.clone()),
-            ("f2", "longdesc".to_owned()),
-            ("o2", "substring".to_owned()),
-            ("v2", text.clone()),
-        ]);
+        or_group(
+            &mut p,
+            vec![
+                ("short_desc", "substring", text.clone()),
+                ("longdesc", "substring", text.clone()),
+            ],
+        );
+    }
+    // Statuses told apart by a whiteboard marker (triaged, on hold, escalated): when every
+    // wanted status has one, the server keeps only bugs carrying one of them.
+    let markers: Vec<String> = q
+        .status
+        .iter()
+        .map(|s| statuses.target(*s).marker.clone())
+        .collect::<Option<Vec<String>>>()
+        .unwrap_or_default();
+    if !markers.is_empty() {
+        or_group(
+            &mut p,
+            markers
+                .iter()
+                .map(|m| {
+                    let token = m.trim().trim_start_matches('[').trim_end_matches(']');
+                    ("status_whiteboard", "substring", format!("[{token}]"))
+                })
+                .collect(),
+        );
+    }
+    // The requester: the reporter, or the `[tickets] X reported:` line of comment 0 (any
+    // comment containing it, narrowed exactly on the page).
+    if let Some(r) = &q.requester {
+        or_group(
+            &mut p,
+            vec![
+                ("reporter", "equals", r.trim().to_owned()),
+                (
+                    "longdesc",
+                    "substring",
+                    format!("[tickets] {} reported:", r.trim()),
+                ),
+            ],
+        );
     }
     if let Some(since) = q.updated_since {
         p.push((
@@ -66,6 +120,29 @@ pub fn params(
     p.push(("limit", limit.to_string()));
     p.push(("offset", offset.to_string()));
     p
+}
+
+/// The keys of boolean chart `n` (`f1`, `o1`, `v1`, ...), as static strings.
+fn chart_keys(n: usize) -> (&'static str, &'static str, &'static str) {
+    const F: [&str; 12] = [
+        "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12",
+    ];
+    const O: [&str; 12] = [
+        "o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8", "o9", "o10", "o11", "o12",
+    ];
+    const V: [&str; 12] = [
+        "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12",
+    ];
+    let i = n.clamp(1, 12) - 1;
+    (F[i], O[i], V[i])
+}
+
+/// The join key of chart `n` (`j1`, ...).
+fn join_key(n: usize) -> &'static str {
+    const J: [&str; 12] = [
+        "j1", "j2", "j3", "j4", "j5", "j6", "j7", "j8", "j9", "j10", "j11", "j12",
+    ];
+    J[n.clamp(1, 12) - 1]
 }
 
 /// Bugzilla statuses that read as `s` without being its target (see `StatusMap::read`):
@@ -169,24 +246,44 @@ pub fn history_entries(
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    // The status state after each history group, from the newest back.
+    // A real 5.0.6 folds the changes one user made within one second into one group, so one
+    // group may hold two status changes in order (CONFIRMED -> RESOLVED, RESOLVED -> VERIFIED):
+    // a group is cut into steps where a field repeats, and each step is one move.
+    let changes_of = |h: &Value| -> Vec<Value> {
+        h.get("changes")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let field_of = |c: &Value| {
+        c.get("field_name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let mut steps: Vec<(usize, Vec<Value>)> = Vec::new();
+    for (i, h) in history.iter().enumerate() {
+        let mut step: Vec<Value> = Vec::new();
+        for c in changes_of(h) {
+            if step.iter().any(|x| field_of(x) == field_of(&c)) {
+                steps.push((i, std::mem::take(&mut step)));
+            }
+            step.push(c);
+        }
+        steps.push((i, step));
+    }
+    // The status state after each step, from the newest back.
     let mut after = StatusState {
         status: bug.status.clone(),
         resolution: bug.resolution.clone(),
         whiteboard: bug.whiteboard.clone(),
     };
-    let mut status_moves = vec![None; history.len()];
-    for (i, h) in history.iter().enumerate().rev() {
+    let mut status_moves = vec![None; steps.len()];
+    for (i, (_, step)) in steps.iter().enumerate().rev() {
         let mut before = after.clone();
-        for c in h
-            .get("changes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let field = c.get("field_name").and_then(Value::as_str).unwrap_or("");
+        for c in step {
             let removed = c.get("removed").and_then(Value::as_str).unwrap_or("");
-            before.set(field, removed);
+            before.set(&field_of(c), removed);
         }
         let (from, to) = (before.read(statuses, meta), after.read(statuses, meta));
         if from != to {
@@ -195,7 +292,8 @@ pub fn history_entries(
         after = before;
     }
     let mut out = Vec::new();
-    for (h, status_move) in history.iter().zip(status_moves) {
+    for ((group, step), status_move) in steps.iter().zip(status_moves) {
+        let h = &history[*group];
         let at = h
             .get("when")
             .and_then(Value::as_str)
@@ -212,13 +310,8 @@ pub fn history_entries(
                 at,
             ));
         }
-        for c in h
-            .get("changes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let field = c.get("field_name").and_then(Value::as_str).unwrap_or("");
+        for c in step {
+            let field = field_of(c);
             let text = |k: &str| {
                 c.get(k)
                     .and_then(Value::as_str)
@@ -226,7 +319,7 @@ pub fn history_entries(
                     .map(str::to_owned)
             };
             let (mut old, mut new) = (text("removed"), text("added"));
-            let name = match field {
+            let name = match field.as_str() {
                 // Folded into the one status entry above.
                 "status" | "bug_status" | "resolution" => continue,
                 "assigned_to" => {
@@ -299,9 +392,29 @@ mod tests {
             !p.iter().any(|(_, v)| v == "[second]"),
             "one whiteboard value only"
         );
-        assert!(has("j_top", "OR") && has("f2", "longdesc") && has("v1", "zebra"));
+        // Text: summary OR any comment, in a group ANDed with the rest.
+        assert!(has("f1", "OP") && has("j1", "OR") && !p.iter().any(|(k, _)| *k == "j_top"));
+        assert!(has("f2", "short_desc") && has("v2", "zebra") && has("f3", "longdesc"));
+        assert!(has("f4", "CP"));
+        // New and closed have no marker: no marker chart.
+        assert!(!p.iter().any(|(_, v)| v == "status_whiteboard"));
+
         assert!(has("last_change_time", "2026-01-02T03:04:05Z"));
         assert!(has("order", "bug_id") && has("limit", "25") && has("offset", "50"));
+        // Marker statuses only: their markers are searched server-side (issue 16).
+        let mut q = TicketQuery::new().requester("carol@example.com");
+        q.status = vec![Status::Triaged, Status::OnHold];
+        let p2 = params(&cfg(), &statuses, &q, 25, 0);
+        let has = |k: &str, v: &str| p2.iter().any(|(a, b)| *a == k && b == v);
+        assert!(has("f1", "OP") && has("j1", "OR"));
+        assert!(has("f2", "status_whiteboard") && has("o2", "substring") && has("v2", "[triaged]"));
+        assert!(has("f3", "status_whiteboard") && has("v3", "[on-hold]"));
+        assert!(has("f4", "CP"));
+        // The requester: reporter, or the requester line of comment 0.
+        assert!(has("f5", "OP") && has("j5", "OR"));
+        assert!(has("f6", "reporter") && has("v6", "carol@example.com"));
+        assert!(has("f7", "longdesc") && has("v7", "[tickets] carol@example.com reported:"));
+        assert!(has("f8", "CP"));
     }
 
     #[test]
@@ -416,5 +529,30 @@ mod tests {
             "{h:?}"
         );
         assert!(h.iter().any(|e| e.field.as_deref() == Some("cf_customer")));
+
+        // Two PUTs in one second fold into one group on a real 5.0.6.
+        let answer = json!({"bugs": [{"id": 2, "history": [
+            {"when": "2026-11-28T10:10:40Z", "who": "admin@example.com", "changes": [
+                {"field_name": "status", "added": "RESOLVED", "removed": "CONFIRMED"},
+                {"field_name": "resolution", "added": "FIXED", "removed": ""},
+                {"field_name": "status", "added": "VERIFIED", "removed": "RESOLVED"}]}
+        ]}]});
+        let bug: Bug = serde_json::from_value(json!({
+            "id": 2, "summary": "s", "status": "VERIFIED", "resolution": "FIXED",
+            "creation_time": "2026-11-28T09:00:00Z", "last_change_time": "2026-11-28T10:10:40Z"
+        }))
+        .unwrap();
+        let h = history_entries(&answer, &meta, &statuses, &bug).unwrap();
+        let moves: Vec<(Option<&str>, Option<&str>)> = h
+            .iter()
+            .map(|e| (e.old_value.as_deref(), e.new_value.as_deref()))
+            .collect();
+        assert_eq!(
+            moves,
+            [
+                (Some("new"), Some("resolved")),
+                (Some("resolved"), Some("closed"))
+            ]
+        );
     }
 }

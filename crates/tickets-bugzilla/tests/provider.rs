@@ -77,14 +77,17 @@ async fn status_changes_walk_the_workflow_and_reopen_clears_the_resolution() {
         .filter(|e| e.action == HistoryAction::StatusChange)
         .map(|e| (e.old_value.as_deref(), e.new_value.as_deref()))
         .collect();
-    assert!(
-        moves.contains(&(Some("resolved"), Some("closed"))),
+    // Changes made within one second fold into one group, in no fixed order (as on a real
+    // Bugzilla), so the steps in between are a best reading; the chain is exact: it starts at
+    // new, each move starts where the last ended, and it ends where the bug is.
+    assert_eq!(moves.first().map(|m| m.0), Some(Some("new")), "{moves:?}");
+    assert_eq!(
+        moves.last().map(|m| m.1),
+        Some(Some("cancelled")),
         "{moves:?}"
     );
-    assert!(
-        moves.contains(&(Some("escalated"), Some("cancelled"))),
-        "{moves:?}"
-    );
+    assert!(moves.windows(2).all(|w| w[0].1 == w[1].0), "{moves:?}");
+    assert!(moves.iter().any(|m| m.1 == Some("closed")), "{moves:?}");
     let raw = [
         "CONFIRMED",
         "RESOLVED",

@@ -38,21 +38,27 @@ pub async fn comments(
         .as_deref()
         .and_then(|c| db.user(c))
         .is_some_and(|u| u.insider);
-    let bug_id = db.resolve(&id)?;
-    db.check_visible(bug_id, caller.as_deref())?;
+    // The path's bug and the query's `ids` merge (as Bugzilla merges list parameters), so
+    // `/bug/1/comment?ids=2&ids=3` answers three bugs; any missing or hidden one fails all.
+    let mut ids = vec![id];
+    ids.extend(req.all("ids"));
     let since = since(&req)?;
-    let list: Vec<Value> = db
-        .comments_by_bug
-        .get(&bug_id)
-        .into_iter()
-        .flatten()
-        .map(|i| &db.comments[*i])
-        .filter(|c| insider || !c.is_private)
-        .filter(|c| since.is_none_or(|s| c.time >= s))
-        .map(Db::render_comment)
-        .collect();
     let mut bugs = Map::new();
-    bugs.insert(bug_id.to_string(), json!({ "comments": list }));
+    for id in ids {
+        let bug_id = db.resolve(&id)?;
+        db.check_visible(bug_id, caller.as_deref())?;
+        let list: Vec<Value> = db
+            .comments_by_bug
+            .get(&bug_id)
+            .into_iter()
+            .flatten()
+            .map(|i| &db.comments[*i])
+            .filter(|c| insider || !c.is_private)
+            .filter(|c| since.is_none_or(|s| c.time >= s))
+            .map(Db::render_comment)
+            .collect();
+        bugs.insert(bug_id.to_string(), json!({ "comments": list }));
+    }
     Ok(Json(json!({ "bugs": bugs, "comments": {} })))
 }
 
@@ -109,22 +115,35 @@ pub async fn history(
     let bug_id = db.resolve(&id)?;
     db.check_visible(bug_id, caller.as_deref())?;
     let since = since(&req)?;
-    let history: Vec<Value> = db
+    // A real 5.0.6 folds every change one user made within one second into one group, the
+    // changes in order (so a field may appear twice: `CONFIRMED -> RESOLVED`, then
+    // `RESOLVED -> VERIFIED`).
+    let mut history: Vec<Value> = Vec::new();
+    for h in db
         .history
         .get(&bug_id)
         .into_iter()
         .flatten()
         .filter(|h| since.is_none_or(|s| h.when >= s))
-        .map(|h| {
-            json!({
-                "when": fmt_time(h.when),
+    {
+        let when = fmt_time(h.when);
+        let changes = h
+            .changes
+            .iter()
+            .map(|(f, r, a)| json!({"field_name": f, "removed": r, "added": a}));
+        match history.last_mut() {
+            Some(last) if last["when"] == when.as_str() && last["who"] == h.who.as_str() => {
+                if let Some(list) = last["changes"].as_array_mut() {
+                    list.extend(changes);
+                }
+            }
+            _ => history.push(json!({
+                "when": when,
                 "who": h.who,
-                "changes": h.changes.iter().map(|(f, r, a)| json!({
-                    "field_name": f, "removed": r, "added": a,
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
+                "changes": changes.collect::<Vec<_>>(),
+            })),
+        }
+    }
     let alias = &db.bugs[&bug_id].alias;
     Ok(Json(
         json!({ "bugs": [{ "id": bug_id, "alias": alias, "history": history }] }),

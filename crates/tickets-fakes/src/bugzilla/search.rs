@@ -192,32 +192,58 @@ fn matches(db: &Db, req: &BzReq, bug: &Bug) -> Result<bool, BzError> {
             return Ok(false);
         }
     }
-    // Flat boolean charts.
-    let or = req
-        .one("j_top")
-        .is_some_and(|j| j.eq_ignore_ascii_case("OR"));
-    let mut any_chart = false;
-    let mut any_true = false;
-    for n in 1..=50 {
+    charts(db, req, bug)
+}
+
+/// Boolean charts `fN/oN/vN`, joined by `j_top` (AND unless `OR`), with `fN=OP` ... `fM=CP`
+/// groups joined by their own `jN`, as Bugzilla's advanced search nests them.
+fn charts(db: &Db, req: &BzReq, bug: &Bug) -> Result<bool, BzError> {
+    let join = |key: &str| req.one(key).is_some_and(|j| j.eq_ignore_ascii_case("OR"));
+    let combine = |or: bool, hits: &[bool]| {
+        hits.is_empty()
+            || if or {
+                hits.iter().any(|h| *h)
+            } else {
+                hits.iter().all(|h| *h)
+            }
+    };
+    let mut stack: Vec<(bool, Vec<bool>)> = vec![(join("j_top"), Vec::new())];
+    for n in 1..=99 {
         let Some(field) = req.one(&format!("f{n}")) else {
             continue;
         };
-        if field == "noop" {
-            continue;
-        }
-        let op = req.one(&format!("o{n}")).unwrap_or_else(|| "equals".into());
-        let v = req.one(&format!("v{n}")).unwrap_or_default();
-        let hit = chart_matches(&chart_value(db, bug, &field)?, &op, &v)?;
-        any_chart = true;
-        any_true |= hit;
-        if !or && !hit {
-            return Ok(false);
+        match field.as_str() {
+            "noop" => {}
+            "OP" => stack.push((join(&format!("j{n}")), Vec::new())),
+            "CP" if stack.len() > 1 => {
+                if let Some((or, hits)) = stack.pop() {
+                    let hit = combine(or, &hits);
+                    if let Some(parent) = stack.last_mut() {
+                        parent.1.push(hit);
+                    }
+                }
+            }
+            "CP" => {}
+            _ => {
+                let op = req.one(&format!("o{n}")).unwrap_or_else(|| "equals".into());
+                let v = req.one(&format!("v{n}")).unwrap_or_default();
+                let hit = chart_matches(&chart_value(db, bug, &field)?, &op, &v)?;
+                if let Some(top) = stack.last_mut() {
+                    top.1.push(hit);
+                }
+            }
         }
     }
-    if or && any_chart && !any_true {
-        return Ok(false);
+    // Groups left open close at the end.
+    while stack.len() > 1 {
+        if let Some((or, hits)) = stack.pop() {
+            let hit = combine(or, &hits);
+            if let Some(parent) = stack.last_mut() {
+                parent.1.push(hit);
+            }
+        }
     }
-    Ok(true)
+    Ok(stack.pop().is_none_or(|(or, hits)| combine(or, &hits)))
 }
 
 fn order(req: &BzReq, bugs: &mut [&Bug]) {

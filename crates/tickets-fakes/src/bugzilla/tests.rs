@@ -142,8 +142,26 @@ async fn workflow_and_resolution_rules() {
     assert_eq!(got["bugs"][0]["resolution"], "");
     let (_, h) = t.get(&format!("{path}/history")).await;
     let history = h["bugs"][0]["history"].as_array().unwrap();
-    assert_eq!(history.len(), 2);
     assert_eq!(history[0]["changes"][0]["field_name"], "status");
+    // As on a real 5.0.6: one group per user and second, the changes in order, so a field
+    // changed twice within a second shows twice in one group.
+    let statuses: Vec<(&Value, &Value)> = history
+        .iter()
+        .flat_map(|g| g["changes"].as_array().unwrap())
+        .filter(|c| c["field_name"] == "status")
+        .map(|c| (&c["removed"], &c["added"]))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (&json!("CONFIRMED"), &json!("RESOLVED")),
+            (&json!("RESOLVED"), &json!("CONFIRMED"))
+        ]
+    );
+    let whens: Vec<&Value> = history.iter().map(|g| &g["when"]).collect();
+    let mut distinct = whens.clone();
+    distinct.dedup();
+    assert_eq!(whens, distinct, "one group per second: {h}");
     // Nothing changed: empty changes.
     let (_, b) = t.put(&path, json!({"status": "CONFIRMED"})).await;
     assert_eq!(b["bugs"][0]["changes"], json!({}));
@@ -615,4 +633,58 @@ async fn unknown_routes_and_methods_answer_32614() {
         assert_eq!(b["error"], true);
         assert!(b["documentation"].is_string());
     }
+}
+
+/// `GET /bug/{id}/comment?ids=..` answers every bug named in the path and the query (a real
+/// 5.0.6 merges list parameters); one missing bug fails the call with 101.
+#[tokio::test]
+async fn comments_of_several_bugs_in_one_call() {
+    let t = T::new(false).await;
+    let (a, b, c) = (
+        t.create("a").await,
+        t.create("b").await,
+        t.create("c").await,
+    );
+    let (s, v) = t.get(&format!("/bug/{a}/comment?ids={b}&ids={c}")).await;
+    assert_eq!(s, 200, "{v}");
+    for id in [a, b, c] {
+        assert_eq!(v["bugs"][id.to_string()]["comments"][0]["count"], 0, "{v}");
+    }
+    let (s, v) = t.get(&format!("/bug/{a}/comment?ids=99999")).await;
+    assert_eq!((s, code(&v)), (404, 101));
+}
+
+/// Boolean charts nest with `OP`/`CP` and `jN`, as in Bugzilla's advanced search.
+#[tokio::test]
+async fn boolean_charts_nest() {
+    let t = T::new(false).await;
+    let a = t.create("apple pie").await;
+    let b = t.create("banana split").await;
+    let _c = t.create("cherry tart").await;
+    let (_, wb) = t
+        .put(&format!("/bug/{b}"), json!({"whiteboard": "[triaged]"}))
+        .await;
+    assert!(wb["bugs"].is_array(), "{wb}");
+    let q = "/bug?product=TestProduct&f1=OP&j1=OR&f2=short_desc&o2=substring&v2=apple\
+             &f3=short_desc&o3=substring&v3=banana&f4=CP&order=bug_id";
+    let (_, v) = t.get(q).await;
+    let ids: Vec<u64> = v["bugs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [a, b]);
+    let (_, v) = t
+        .get(&format!(
+            "{q}&f5=status_whiteboard&o5=substring&v5=[triaged]"
+        ))
+        .await;
+    let ids: Vec<u64> = v["bugs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [b], "the group ANDed with the whiteboard chart");
 }
