@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use tickets_core::{Error, ErrorKind, Result};
 use tokio::sync::{Mutex, OnceCell, RwLock};
 
-use crate::client::{Call, Client, Repeat};
+use crate::client::{Call, Client};
+use crate::create::{maybe_applied, settled};
 use crate::types::{EnumOptionRecord, FieldDef, FieldSetting, Named, ProjectRecord, UserRef};
 
 /// The custom field definition fields this crate reads.
@@ -31,16 +32,10 @@ pub(crate) struct Cache {
     fields: RwLock<Option<HashMap<String, FieldDef>>>,
     create: Mutex<()>,
     create_missing: bool,
-    retries: u32,
 }
 
 impl Cache {
-    pub fn new(
-        project: String,
-        workspace: Option<String>,
-        create_missing: bool,
-        retries: u32,
-    ) -> Self {
+    pub fn new(project: String, workspace: Option<String>, create_missing: bool) -> Self {
         Self {
             project,
             workspace: workspace
@@ -52,7 +47,6 @@ impl Cache {
             fields: RwLock::default(),
             create: Mutex::new(()),
             create_missing,
-            retries,
         }
     }
 
@@ -81,26 +75,24 @@ impl Cache {
             .await
     }
 
-    /// Sends a create. After a failure that may have been applied, `lookup` looks for the
-    /// object, and the create is sent again only when it is not there.
+    /// Sends a create once. After a failure that may have been applied, `lookup` looks for
+    /// the object: found, it is the answer; not found, the error says "not applied", so the
+    /// retry layer may send the whole call again.
     async fn create_checked<T, L, Fut>(&self, c: &Client, call: &Call<'_>, lookup: L) -> Result<T>
     where
         T: DeserializeOwned,
         L: Fn() -> Fut,
         Fut: Future<Output = Result<Option<T>>>,
     {
-        let mut attempts = 0;
-        loop {
-            match c.send::<T>(call).await {
-                Ok(env) => return Ok(env.data),
-                Err(e) if e.is_retryable() && attempts < self.retries => {
-                    attempts += 1;
-                    if let Some(found) = lookup().await? {
-                        return Ok(found);
-                    }
-                }
-                Err(e) => return Err(e),
-            }
+        match c.send::<T>(call).await {
+            Ok(env) => Ok(env.data),
+            Err(e) if maybe_applied(&e) => match lookup().await {
+                Ok(Some(found)) => Ok(found),
+                Ok(None) => Err(settled(e)),
+                // Unknown whether it was applied: the create's own error says so.
+                Err(_) => Err(e),
+            },
+            Err(e) => Err(e),
         }
     }
 
@@ -139,7 +131,7 @@ impl Cache {
         if !self.create_missing {
             return Err(self.missing("section", name));
         }
-        let call = Call::write(Method::POST, &path, &json!({"name": name}), Repeat::Once);
+        let call = Call::write(Method::POST, &path, &json!({"name": name}));
         let lookup = || async {
             let list: Vec<Named> = c.all(Call::get(&path).query("opt_fields", "name")).await?;
             Ok(list.into_iter().find(|s| {
@@ -195,7 +187,7 @@ impl Cache {
             return Err(self.missing("tag", name));
         }
         let body = json!({"name": name, "workspace": self.workspace(c).await?});
-        let call = Call::write(Method::POST, "/tags", &body, Repeat::Once);
+        let call = Call::write(Method::POST, "/tags", &body);
         let lookup = || async {
             let path = format!("/workspaces/{}/tags", self.workspace(c).await?);
             let list: Vec<Named> = c.all(Call::get(&path).query("opt_fields", "name")).await?;
@@ -286,8 +278,8 @@ impl Cache {
                 2
             });
         }
-        let call = Call::write(Method::POST, "/custom_fields", &body, Repeat::Once)
-            .query("opt_fields", FIELD_FIELDS);
+        let call =
+            Call::write(Method::POST, "/custom_fields", &body).query("opt_fields", FIELD_FIELDS);
         let workspace = self.workspace(c).await?.to_owned();
         let lookup = || async {
             let path = format!("/workspaces/{workspace}/custom_fields");
@@ -299,7 +291,7 @@ impl Cache {
         let field: FieldDef = self.create_checked(c, &call, lookup).await?;
         let path = format!("/projects/{}/addCustomFieldSetting", self.project);
         let add = json!({"custom_field": field.gid});
-        let call = Call::write(Method::POST, &path, &add, Repeat::Once);
+        let call = Call::write(Method::POST, &path, &add);
         let lookup = || async {
             let attached = self.list_fields(c).await?;
             Ok(attached
@@ -336,7 +328,7 @@ impl Cache {
             )));
         }
         let path = format!("/custom_fields/{}/enum_options", field.gid);
-        let call = Call::write(Method::POST, &path, &json!({"name": option}), Repeat::Once);
+        let call = Call::write(Method::POST, &path, &json!({"name": option}));
         let lookup = || async {
             let path = format!("/custom_fields/{}", field.gid);
             let call = Call::get(&path).query("opt_fields", FIELD_FIELDS);

@@ -58,11 +58,12 @@ pub struct AsanaConfig {
     /// Writes in flight at once (1 to 1000, default 15, Asana's limit).
     #[serde(default = "default_writes")]
     pub max_concurrent_writes: usize,
-    /// Retries of a failed request (0 to 100, default 3).
+    /// Accepted for older configs and checked (0 to 100), but no longer used: a request is
+    /// sent once, and retries are the retry layer's (`layers.retries`).
     #[serde(default = "default_retries")]
     pub max_retries: u32,
-    /// Longest `Retry-After` waited for, in seconds (0 to 86400, default 60); longer ones are
-    /// returned.
+    /// Accepted for older configs and checked (0 to 86400), but no longer used: the retry
+    /// layer decides how long a `Retry-After` is waited for.
     #[serde(default = "default_max_wait")]
     pub max_retry_after_secs: u64,
     /// Look for idempotency markers only on tasks changed in the last this many hours
@@ -186,7 +187,7 @@ impl AsanaConfig {
         self
     }
 
-    /// Sets the retries of a failed request.
+    /// Sets `max_retries` (no longer used: see the field).
     pub fn max_retries(mut self, n: u32) -> Self {
         self.max_retries = n;
         self

@@ -14,7 +14,7 @@ use tickets_core::{
 };
 
 use crate::cache::{Cache, project_error};
-use crate::client::{Call, Client, Repeat};
+use crate::client::{Call, Client};
 use crate::config::{AsanaConfig, is_gid};
 use crate::convert::{KIND, Mapping};
 use crate::status::{self, StatusWrites};
@@ -32,7 +32,6 @@ pub(crate) struct Inner {
     pub(crate) cache: Cache,
     pub(crate) map: Mapping,
     pub(crate) page_size: u32,
-    pub(crate) max_retries: u32,
     /// How far back idempotency markers are looked for (`None`: the whole project).
     pub(crate) key_window: Option<TimeDelta>,
     pub(crate) workflow: Workflow,
@@ -89,7 +88,6 @@ impl AsanaProvider {
                     project.clone(),
                     config.workspace.clone(),
                     config.create_missing,
-                    config.max_retries,
                 ),
                 map: Mapping {
                     project,
@@ -97,7 +95,6 @@ impl AsanaProvider {
                     priority_field: config.priority_field.clone(),
                 },
                 page_size: config.page_size,
-                max_retries: config.max_retries,
                 key_window: (config.idempotency_window_hours > 0)
                     .then(|| TimeDelta::hours(config.idempotency_window_hours as i64)),
                 workflow: config.workflow.clone(),
@@ -146,7 +143,7 @@ impl AsanaProvider {
     }
 
     /// The tag/section source and Asana offset of a cursor.
-    fn parse_cursor(cursor: &Cursor) -> Result<&str> {
+    pub(crate) fn parse_cursor(cursor: &Cursor) -> Result<&str> {
         let bad = || {
             Error::invalid_input(format!(
                 "cursor {:?} was not issued by the asana provider",
@@ -306,8 +303,7 @@ impl TicketProvider for AsanaProvider {
             more = body.is_empty();
         }
         if !body.is_empty() {
-            let call = Call::write(Method::PUT, &path, &body, Repeat::Safe)
-                .query("opt_fields", TASK_FIELDS);
+            let call = Call::write(Method::PUT, &path, &body).query("opt_fields", TASK_FIELDS);
             record = self
                 .c()
                 .send::<TaskRecord>(&call)
@@ -347,12 +343,7 @@ impl TicketProvider for AsanaProvider {
             for tag in gids {
                 let p = tag_path(op);
                 self.c()
-                    .send::<Value>(&Call::write(
-                        Method::POST,
-                        &p,
-                        &json!({"tag": tag}),
-                        Repeat::Safe,
-                    ))
+                    .send::<Value>(&Call::write(Method::POST, &p, &json!({"tag": tag})))
                     .await?;
                 more = true;
             }

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tickets_core::{Result, Status};
 
-use crate::client::{Call, Repeat};
+use crate::client::Call;
 use crate::provider::AsanaProvider;
 use crate::types::{TaskRecord, TaskWrite};
 
@@ -53,12 +53,7 @@ impl AsanaProvider {
     pub(crate) async fn move_to_section(&self, gid: &str, section: &str) -> Result<()> {
         let path = format!("/sections/{section}/addTask");
         self.c()
-            .send::<Value>(&Call::write(
-                Method::POST,
-                &path,
-                &json!({"task": gid}),
-                Repeat::Safe,
-            ))
+            .send::<Value>(&Call::write(Method::POST, &path, &json!({"task": gid})))
             .await?;
         Ok(())
     }

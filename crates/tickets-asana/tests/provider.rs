@@ -1,11 +1,13 @@
-//! The provider against the fake Asana: error mapping, retries, duplicate-free creates after
-//! dropped connections (comments: tests/comments.rs), client-side concurrency limits, config from figment.
+//! The provider against the fake Asana: error mapping, retries (through the retry layer),
+//! duplicate-free creates after dropped connections (comments: tests/comments.rs), client-side
+//! concurrency limits, config from figment.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use tickets_asana::{AsanaConfig, AsanaProvider};
+use tickets_core::layers::{self, RetryPolicy};
 use tickets_core::{
     DynProvider, ErrorKind, NewComment, NewTicket, Priority, Status, TicketId, TicketPatch,
     TicketProvider, TicketQuery,
@@ -18,6 +20,11 @@ fn config(fake: &FakeAsana) -> AsanaConfig {
 
 fn provider(config: AsanaConfig) -> AsanaProvider {
     AsanaProvider::new(config).unwrap()
+}
+
+/// The provider in the retry layer (the one place requests are retried).
+fn retried(config: AsanaConfig, policy: RetryPolicy) -> DynProvider {
+    layers::with_retry(Arc::new(provider(config)), policy)
 }
 
 #[tokio::test]
@@ -62,7 +69,7 @@ async fn premium_features_are_unsupported_with_the_reason() {
 #[tokio::test]
 async fn rate_limits_wait_for_retry_after() {
     let fake = FakeAsana::start().await.unwrap();
-    let p = provider(config(&fake));
+    let p = retried(config(&fake), RetryPolicy::default());
     let t = p.create(NewTicket::new("x")).await.unwrap();
     fake.faults().fail_next(1, 429);
     let started = Instant::now();
@@ -73,9 +80,13 @@ async fn rate_limits_wait_for_retry_after() {
     );
     assert_eq!(fake.faults().stats().injected, 1, "one 429 was answered");
 
-    let mut c = config(&fake);
-    c.max_retry_after_secs = 0;
-    let impatient = provider(c);
+    let impatient = retried(
+        config(&fake),
+        RetryPolicy {
+            max_retry_after: Duration::ZERO,
+            ..RetryPolicy::default()
+        },
+    );
     fake.faults().fail_next(1, 429);
     let e = impatient.get(&t.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimited);
@@ -84,19 +95,29 @@ async fn rate_limits_wait_for_retry_after() {
 }
 
 #[tokio::test]
-async fn server_errors_are_retried_for_reads_then_unavailable() {
+async fn the_provider_sends_each_request_once_and_the_retry_layer_retries() {
     let fake = FakeAsana::start().await.unwrap();
-    let p = provider(config(&fake));
-    let t = p.create(NewTicket::new("x")).await.unwrap();
-    fake.faults().fail_next(3, 503);
-    assert_eq!(p.get(&t.id).await.unwrap().id, t.id);
-    let mut c = config(&fake);
-    c.max_retries = 0;
-    let once = provider(c);
+    let once = provider(config(&fake));
+    let t = once.create(NewTicket::new("x")).await.unwrap();
+    let before = fake.faults().stats().requests;
     fake.faults().fail_next(1, 502);
     let e = once.get(&t.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(e.to_string().contains("phrase"), "{e}");
+    assert_eq!(
+        fake.faults().stats().requests - before,
+        1,
+        "no retry inside the provider"
+    );
+    let p = retried(
+        config(&fake),
+        RetryPolicy {
+            min_delay: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        },
+    );
+    fake.faults().fail_next(3, 503);
+    assert_eq!(p.get(&t.id).await.unwrap().id, t.id);
 }
 
 #[tokio::test]
@@ -104,19 +125,18 @@ async fn time_outs_and_refused_connections_have_their_kinds() {
     let fake = FakeAsana::start().await.unwrap();
     let mut c = config(&fake);
     c.timeout_secs = 1;
-    c.max_retries = 0;
     let p = provider(c);
     let t = p.create(NewTicket::new("x")).await.unwrap();
     fake.faults().set_latency(Duration::from_millis(1500));
     let e = p.get(&t.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    assert!(!e.was_not_applied());
+    assert!(e.to_string().contains("time-out"), "{e}");
+    assert!(e.was_not_applied(), "a read changes nothing");
 
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/api/1.0", closed.local_addr().unwrap());
     drop(closed);
-    let mut c = AsanaConfig::new("0/secret-token", "1").base_url(url);
-    c.max_retries = 0;
+    let c = AsanaConfig::new("0/secret-token", "1").base_url(url);
     let e = provider(c).get(&t.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert!(
@@ -124,6 +144,11 @@ async fn time_outs_and_refused_connections_have_their_kinds() {
         "a refused connection was certainly not applied"
     );
     assert!(!format!("{e} {e:?}").contains("secret-token"));
+    assert_eq!(
+        e.to_string().matches("error sending request").count(),
+        0,
+        "said once, in our words: {e}"
+    );
 }
 
 fn named(fake: &FakeAsana, name: &str) -> usize {
@@ -144,8 +169,10 @@ async fn a_create_applied_before_the_connection_dropped_is_not_sent_again() {
     assert_eq!(named(&fake, "dropped once"), 1);
     assert_eq!(p.get(&t.id).await.unwrap().subject, "dropped once");
 
+    // A keyed create is idempotent: the retry layer sends it again, and the key is found.
+    let layered = retried(config(&fake), RetryPolicy::default());
     fake.faults().drop_next(1);
-    let k = p
+    let k = layered
         .create(
             NewTicket::new("keyed")
                 .description("d")

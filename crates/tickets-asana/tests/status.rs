@@ -7,11 +7,10 @@ use tickets_asana::{AsanaConfig, AsanaProvider};
 use tickets_core::{ErrorKind, Status, TicketId, TicketPatch, TicketProvider};
 use tickets_fakes::asana::FakeAsana;
 
-fn provider(fake: &FakeAsana, max_retries: u32) -> AsanaProvider {
-    let mut config = AsanaConfig::new(fake.token(), fake.project())
+fn provider(fake: &FakeAsana) -> AsanaProvider {
+    let config = AsanaConfig::new(fake.token(), fake.project())
         .base_url(fake.base_url())
         .workspace(fake.workspace());
-    config.max_retries = max_retries;
     AsanaProvider::new(config).unwrap()
 }
 
@@ -128,7 +127,7 @@ const HALF_STATES: &[(&str, Option<&str>, bool)] = &[
 async fn every_half_state_converges_to_every_status() {
     let fake = FakeAsana::start().await.unwrap();
     let raw = Raw::new(&fake);
-    let p = provider(&fake, 3);
+    let p = provider(&fake);
     for (state, section, completed) in HALF_STATES {
         for to in Status::ALL {
             let gid = raw.task(*section, *completed).await;
@@ -168,8 +167,9 @@ async fn every_half_state_converges_to_every_status() {
 async fn an_update_stopped_between_its_requests_converges_when_repeated() {
     let fake = FakeAsana::start().await.unwrap();
     let raw = Raw::new(&fake);
-    // No retries inside the provider: the failure reaches the caller, as a crash would.
-    let p = provider(&fake, 0);
+    // The provider alone sends each request once: the failure reaches the caller, as a crash
+    // would.
+    let p = provider(&fake);
     for (fault, subject) in [(500, None), (429, None), (503, Some("renamed"))] {
         let gid = raw.task(Some("In Progress"), false).await;
         let id = TicketId::new(gid.clone());
@@ -216,7 +216,7 @@ async fn an_update_stopped_between_its_requests_converges_when_repeated() {
 async fn requests_a_status_update_costs() {
     let fake = FakeAsana::start().await.unwrap();
     let raw = Raw::new(&fake);
-    let p = provider(&fake, 3);
+    let p = provider(&fake);
     for s in Status::ALL {
         raw.section(section_of(s)).await;
     }
@@ -262,7 +262,7 @@ async fn requests_a_status_update_costs() {
 async fn without_skip_workflow_the_canonical_check_still_refuses() {
     let fake = FakeAsana::start().await.unwrap();
     let raw = Raw::new(&fake);
-    let p = provider(&fake, 3);
+    let p = provider(&fake);
     // Completed in an open section reads Closed: terminal except a reopen.
     let gid = raw.task(Some("In Progress"), true).await;
     let id = TicketId::new(gid.clone());
