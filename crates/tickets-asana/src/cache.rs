@@ -24,6 +24,9 @@ pub(crate) struct Cache {
     project: String,
     workspace: OnceCell<String>,
     me: OnceCell<UserRef>,
+    /// User gid -> email. Asana's spec offers no `assignee.email` or `created_by.email`
+    /// opt_field, so emails come from `GET /users/{gid}`, once per user.
+    emails: RwLock<HashMap<String, Option<String>>>,
     /// Lower-cased section name -> gid.
     sections: RwLock<HashMap<String, String>>,
     /// Tag name -> gid (the oldest tag when names repeat).
@@ -42,6 +45,7 @@ impl Cache {
                 .map(|w| OnceCell::new_with(Some(w)))
                 .unwrap_or_default(),
             me: OnceCell::new(),
+            emails: RwLock::default(),
             sections: RwLock::default(),
             tags: RwLock::default(),
             fields: RwLock::default(),
@@ -73,6 +77,37 @@ impl Cache {
                 Ok::<_, Error>(c.send::<UserRef>(&call).await?.data)
             })
             .await
+    }
+
+    /// The email of user `gid`, looked up once (`GET /users/{gid}`). Never an error: a user
+    /// that cannot be read is shown by gid (and looked up again next time).
+    pub async fn email(&self, c: &Client, gid: &str) -> Option<String> {
+        if let Some(e) = self.emails.read().await.get(gid) {
+            return e.clone();
+        }
+        if let Some(me) = self.me.get()
+            && me.gid == gid
+        {
+            return me.email.clone();
+        }
+        let path = format!("/users/{gid}");
+        match c
+            .send::<UserRef>(&Call::get(&path).query("opt_fields", "email,name"))
+            .await
+        {
+            Ok(env) => {
+                let email = env.data.email;
+                self.emails
+                    .write()
+                    .await
+                    .insert(gid.to_owned(), email.clone());
+                email
+            }
+            Err(e) => {
+                tracing::debug!(user = gid, error = %e, "cannot read an Asana user's email");
+                None
+            }
+        }
     }
 
     /// Sends a create once. After a failure that may have been applied, `lookup` looks for

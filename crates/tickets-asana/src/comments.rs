@@ -16,16 +16,24 @@ use tickets_core::{Comment, Error, NewComment, Result, TicketId, marker};
 use crate::client::Call;
 use crate::convert::{comment, comment_text, has_key};
 use crate::provider::{AsanaProvider, lock, not_found, task_gid};
-use crate::types::{STORY_FIELDS, StoryRecord};
+use crate::types::{STORY_FIELDS, StoryRecord, UserRef};
 
 impl AsanaProvider {
     /// Every story of a task, oldest first.
     pub(crate) async fn stories(&self, gid: &str) -> Result<Vec<StoryRecord>> {
         let path = format!("/tasks/{gid}/stories");
-        self.c()
+        let mut stories: Vec<StoryRecord> = self
+            .c()
             .all(Call::get(&path).query("opt_fields", STORY_FIELDS))
             .await
-            .map_err(|e| not_found(e, gid))
+            .map_err(|e| not_found(e, gid))?;
+        let mut users: Vec<&mut UserRef> = Vec::new();
+        for s in &mut stories {
+            users.extend(s.created_by.as_mut());
+            users.extend(s.assignee.as_mut());
+        }
+        self.with_emails(users).await;
+        Ok(stories)
     }
 
     /// Runs `work` while holding this process's lock for `name`, so racing calls with one

@@ -123,7 +123,7 @@ impl AsanaProvider {
             && let Some(task) = self.find_by_key(k).await.map_err(not_sent)?
         {
             lock(&self.inner.keys).insert(k.clone(), task.gid.clone());
-            return Ok(self.inner.map.ticket(task));
+            return Ok(self.ticket(task).await);
         }
         let notes = marker::append(&new.description, key.as_deref());
         // Until the POST is sent the task certainly was not created: a failure here may be
@@ -154,7 +154,7 @@ impl AsanaProvider {
         if let Some(k) = key {
             lock(&self.inner.keys).insert(k, task.gid.clone());
         }
-        Ok(self.inner.map.ticket(task))
+        Ok(self.ticket(task).await)
     }
 }
 
