@@ -4,8 +4,10 @@
 //! `tickets` retry layer's (`layers.retries`), which reads the errors' kind, `retry_after` and
 //! "not applied" marks set here.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
@@ -14,7 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use tickets_core::{Error, Result};
-use tickets_http::{HttpSettings, PageGuard};
+use tickets_http::{HttpSettings, Pacer, PageGuard};
 use tokio::sync::Semaphore;
 
 use crate::config::AsanaConfig;
@@ -64,6 +66,33 @@ pub(crate) struct Client {
     auth: HeaderValue,
     reads: Arc<Semaphore>,
     writes: Arc<Semaphore>,
+    /// Shared by every client of one token and base URL in the process (Asana's limits are
+    /// per token); `None` when `requests_per_minute` is 0.
+    pacer: Option<Arc<Pacer>>,
+}
+
+/// Base URL, token fingerprint, rate.
+type PacerKey = (String, u64, u32);
+
+/// The pacers of the process.
+static PACERS: LazyLock<Mutex<HashMap<PacerKey, Arc<Pacer>>>> = LazyLock::new(Mutex::default);
+
+/// The process's pacer for `config`'s token and base URL.
+fn pacer(config: &AsanaConfig) -> Option<Arc<Pacer>> {
+    let rate = config.requests_per_minute;
+    if rate == 0 {
+        return None;
+    }
+    // A fingerprint, so the map holds no copy of the token.
+    let mut h = DefaultHasher::new();
+    config.token.expose_secret().hash(&mut h);
+    let key = (config.base_url.clone(), h.finish(), rate);
+    let mut map = PACERS.lock().unwrap_or_else(|p| p.into_inner());
+    Some(
+        map.entry(key)
+            .or_insert_with(|| Arc::new(Pacer::new(rate, (rate / 150).max(1))))
+            .clone(),
+    )
 }
 
 impl fmt::Debug for Client {
@@ -97,6 +126,7 @@ impl Client {
             auth,
             reads: Arc::new(Semaphore::new(config.max_concurrent_reads)),
             writes: Arc::new(Semaphore::new(config.max_concurrent_writes)),
+            pacer: pacer(config),
         })
     }
 
@@ -112,6 +142,10 @@ impl Client {
     }
 
     async fn send_once<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<Envelope<T>> {
+        // Paced before taking a slot, so a waiting request holds no concurrency permit.
+        if let Some(p) = &self.pacer {
+            p.acquire().await;
+        }
         let gate = if call.method == Method::GET {
             &self.reads
         } else {
@@ -138,6 +172,11 @@ impl Client {
             tracing::info!(change = ?change, "Asana announces an API change");
         }
         let retry_after = tickets_http::retry_after(response.headers());
+        if status == StatusCode::TOO_MANY_REQUESTS
+            && let Some(p) = &self.pacer
+        {
+            p.rate_limited(retry_after);
+        }
         let bytes = response.bytes().await.map_err(from_transport)?;
         if !status.is_success() {
             return Err(from_status(status.as_u16(), &bytes, retry_after));

@@ -11,9 +11,14 @@ use tickets_fakes::FaultConfig;
 use tickets_fakes::asana::FakeAsana;
 use tickets_testkit::SuiteOptions;
 
+/// The fake is not Asana: pace at 1,000 a second so the suites stay quick (pacing at
+/// Asana's rate has its own tests).
+const FAST: u32 = 60_000;
+
 fn provider(fake: &FakeAsana, max_retries: u32) -> DynProvider {
     let config = AsanaConfig::new(fake.token(), fake.project())
         .base_url(fake.base_url())
+        .requests_per_minute(FAST)
         .workspace(fake.workspace());
     let p: DynProvider = Arc::new(AsanaProvider::new(config).expect("valid config"));
     layers::with_retry(

@@ -14,8 +14,14 @@ use tickets_core::{
 };
 use tickets_fakes::asana::FakeAsana;
 
+/// The fake is not Asana: pace at 1,000 a second so the suites stay quick (pacing at
+/// Asana's rate has its own tests).
+const FAST: u32 = 60_000;
+
 fn config(fake: &FakeAsana) -> AsanaConfig {
-    AsanaConfig::new(fake.token(), fake.project()).base_url(fake.base_url())
+    AsanaConfig::new(fake.token(), fake.project())
+        .base_url(fake.base_url())
+        .requests_per_minute(FAST)
 }
 
 fn provider(config: AsanaConfig) -> AsanaProvider {
@@ -31,7 +37,11 @@ fn retried(config: AsanaConfig, policy: RetryPolicy) -> DynProvider {
 async fn a_revoked_token_is_unauthenticated_and_never_shown() {
     let fake = FakeAsana::start().await.unwrap();
     let token = fake.add_token(fake.me());
-    let p = provider(AsanaConfig::new(token.clone(), fake.project()).base_url(fake.base_url()));
+    let p = provider(
+        AsanaConfig::new(token.clone(), fake.project())
+            .base_url(fake.base_url())
+            .requests_per_minute(FAST),
+    );
     let t = p.create(NewTicket::new("works")).await.unwrap();
     fake.revoke_token(&token);
     let err = p.get(&t.id).await.unwrap_err();
@@ -332,7 +342,9 @@ async fn without_create_missing_a_missing_section_is_a_config_error() {
     let e = provider(c).create(NewTicket::new("x")).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.to_string().contains("New"), "{e}");
-    let wrong = AsanaConfig::new(fake.token(), "1").base_url(fake.base_url());
+    let wrong = AsanaConfig::new(fake.token(), "1")
+        .base_url(fake.base_url())
+        .requests_per_minute(FAST);
     let e = provider(wrong)
         .create(NewTicket::new("x"))
         .await
@@ -398,7 +410,9 @@ async fn a_prepared_reqwest_client_can_be_used() {
     let p = AsanaProvider::with_http(config(&fake), http).unwrap();
     let t = p.create(NewTicket::new("through my client")).await.unwrap();
     assert_eq!(p.get(&t.id).await.unwrap().subject, "through my client");
-    let bad = AsanaConfig::new(fake.token(), "x").base_url(fake.base_url());
+    let bad = AsanaConfig::new(fake.token(), "x")
+        .base_url(fake.base_url())
+        .requests_per_minute(FAST);
     let e = AsanaProvider::with_http(bad, reqwest::Client::new()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
 }

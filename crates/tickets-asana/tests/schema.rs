@@ -18,6 +18,10 @@ use tickets_core::{
 };
 use tickets_fakes::asana::{Exchange, FakeAsana};
 
+/// The fake is not Asana: pace at 1,000 a second so the suites stay quick (pacing at
+/// Asana's rate has its own tests).
+const FAST: u32 = 60_000;
+
 fn spec_path() -> PathBuf {
     match std::env::var_os("TICKETS_TEST_ASANA_OAS") {
         Some(p) => PathBuf::from(p),
@@ -372,7 +376,9 @@ async fn scenario(fake: &FakeAsana) {
     )
     .await;
     let start = start["sync"].as_str().unwrap().to_owned();
-    let config = AsanaConfig::new(fake.token(), fake.project()).base_url(fake.base_url());
+    let config = AsanaConfig::new(fake.token(), fake.project())
+        .base_url(fake.base_url())
+        .requests_per_minute(FAST);
     let mut enum_config = config.clone();
     enum_config.priority_field = Some("Priority".into());
     for config in [config, enum_config] {
@@ -548,7 +554,9 @@ async fn every_request_of_the_conformance_run_matches_the_spec() {
     assert_eq!(found.len(), 3, "{found:?}");
 
     let fake = FakeAsana::start().await.unwrap();
-    let config = AsanaConfig::new(fake.token(), fake.project()).base_url(fake.base_url());
+    let config = AsanaConfig::new(fake.token(), fake.project())
+        .base_url(fake.base_url())
+        .requests_per_minute(FAST);
     let p: DynProvider = Arc::new(AsanaProvider::new(config).unwrap());
     fake.record(true);
     let options = tickets_testkit::SuiteOptions::default()

@@ -243,6 +243,20 @@ impl FakeAsana {
         }
     }
 
+    /// Moves every task's creation, modification and completion times `by` into the past, as
+    /// if they had been made that long ago (for `modified_since` windows).
+    pub fn age_tasks(&self, by: std::time::Duration) {
+        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
+        let mut s = self.app.lock();
+        for t in s.tasks.values_mut() {
+            t.created_at -= by;
+            t.modified_at -= by;
+            if let Some(c) = t.completed_at.as_mut() {
+                *c -= by;
+            }
+        }
+    }
+
     /// Starts (or stops) recording every API request and answer.
     pub fn record(&self, on: bool) {
         let mut s = self.app.lock();
