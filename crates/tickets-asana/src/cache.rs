@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use tickets_core::{Error, ErrorKind, Result};
 use tokio::sync::{Mutex, OnceCell, RwLock};
 
-use crate::client::{Call, Client, Repeat};
+use crate::client::{Call, Client};
+use crate::create::{maybe_applied, settled};
 use crate::types::{EnumOptionRecord, FieldDef, FieldSetting, Named, ProjectRecord, UserRef};
 
 /// The custom field definition fields this crate reads.
@@ -23,6 +24,9 @@ pub(crate) struct Cache {
     project: String,
     workspace: OnceCell<String>,
     me: OnceCell<UserRef>,
+    /// User gid -> email. Asana's spec offers no `assignee.email` or `created_by.email`
+    /// opt_field, so emails come from `GET /users/{gid}`, once per user.
+    emails: RwLock<HashMap<String, Option<String>>>,
     /// Lower-cased section name -> gid.
     sections: RwLock<HashMap<String, String>>,
     /// Tag name -> gid (the oldest tag when names repeat).
@@ -31,28 +35,22 @@ pub(crate) struct Cache {
     fields: RwLock<Option<HashMap<String, FieldDef>>>,
     create: Mutex<()>,
     create_missing: bool,
-    retries: u32,
 }
 
 impl Cache {
-    pub fn new(
-        project: String,
-        workspace: Option<String>,
-        create_missing: bool,
-        retries: u32,
-    ) -> Self {
+    pub fn new(project: String, workspace: Option<String>, create_missing: bool) -> Self {
         Self {
             project,
             workspace: workspace
                 .map(|w| OnceCell::new_with(Some(w)))
                 .unwrap_or_default(),
             me: OnceCell::new(),
+            emails: RwLock::default(),
             sections: RwLock::default(),
             tags: RwLock::default(),
             fields: RwLock::default(),
             create: Mutex::new(()),
             create_missing,
-            retries,
         }
     }
 
@@ -81,26 +79,55 @@ impl Cache {
             .await
     }
 
-    /// Sends a create. After a failure that may have been applied, `lookup` looks for the
-    /// object, and the create is sent again only when it is not there.
+    /// The email of user `gid`, looked up once (`GET /users/{gid}`). Never an error: a user
+    /// that cannot be read is shown by gid (and looked up again next time).
+    pub async fn email(&self, c: &Client, gid: &str) -> Option<String> {
+        if let Some(e) = self.emails.read().await.get(gid) {
+            return e.clone();
+        }
+        if let Some(me) = self.me.get()
+            && me.gid == gid
+        {
+            return me.email.clone();
+        }
+        let path = format!("/users/{gid}");
+        match c
+            .send::<UserRef>(&Call::get(&path).query("opt_fields", "email,name"))
+            .await
+        {
+            Ok(env) => {
+                let email = env.data.email;
+                self.emails
+                    .write()
+                    .await
+                    .insert(gid.to_owned(), email.clone());
+                email
+            }
+            Err(e) => {
+                tracing::debug!(user = gid, error = %e, "cannot read an Asana user's email");
+                None
+            }
+        }
+    }
+
+    /// Sends a create once. After a failure that may have been applied, `lookup` looks for
+    /// the object: found, it is the answer; not found, the error says "not applied", so the
+    /// retry layer may send the whole call again.
     async fn create_checked<T, L, Fut>(&self, c: &Client, call: &Call<'_>, lookup: L) -> Result<T>
     where
         T: DeserializeOwned,
         L: Fn() -> Fut,
         Fut: Future<Output = Result<Option<T>>>,
     {
-        let mut attempts = 0;
-        loop {
-            match c.send::<T>(call).await {
-                Ok(env) => return Ok(env.data),
-                Err(e) if e.is_retryable() && attempts < self.retries => {
-                    attempts += 1;
-                    if let Some(found) = lookup().await? {
-                        return Ok(found);
-                    }
-                }
-                Err(e) => return Err(e),
-            }
+        match c.send::<T>(call).await {
+            Ok(env) => Ok(env.data),
+            Err(e) if maybe_applied(&e) => match lookup().await {
+                Ok(Some(found)) => Ok(found),
+                Ok(None) => Err(settled(e)),
+                // Unknown whether it was applied: the create's own error says so.
+                Err(_) => Err(e),
+            },
+            Err(e) => Err(e),
         }
     }
 
@@ -139,7 +166,7 @@ impl Cache {
         if !self.create_missing {
             return Err(self.missing("section", name));
         }
-        let call = Call::write(Method::POST, &path, &json!({"name": name}), Repeat::Once);
+        let call = Call::write(Method::POST, &path, &json!({"name": name}));
         let lookup = || async {
             let list: Vec<Named> = c.all(Call::get(&path).query("opt_fields", "name")).await?;
             Ok(list.into_iter().find(|s| {
@@ -195,7 +222,7 @@ impl Cache {
             return Err(self.missing("tag", name));
         }
         let body = json!({"name": name, "workspace": self.workspace(c).await?});
-        let call = Call::write(Method::POST, "/tags", &body, Repeat::Once);
+        let call = Call::write(Method::POST, "/tags", &body);
         let lookup = || async {
             let path = format!("/workspaces/{}/tags", self.workspace(c).await?);
             let list: Vec<Named> = c.all(Call::get(&path).query("opt_fields", "name")).await?;
@@ -286,8 +313,8 @@ impl Cache {
                 2
             });
         }
-        let call = Call::write(Method::POST, "/custom_fields", &body, Repeat::Once)
-            .query("opt_fields", FIELD_FIELDS);
+        let call =
+            Call::write(Method::POST, "/custom_fields", &body).query("opt_fields", FIELD_FIELDS);
         let workspace = self.workspace(c).await?.to_owned();
         let lookup = || async {
             let path = format!("/workspaces/{workspace}/custom_fields");
@@ -299,7 +326,7 @@ impl Cache {
         let field: FieldDef = self.create_checked(c, &call, lookup).await?;
         let path = format!("/projects/{}/addCustomFieldSetting", self.project);
         let add = json!({"custom_field": field.gid});
-        let call = Call::write(Method::POST, &path, &add, Repeat::Once);
+        let call = Call::write(Method::POST, &path, &add);
         let lookup = || async {
             let attached = self.list_fields(c).await?;
             Ok(attached
@@ -336,7 +363,7 @@ impl Cache {
             )));
         }
         let path = format!("/custom_fields/{}/enum_options", field.gid);
-        let call = Call::write(Method::POST, &path, &json!({"name": option}), Repeat::Once);
+        let call = Call::write(Method::POST, &path, &json!({"name": option}));
         let lookup = || async {
             let path = format!("/custom_fields/{}", field.gid);
             let call = Call::get(&path).query("opt_fields", FIELD_FIELDS);

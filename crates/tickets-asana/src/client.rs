@@ -1,36 +1,27 @@
-//! The HTTP client: one reqwest client with connection reuse, bearer auth, the `{"data": ...}`
-//! envelope, Asana's concurrency limits enforced client-side (reads and writes in flight), and
-//! retries: `429` waits out `Retry-After`; `5xx`, time-outs and broken connections are retried
-//! for requests that are safe to repeat (reads, and writes that set a state), and for any
-//! request that certainly was not applied (refused connection, 429).
+//! The HTTP client: one reqwest client from `tickets_http` (rustls, time-outs, connection
+//! reuse), bearer auth, the `{"data": ...}` envelope, and Asana's concurrency limits enforced
+//! client-side (reads and writes in flight). Each request is sent once: retries are the
+//! `tickets` retry layer's (`layers.retries`), which reads the errors' kind, `retry_after` and
+//! "not applied" marks set here.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, LazyLock, Mutex};
 
-use reqwest::header::{HeaderValue, RETRY_AFTER};
+use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use tickets_core::layers::RetryPolicy;
-use tickets_core::{Error, ErrorKind, Result};
+use tickets_core::{Error, Result};
+use tickets_http::{HttpSettings, Pacer, PageGuard};
 use tokio::sync::Semaphore;
 
 use crate::config::AsanaConfig;
-use crate::error::{bad_answer, from_status, from_transport, parse_retry_after};
+use crate::error::{bad_answer, from_status, from_transport};
 use crate::types::Envelope;
-
-/// Whether a request may be sent again after a failure that may have been applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Repeat {
-    /// Reads, and writes that set a state (PUT fields, addTask, addTag, removeTag).
-    Safe,
-    /// Writes that add something (POST /tasks, POST stories): only retried when certainly not
-    /// applied; the caller recovers the rest.
-    Once,
-}
 
 /// One request.
 #[derive(Debug)]
@@ -39,7 +30,6 @@ pub(crate) struct Call<'a> {
     pub path: &'a str,
     pub query: Vec<(&'static str, String)>,
     pub body: Option<serde_json::Value>,
-    pub repeat: Repeat,
 }
 
 impl<'a> Call<'a> {
@@ -49,18 +39,16 @@ impl<'a> Call<'a> {
             path,
             query: Vec::new(),
             body: None,
-            repeat: Repeat::Safe,
         }
     }
 
     /// A write with `{"data": data}` as its body.
-    pub fn write(method: Method, path: &'a str, data: &impl Serialize, repeat: Repeat) -> Self {
+    pub fn write(method: Method, path: &'a str, data: &impl Serialize) -> Self {
         Self {
             method,
             path,
             query: Vec::new(),
             body: Some(json!({ "data": data })),
-            repeat,
         }
     }
 
@@ -78,7 +66,33 @@ pub(crate) struct Client {
     auth: HeaderValue,
     reads: Arc<Semaphore>,
     writes: Arc<Semaphore>,
-    retry: RetryPolicy,
+    /// Shared by every client of one token and base URL in the process (Asana's limits are
+    /// per token); `None` when `requests_per_minute` is 0.
+    pacer: Option<Arc<Pacer>>,
+}
+
+/// Base URL, token fingerprint, rate.
+type PacerKey = (String, u64, u32);
+
+/// The pacers of the process.
+static PACERS: LazyLock<Mutex<HashMap<PacerKey, Arc<Pacer>>>> = LazyLock::new(Mutex::default);
+
+/// The process's pacer for `config`'s token and base URL.
+fn pacer(config: &AsanaConfig) -> Option<Arc<Pacer>> {
+    let rate = config.requests_per_minute;
+    if rate == 0 {
+        return None;
+    }
+    // A fingerprint, so the map holds no copy of the token.
+    let mut h = DefaultHasher::new();
+    config.token.expose_secret().hash(&mut h);
+    let key = (config.base_url.clone(), h.finish(), rate);
+    let mut map = PACERS.lock().unwrap_or_else(|p| p.into_inner());
+    Some(
+        map.entry(key)
+            .or_insert_with(|| Arc::new(Pacer::new(rate, (rate / 150).max(1))))
+            .clone(),
+    )
 }
 
 impl fmt::Debug for Client {
@@ -86,7 +100,6 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base", &self.base)
             .field("auth", &"Bearer [redacted]")
-            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -94,14 +107,11 @@ impl fmt::Debug for Client {
 impl Client {
     /// A client for `config` (no request is made).
     pub(crate) fn new(config: &AsanaConfig) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout())
-            .connect_timeout(Duration::from_secs(10).min(config.timeout()))
-            .pool_max_idle_per_host(config.max_concurrent_reads + config.max_concurrent_writes)
-            .user_agent(concat!("tickets-asana/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
-        Self::with_http(http, config)
+        let settings = HttpSettings::new(
+            concat!("tickets-asana/", env!("CARGO_PKG_VERSION")),
+            config.timeout(),
+        );
+        Self::with_http(tickets_http::build_client(&settings)?, config)
     }
 
     /// A client using a prepared reqwest client (proxies, custom TLS roots, ...).
@@ -116,45 +126,26 @@ impl Client {
             auth,
             reads: Arc::new(Semaphore::new(config.max_concurrent_reads)),
             writes: Arc::new(Semaphore::new(config.max_concurrent_writes)),
-            retry: RetryPolicy {
-                max_retries: config.max_retries,
-                min_delay: Duration::from_millis(50),
-                max_delay: Duration::from_secs(5),
-                max_retry_after: Duration::from_secs(config.max_retry_after_secs),
-            },
+            pacer: pacer(config),
         })
     }
 
-    /// Sends `call`, retrying what may be retried, and decodes the envelope.
+    /// Sends `call` once and decodes the envelope. A failed `GET` is marked as not applied: it
+    /// changes nothing, so a call that failed on a read may be made again.
     pub(crate) async fn send<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<Envelope<T>> {
-        let mut delays = self.retry.backoff();
-        loop {
-            let err = match self.attempt(call).await {
-                Ok(v) => return Ok(v),
-                Err(e) => e,
-            };
-            let again =
-                err.is_retryable() && (call.repeat == Repeat::Safe || err.was_not_applied());
-            if !again {
-                return Err(err);
-            }
-            let Some(backoff) = delays.next() else {
-                return Err(err);
-            };
-            let wait = match err.retry_after() {
-                Some(after) if after > self.retry.max_retry_after => return Err(err),
-                Some(after) => after,
-                None => backoff,
-            };
-            tracing::debug!(
-                method = %call.method, path = call.path, kind = %err.kind(),
-                wait_ms = wait.as_millis() as u64, "retrying an Asana request"
-            );
-            tokio::time::sleep(wait).await;
+        let out = self.send_once(call).await;
+        if call.method == Method::GET {
+            out.map_err(Error::with_not_applied)
+        } else {
+            out
         }
     }
 
-    async fn attempt<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<Envelope<T>> {
+    async fn send_once<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<Envelope<T>> {
+        // Paced before taking a slot, so a waiting request holds no concurrency permit.
+        if let Some(p) = &self.pacer {
+            p.acquire().await;
+        }
         let gate = if call.method == Method::GET {
             &self.reads
         } else {
@@ -180,28 +171,26 @@ impl Client {
         for change in response.headers().get_all("asana-change") {
             tracing::info!(change = ?change, "Asana announces an API change");
         }
-        let retry_after = parse_retry_after(
-            response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok()),
-        );
+        let retry_after = tickets_http::retry_after(response.headers());
+        if status == StatusCode::TOO_MANY_REQUESTS
+            && let Some(p) = &self.pacer
+        {
+            p.rate_limited(retry_after);
+        }
         let bytes = response.bytes().await.map_err(from_transport)?;
         if !status.is_success() {
             return Err(from_status(status.as_u16(), &bytes, retry_after));
         }
-        if status == StatusCode::NO_CONTENT || bytes.is_empty() {
-            return serde_json::from_value(json!({"data": {}}))
-                .map_err(|e| bad_answer(call.path, e));
-        }
-        serde_json::from_slice(&bytes).map_err(|e| bad_answer(call.path, e))
+        decode(call.path, status, &bytes)
     }
 
-    /// Every item of a paginated list (`limit=100`, following `next_page` to the end).
+    /// Every item of a paginated list (`limit=100`, following `next_page` to the end; a
+    /// repeated `next_page` or an endless listing ends with an error).
     pub(crate) async fn all<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<Vec<T>> {
         let mut out = Vec::new();
         let mut offset: Option<String> = None;
-        for _ in 0..100_000 {
+        let mut guard = PageGuard::new(format!("Asana {}", call.path));
+        loop {
             let mut page = Call {
                 query: call.query.clone(),
                 ..Call::get(call.path)
@@ -213,20 +202,39 @@ impl Client {
             let env: Envelope<Vec<T>> = self.send(&page).await?;
             out.extend(env.data);
             match env.next_page {
-                Some(next) => offset = Some(next.offset),
+                Some(next) => {
+                    guard.next(&next.offset)?;
+                    offset = Some(next.offset);
+                }
                 None => return Ok(out),
             }
         }
-        Err(Error::new(
-            ErrorKind::Unexpected,
-            format!("Asana kept returning pages of {}", call.path),
-        ))
     }
+}
+
+/// A success answer's envelope (`204` and empty bodies are `{"data": {}}`).
+pub(crate) fn decode<T: DeserializeOwned>(
+    what: &str,
+    status: StatusCode,
+    bytes: &[u8],
+) -> Result<Envelope<T>> {
+    if status == StatusCode::NO_CONTENT || bytes.is_empty() {
+        return serde_json::from_value(json!({"data": {}})).map_err(|e| bad_answer(what, e));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        let shown = tickets_http::body_text(bytes);
+        if shown.contains("base_url") {
+            bad_answer(what, shown)
+        } else {
+            bad_answer(what, e)
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tickets_core::ErrorKind;
 
     #[test]
     fn debug_never_shows_the_token() {
@@ -240,5 +248,17 @@ mod tests {
         let err = Client::new(&AsanaConfig::new("bad\ntoken", "1")).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
         assert!(!err.to_string().contains("bad\ntoken"));
+    }
+
+    #[test]
+    fn an_html_success_page_hints_at_the_base_url() {
+        let e = decode::<serde_json::Value>(
+            "/tasks/1",
+            StatusCode::OK,
+            b"<!doctype html><html><body>Asana - Log in</body></html>",
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unexpected);
+        assert!(e.message().contains("base_url"), "{e}");
     }
 }

@@ -2,34 +2,38 @@
 //!
 //! A comment with a key carries the marker line `[tickets-key:KEY]` (`tickets_core::marker`)
 //! at the end of its story text. Before posting, the task's stories are read once and a story
-//! with the key is returned instead of posting again; after a failure that may have been
-//! applied (a 5xx, a time-out, a dropped connection), the stories are read again before the
-//! next try. Without a key nothing is guessed: such a failure is returned as it is.
+//! with the key is returned instead of posting again, so after a failure that may have been
+//! applied (a 5xx, a time-out, a dropped connection) the retry layer's next call finds it.
+//! Without a key nothing is guessed: such a failure is returned as it is.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::json;
 use tickets_core::{Comment, Error, NewComment, Result, TicketId, marker};
 
-use crate::client::{Call, Repeat};
+use crate::client::Call;
 use crate::convert::{comment, comment_text, has_key};
 use crate::provider::{AsanaProvider, lock, not_found, task_gid};
-use crate::types::{STORY_FIELDS, StoryRecord};
-
-/// The longest wait between tries of a keyed comment.
-const MAX_PAUSE: Duration = Duration::from_secs(2);
+use crate::types::{STORY_FIELDS, StoryRecord, UserRef};
 
 impl AsanaProvider {
     /// Every story of a task, oldest first.
     pub(crate) async fn stories(&self, gid: &str) -> Result<Vec<StoryRecord>> {
         let path = format!("/tasks/{gid}/stories");
-        self.c()
+        let mut stories: Vec<StoryRecord> = self
+            .c()
             .all(Call::get(&path).query("opt_fields", STORY_FIELDS))
             .await
-            .map_err(|e| not_found(e, gid))
+            .map_err(|e| not_found(e, gid))?;
+        let mut users: Vec<&mut UserRef> = Vec::new();
+        for s in &mut stories {
+            users.extend(s.created_by.as_mut());
+            users.extend(s.assignee.as_mut());
+        }
+        self.with_emails(users).await;
+        Ok(stories)
     }
 
     /// Runs `work` while holding this process's lock for `name`, so racing calls with one
@@ -88,17 +92,18 @@ impl AsanaProvider {
         }
     }
 
-    /// One POST: the client repeats it only when it certainly was not applied (a 429, a
-    /// refused connection); any other failure is returned.
+    /// One POST; any failure is returned (the retry layer repeats it only when it certainly
+    /// was not applied: a 429, a refused connection).
     async fn post_story(&self, id: &TicketId, gid: &str, text: &str) -> Result<Comment> {
-        let story = self.send_story(gid, text).await?;
+        // The user first: no read may fail after the POST (its error would say "not applied").
         let me = self.inner.cache.me(self.c()).await?.gid.clone();
+        let story = self.send_story(gid, text).await?;
         Ok(comment(id, &story, Some(&me)))
     }
 
     async fn send_story(&self, gid: &str, text: &str) -> Result<StoryRecord> {
         let path = format!("/tasks/{gid}/stories");
-        let call = Call::write(Method::POST, &path, &json!({"text": text}), Repeat::Once)
+        let call = Call::write(Method::POST, &path, &json!({"text": text}))
             .query("opt_fields", STORY_FIELDS);
         self.c()
             .send::<StoryRecord>(&call)
@@ -108,8 +113,7 @@ impl AsanaProvider {
     }
 
     /// The story carrying `key` if the task has one, else a new one. Requests: the task and
-    /// its stories (read at once), then the POST; after a failure that may have been applied,
-    /// the stories again before each new try (up to `max_retries`).
+    /// its stories (read at once), then the POST.
     async fn keyed_story(
         &self,
         id: &TicketId,
@@ -123,25 +127,10 @@ impl AsanaProvider {
             tracing::debug!(story = %s.gid, "a comment with this key exists; not adding it again");
             return Ok(comment(id, s, Some(&me)));
         }
-        let mut tries = 0;
-        loop {
-            let err = match self.send_story(gid, text).await {
-                Ok(story) => return Ok(comment(id, &story, Some(&me))),
-                Err(e) => e,
-            };
-            // What certainly was not applied the client has already repeated as often as
-            // allowed; what may have been applied is looked for before it is sent again.
-            if !err.is_retryable() || err.was_not_applied() || tries >= self.inner.max_retries {
-                return Err(err);
-            }
-            tries += 1;
-            if let Some(s) = self.stories(gid).await?.iter().find(|s| has_key(s, key)) {
-                tracing::debug!(story = %s.gid, "the comment was added before it failed");
-                return Ok(comment(id, s, Some(&me)));
-            }
-            let pause = Duration::from_millis(50 << tries.min(6)).min(MAX_PAUSE);
-            tokio::time::sleep(pause).await;
-        }
+        // Sent once: after a failure that may have been applied, the retry layer calls again
+        // (a keyed comment is idempotent) and the stories read above find it.
+        let story = self.send_story(gid, text).await?;
+        Ok(comment(id, &story, Some(&me)))
     }
 
     pub(crate) async fn comment_stories(&self, id: &TicketId) -> Result<Vec<Comment>> {

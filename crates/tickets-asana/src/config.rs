@@ -58,17 +58,25 @@ pub struct AsanaConfig {
     /// Writes in flight at once (1 to 1000, default 15, Asana's limit).
     #[serde(default = "default_writes")]
     pub max_concurrent_writes: usize,
-    /// Retries of a failed request (0 to 100, default 3).
+    /// Requests per minute this process sends on one token (0 to 100000, default 1500,
+    /// Asana's limit on paid plans; 150 on free ones; 0: not paced). Requests wait for a
+    /// token of a bucket refilled at this rate (bursts of rate/150, at least 1); a 429 holds
+    /// every request of the token until its `Retry-After`.
+    #[serde(default = "default_rate")]
+    pub requests_per_minute: u32,
+    /// Accepted for older configs and checked (0 to 100), but no longer used: a request is
+    /// sent once, and retries are the retry layer's (`layers.retries`).
     #[serde(default = "default_retries")]
     pub max_retries: u32,
-    /// Longest `Retry-After` waited for, in seconds (0 to 86400, default 60); longer ones are
-    /// returned.
+    /// Accepted for older configs and checked (0 to 86400), but no longer used: the retry
+    /// layer decides how long a `Retry-After` is waited for.
     #[serde(default = "default_max_wait")]
     pub max_retry_after_secs: u64,
-    /// Look for idempotency markers only on tasks changed in the last this many hours
-    /// (0 to 87600, default 0: the whole project). Speeds up keyed creates in very large
-    /// projects.
-    #[serde(default)]
+    /// A keyed create looks for its marker only on tasks changed in the last this many hours
+    /// (`modified_since`), so its cost does not grow with the project (0 to 87600, default
+    /// 24; 0: the whole project). A keyed create repeated later than this after a first try
+    /// that was applied but not answered makes a second task.
+    #[serde(default = "default_key_window")]
     pub idempotency_window_hours: u32,
     /// The allowed status moves.
     #[serde(default)]
@@ -95,6 +103,12 @@ fn default_writes() -> usize {
 }
 fn default_retries() -> u32 {
     3
+}
+fn default_rate() -> u32 {
+    1500
+}
+fn default_key_window() -> u32 {
+    24
 }
 fn default_max_wait() -> u64 {
     60
@@ -136,6 +150,7 @@ impl AsanaConfig {
         "max_retries",
         "max_retry_after_secs",
         "idempotency_window_hours",
+        "requests_per_minute",
         "workflow",
     ];
 
@@ -157,7 +172,8 @@ impl AsanaConfig {
             max_concurrent_writes: default_writes(),
             max_retries: default_retries(),
             max_retry_after_secs: default_max_wait(),
-            idempotency_window_hours: 0,
+            idempotency_window_hours: default_key_window(),
+            requests_per_minute: default_rate(),
             workflow: Workflow::default(),
         }
     }
@@ -186,9 +202,15 @@ impl AsanaConfig {
         self
     }
 
-    /// Sets the retries of a failed request.
+    /// Sets `max_retries` (no longer used: see the field).
     pub fn max_retries(mut self, n: u32) -> Self {
         self.max_retries = n;
+        self
+    }
+
+    /// Sets the requests per minute sent on the token (0: not paced).
+    pub fn requests_per_minute(mut self, n: u32) -> Self {
+        self.requests_per_minute = n;
         self
     }
 
@@ -279,6 +301,8 @@ impl AsanaConfig {
             .map_err(|p| bad("max_concurrent_reads", p))?;
         check_range(self.max_concurrent_writes, 1, 1000, "")
             .map_err(|p| bad("max_concurrent_writes", p))?;
+        check_range(self.requests_per_minute, 0, 100_000, "per minute")
+            .map_err(|p| bad("requests_per_minute", p))?;
         check_range(self.max_retries, 0, 100, "").map_err(|p| bad("max_retries", p))?;
         check_range(self.max_retry_after_secs, 0, 86_400, "seconds")
             .map_err(|p| bad("max_retry_after_secs", p))?;

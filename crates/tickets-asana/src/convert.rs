@@ -60,17 +60,27 @@ impl Mapping {
     /// closed section reads `New`, as after a reopen in Asana's UI). No mapped section:
     /// `Closed` if completed, else `New`.
     pub fn status(&self, task: &TaskRecord) -> Status {
-        let section = task
-            .memberships
-            .iter()
-            .filter(|m| m.project.as_ref().is_some_and(|p| p.gid == self.project))
-            .find_map(|m| m.section.as_ref()?.name.as_deref())
-            .and_then(|n| self.status_of_section(n));
-        match (section, task.completed) {
+        match (self.task_section_status(task), task.completed) {
             (Some(s), done) if s.is_open() != done => s,
             (Some(_), true) | (None, true) => Status::Closed,
             (Some(_), false) | (None, false) => Status::New,
         }
+    }
+
+    /// The status whose section the task sits in within the project, if any.
+    pub fn task_section_status(&self, task: &TaskRecord) -> Option<Status> {
+        task.memberships
+            .iter()
+            .filter(|m| m.project.as_ref().is_some_and(|p| p.gid == self.project))
+            .find_map(|m| m.section.as_ref()?.name.as_deref())
+            .and_then(|n| self.status_of_section(n))
+    }
+
+    /// True for a task that is incomplete in a closed status's section: what a reopen stopped
+    /// between its two writes leaves (it reads `New`), and what un-completing a closed task
+    /// in Asana's UI leaves.
+    pub fn half_reopened(&self, task: &TaskRecord) -> bool {
+        !task.completed && self.task_section_status(task).is_some_and(|s| !s.is_open())
     }
 
     pub fn priority(&self, task: &TaskRecord) -> Priority {

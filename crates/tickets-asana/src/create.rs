@@ -1,16 +1,17 @@
 //! Creating tasks without duplicates: an idempotency key is kept as a marker line in the
-//! task's notes and looked up before (re)sending; a create that failed in a way that may have
-//! been applied is looked up by its content before it is sent again.
+//! task's notes and looked up before (re)sending; a create without a key that failed in a way
+//! that may have been applied is looked up by its content once, so the error can say whether
+//! it was applied (the retry layer re-sends only what was not).
 
 use std::collections::BTreeMap;
 
 use chrono::{Duration as TimeDelta, Utc};
 use reqwest::Method;
 use serde_json::Value;
-use tickets_core::{ErrorKind, NewTicket, Patch, Result, Ticket, marker};
+use tickets_core::{Error, ErrorKind, NewTicket, Patch, Result, Ticket, marker};
 
 use crate::cache::project_error;
-use crate::client::{Call, Repeat};
+use crate::client::Call;
 use crate::provider::{AsanaProvider, lock};
 use crate::types::{MembershipWrite, TASK_FIELDS, TaskRecord, TaskWrite};
 
@@ -87,14 +88,8 @@ impl AsanaProvider {
         }
     }
 
-    pub(crate) async fn create_inner(&self, new: NewTicket) -> Result<Ticket> {
-        let key = new.idempotency_key.clone();
-        if let Some(k) = &key
-            && let Some(task) = self.find_by_key(k).await?
-        {
-            lock(&self.inner.keys).insert(k.clone(), task.gid.clone());
-            return Ok(self.inner.map.ticket(task));
-        }
+    /// The `POST /tasks` body of `new` (sections, tags, fields and options looked up or made).
+    async fn task_body(&self, new: &NewTicket, notes: String) -> Result<TaskWrite> {
         let map = &self.inner.map;
         let section = self
             .inner
@@ -106,10 +101,9 @@ impl AsanaProvider {
             .iter()
             .map(|(k, v)| (k.clone(), Patch::Set(v.clone())))
             .collect();
-        let notes = marker::append(&new.description, key.as_deref());
-        let body = TaskWrite {
+        Ok(TaskWrite {
             name: Some(new.subject.clone()),
-            notes: Some(notes.clone()),
+            notes: Some(notes),
             assignee: new.assignee.clone().map(Some),
             due_on: new.due.map(Some),
             completed: (!new.status.is_open()).then_some(true),
@@ -120,33 +114,66 @@ impl AsanaProvider {
             }]),
             tags: Some(self.tag_gids(&new.tags, Some(new.priority)).await?),
             ..TaskWrite::default()
-        };
+        })
+    }
+
+    pub(crate) async fn create_inner(&self, new: NewTicket) -> Result<Ticket> {
+        let key = new.idempotency_key.clone();
+        if let Some(k) = &key
+            && let Some(task) = self.find_by_key(k).await.map_err(not_sent)?
+        {
+            lock(&self.inner.keys).insert(k.clone(), task.gid.clone());
+            return Ok(self.ticket(task).await);
+        }
+        let notes = marker::append(&new.description, key.as_deref());
+        // Until the POST is sent the task certainly was not created: a failure here may be
+        // retried even without a key (sections and tags made on the way are found again).
+        let body = self
+            .task_body(&new, notes.clone())
+            .await
+            .map_err(not_sent)?;
         let since = Utc::now() - TimeDelta::seconds(2);
-        let call = Call::write(Method::POST, "/tasks", &body, Repeat::Once)
-            .query("opt_fields", TASK_FIELDS);
-        let mut attempts = 0;
-        let task = loop {
-            match self.c().send::<TaskRecord>(&call).await {
-                Ok(env) => break env.data,
-                Err(e) if e.is_retryable() && attempts < self.inner.max_retries => {
-                    attempts += 1;
-                    let found = match &key {
-                        Some(k) => self.find_by_key(k).await?,
-                        None => self.find_created(&new.subject, &notes, since).await?,
-                    };
-                    if let Some(task) = found {
-                        tracing::debug!(task = %task.gid, "create was applied before it failed; not sending it again");
-                        break task;
+        let call = Call::write(Method::POST, "/tasks", &body).query("opt_fields", TASK_FIELDS);
+        let task = match self.c().send::<TaskRecord>(&call).await {
+            Ok(env) => env.data,
+            // A keyed create is looked up by its key when the retry layer sends it again.
+            Err(e) if key.is_none() && maybe_applied(&e) => {
+                match self.find_created(&new.subject, &notes, since).await {
+                    Ok(Some(task)) => {
+                        tracing::debug!(task = %task.gid, "create was applied before it failed");
+                        task
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempts)).await;
+                    Ok(None) => return Err(settled(e)),
+                    // Unknown whether it was applied: the create's own error says so.
+                    Err(_) => return Err(e),
                 }
-                Err(e) => return Err(e),
             }
+            Err(e) => return Err(e),
         };
         lock(&self.inner.claimed).insert(task.gid.clone());
         if let Some(k) = key {
             lock(&self.inner.keys).insert(k, task.gid.clone());
         }
-        Ok(map.ticket(task))
+        Ok(self.ticket(task).await)
     }
+}
+
+/// A failure after which the request may or may not have been applied.
+pub(crate) fn maybe_applied(e: &Error) -> bool {
+    e.is_retryable() && !e.was_not_applied()
+}
+
+/// The error of a request that was looked for after `e` and is not there: certainly not
+/// applied, unless it timed out (Asana may still be working on it).
+pub(crate) fn settled(e: Error) -> Error {
+    if e.kind() == ErrorKind::Timeout {
+        e
+    } else {
+        e.with_not_applied()
+    }
+}
+
+/// An error met before the call's one non-idempotent write was sent: the call was not applied.
+pub(crate) fn not_sent(e: Error) -> Error {
+    e.with_not_applied()
 }

@@ -1,25 +1,33 @@
 //! Asana's answers and transport failures as [`tickets_core::Error`]s.
 //!
+//! The kind of an HTTP error comes from the shared table (`tickets_http::kind_for_status`:
+//! 400 invalid input, 401 unauthenticated, 403/451 permission denied, 404 not found, 408/504
+//! time-out, 409/412 conflict, 429 rate limited and not applied, 5xx unavailable); Asana's
+//! words are put on top:
+//!
 //! | Asana | `ErrorKind` |
 //! |---|---|
 //! | 400 | `InvalidInput` (Asana's message, e.g. `assignee: Not a recognized ID`) |
-//! | 401 | `Unauthenticated` |
-//! | 402 | `Unsupported` (a premium feature; the message says which) |
-//! | 403, 451 | `PermissionDenied` |
-//! | 404 | `NotFound` |
+//! | 401 | `Unauthenticated`, with a hint at the `token` key |
+//! | 402 | `Unsupported` — **differs from the shared table** (`PermissionDenied`): Asana sends 402 only for premium-plan features, which no permission on this account unlocks; the message names the feature |
 //! | 412 | `Conflict` (events: the sync token is missing or too old; the fresh token Asana sends rides in the error's `asana_sync` context) |
-//! | 429 | `RateLimited`, `retry_after` from `Retry-After`, not applied |
-//! | 500, 502, 503, 504 | `Unavailable` (with Asana's error `phrase`) |
-//! | connection refused | `Unavailable`, not applied |
+//! | 429 | `RateLimited`, `retry_after` from `Retry-After` (capped at an hour by `tickets_http`), not applied |
+//! | 500, 502, 503 | `Unavailable` (with Asana's error `phrase`) |
+//! | 408, 504 | `Timeout` |
+//! | an HTML page, any status | `Config`: not Asana's API; the message says to check `base_url` |
+//! | connection refused, TLS | `Unavailable`, not applied (`tickets_http::transport_error`) |
 //! | time-out | `Timeout` |
-//! | anything else | `Unexpected` |
 //!
-//! Messages come from Asana's error body, never from request headers, so a token cannot leak.
+//! Messages come from Asana's error body (an HTML page instead becomes a hint to check
+//! `base_url`), never from request headers or the URL, so a token cannot leak.
 
 use std::time::Duration;
 
 use serde::Deserialize;
 use tickets_core::{Error, ErrorKind};
+
+/// How errors name the vendor.
+pub(crate) const VENDOR: &str = "Asana";
 
 #[derive(Debug, Deserialize)]
 struct ErrorBody {
@@ -44,8 +52,9 @@ struct ErrorItem {
     phrase: Option<String>,
 }
 
-/// The messages (and 5xx phrase) of an Asana error body; the raw text when it is not one.
-fn messages(body: &[u8]) -> String {
+/// The messages (and 5xx phrase) of an Asana error body; otherwise the body as
+/// `tickets_http::body_text` shows it (shortened, HTML pages replaced by a `base_url` hint).
+pub(crate) fn messages(body: &[u8]) -> String {
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(b) if !b.errors.is_empty() => b
             .errors
@@ -55,33 +64,24 @@ fn messages(body: &[u8]) -> String {
                 None => e.message.clone(),
             })
             .collect::<Vec<_>>()
-            .join("; "),
-        _ => {
-            let text = String::from_utf8_lossy(body);
-            let text = text.trim();
-            if text.is_empty() {
-                "no error message".to_owned()
-            } else {
-                text.chars().take(300).collect()
-            }
-        }
+            .join("; ")
+            .chars()
+            .take(1000)
+            .collect(),
+        _ => tickets_http::body_text(body),
     }
-}
-
-/// The `Retry-After` value in seconds (Asana sends whole seconds).
-pub(crate) fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
-    let secs: f64 = value?.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
 }
 
 /// Maps an HTTP error answer from Asana.
 pub(crate) fn from_status(status: u16, body: &[u8], retry_after: Option<Duration>) -> Error {
     let msg = messages(body);
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() && msg.contains("base_url") {
+        // Asana answers errors in JSON: an HTML page is another server (a wrong `base_url`,
+        // a proxy), whatever its status says.
+        return Error::config(format!("{VENDOR} answered HTTP {status} with {msg}"));
+    }
+    let base = tickets_http::answer_error(VENDOR, status, &msg, retry_after);
     match status {
-        400 => Error::new(
-            ErrorKind::InvalidInput,
-            format!("Asana refused the request: {msg}"),
-        ),
         401 => Error::new(
             ErrorKind::Unauthenticated,
             format!(
@@ -93,67 +93,17 @@ pub(crate) fn from_status(status: u16, body: &[u8], retry_after: Option<Duration
             ErrorKind::Unsupported,
             format!("Asana needs a premium plan for this: {msg}"),
         ),
-        403 => Error::new(
-            ErrorKind::PermissionDenied,
-            format!("the token's user may not do this in Asana: {msg}"),
-        ),
-        451 => Error::new(
-            ErrorKind::PermissionDenied,
-            format!("Asana blocks this request for legal reasons: {msg}"),
-        ),
-        404 => Error::new(
-            ErrorKind::NotFound,
-            format!("Asana has no such object: {msg}"),
-        ),
-        412 => {
-            let e = Error::new(
-                ErrorKind::Conflict,
-                format!("Asana refused the events sync token: {msg}"),
-            );
-            match serde_json::from_slice::<SyncBody>(body) {
-                Ok(b) => e.with_context(SYNC_CONTEXT, b.sync),
-                Err(_) => e,
-            }
-        }
-        429 => {
-            let mut e = Error::new(
-                ErrorKind::RateLimited,
-                format!("Asana rate limit hit: {msg}"),
-            )
-            .with_not_applied();
-            if let Some(after) = retry_after {
-                e = e.with_retry_after(after);
-            }
-            e
-        }
-        500..=599 => Error::new(
-            ErrorKind::Unavailable,
-            format!("Asana failed with HTTP {status}: {msg}"),
-        ),
-        _ => Error::unexpected(format!("Asana answered HTTP {status}: {msg}")),
+        412 => match serde_json::from_slice::<SyncBody>(body) {
+            Ok(b) => base.with_context(SYNC_CONTEXT, b.sync),
+            Err(_) => base,
+        },
+        _ => base,
     }
 }
 
-/// Maps a transport failure. reqwest errors name the URL, which holds no secret (the token
-/// travels in a header).
+/// Maps a transport failure (no HTTP answer).
 pub(crate) fn from_transport(err: reqwest::Error) -> Error {
-    if err.is_timeout() {
-        Error::new(
-            ErrorKind::Timeout,
-            "Asana did not answer in time; the request may or may not have been applied",
-        )
-        .with_source(err)
-    } else if err.is_connect() {
-        Error::new(ErrorKind::Unavailable, "cannot connect to Asana")
-            .with_not_applied()
-            .with_source(err)
-    } else {
-        Error::new(
-            ErrorKind::Unavailable,
-            "the connection to Asana failed during the request; it may have been applied",
-        )
-        .with_source(err)
-    }
+    tickets_http::transport_error(VENDOR, err)
 }
 
 /// An answer that is not the JSON we expect.
@@ -181,7 +131,9 @@ mod tests {
             (500, ErrorKind::Unavailable),
             (502, ErrorKind::Unavailable),
             (503, ErrorKind::Unavailable),
-            (504, ErrorKind::Unavailable),
+            (504, ErrorKind::Timeout),
+            (408, ErrorKind::Timeout),
+            (409, ErrorKind::Conflict),
             (418, ErrorKind::Unexpected),
         ] {
             assert_eq!(from_status(status, body, None).kind(), kind, "{status}");
@@ -191,7 +143,7 @@ mod tests {
     #[test]
     fn rate_limit_carries_retry_after_and_is_not_applied() {
         let body = br#"{"errors":[{"message":"You've made too many requests and hit a rate limit. Please retry after the given amount of time."}]}"#;
-        let e = from_status(429, body, parse_retry_after(Some("30")));
+        let e = from_status(429, body, Some(Duration::from_secs(30)));
         assert_eq!(e.retry_after(), Some(Duration::from_secs(30)));
         assert!(e.was_not_applied());
         assert!(e.message().contains("too many requests"));
@@ -236,13 +188,38 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_parses_seconds() {
-        assert_eq!(parse_retry_after(Some("2")), Some(Duration::from_secs(2)));
-        assert_eq!(
-            parse_retry_after(Some("0.5")),
-            Some(Duration::from_millis(500))
+    fn html_answers_hint_at_the_base_url() {
+        let e = from_status(
+            404,
+            b"<!DOCTYPE html><html><body>Sign in</body></html>",
+            None,
         );
-        assert_eq!(parse_retry_after(Some("soon")), None);
-        assert_eq!(parse_retry_after(None), None);
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.message().contains("base_url"), "{e}");
+        assert!(!e.message().contains("Sign in"), "{e}");
+    }
+
+    #[test]
+    fn a_408_is_a_time_out_and_was_not_applied() {
+        let e = from_status(408, br#"{"errors":[{"message":"Request Timeout"}]}"#, None);
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        assert!(e.was_not_applied());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_error_body_and_status_is_an_error(
+            status in 100u16..1000,
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+        ) {
+            let e = from_status(status, &body, None);
+            proptest::prop_assert!(e.message().len() < 4000);
+        }
+
+        #[test]
+        fn any_json_error_body_is_an_error(text in r#"\{"errors":\[\{"message":".{0,40}"(,"phrase":".{0,20}")?\}\],?("sync":".{0,10}")?\}"#) {
+            let _ = from_status(412, text.as_bytes(), None);
+            let _ = from_status(500, text.as_bytes(), None);
+        }
     }
 }

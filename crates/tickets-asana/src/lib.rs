@@ -9,6 +9,8 @@ mod convert;
 mod create;
 mod error;
 mod feed;
+#[cfg(test)]
+mod props;
 mod provider;
 mod status;
 mod types;

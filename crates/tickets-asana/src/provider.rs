@@ -14,11 +14,11 @@ use tickets_core::{
 };
 
 use crate::cache::{Cache, project_error};
-use crate::client::{Call, Client, Repeat};
+use crate::client::{Call, Client};
 use crate::config::{AsanaConfig, is_gid};
 use crate::convert::{KIND, Mapping};
-use crate::status::{self, StatusWrites};
-use crate::types::{TASK_FIELDS, TaskRecord, TaskWrite};
+use crate::status::{StatusWrites, Written};
+use crate::types::{TASK_FIELDS, TaskRecord, TaskWrite, UserRef};
 
 /// Tickets as Asana tasks. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -32,7 +32,6 @@ pub(crate) struct Inner {
     pub(crate) cache: Cache,
     pub(crate) map: Mapping,
     pub(crate) page_size: u32,
-    pub(crate) max_retries: u32,
     /// How far back idempotency markers are looked for (`None`: the whole project).
     pub(crate) key_window: Option<TimeDelta>,
     pub(crate) workflow: Workflow,
@@ -89,7 +88,6 @@ impl AsanaProvider {
                     project.clone(),
                     config.workspace.clone(),
                     config.create_missing,
-                    config.max_retries,
                 ),
                 map: Mapping {
                     project,
@@ -97,7 +95,6 @@ impl AsanaProvider {
                     priority_field: config.priority_field.clone(),
                 },
                 page_size: config.page_size,
-                max_retries: config.max_retries,
                 key_window: (config.idempotency_window_hours > 0)
                     .then(|| TimeDelta::hours(config.idempotency_window_hours as i64)),
                 workflow: config.workflow.clone(),
@@ -110,6 +107,21 @@ impl AsanaProvider {
 
     pub(crate) fn c(&self) -> &Client {
         &self.inner.client
+    }
+
+    /// Fills in the email of every user `users` names (see [`Cache::email`]).
+    pub(crate) async fn with_emails<'a>(&self, users: impl IntoIterator<Item = &'a mut UserRef>) {
+        for u in users {
+            if u.email.is_none() {
+                u.email = self.inner.cache.email(self.c(), &u.gid).await;
+            }
+        }
+    }
+
+    /// The ticket of a task, its assignee named by email.
+    pub(crate) async fn ticket(&self, mut task: TaskRecord) -> Ticket {
+        self.with_emails(task.assignee.as_mut()).await;
+        self.inner.map.ticket(task)
     }
 
     pub(crate) async fn record(&self, gid: &str) -> Result<TaskRecord> {
@@ -146,7 +158,7 @@ impl AsanaProvider {
     }
 
     /// The tag/section source and Asana offset of a cursor.
-    fn parse_cursor(cursor: &Cursor) -> Result<&str> {
+    pub(crate) fn parse_cursor(cursor: &Cursor) -> Result<&str> {
         let bad = || {
             Error::invalid_input(format!(
                 "cursor {:?} was not issued by the asana provider",
@@ -160,6 +172,11 @@ impl AsanaProvider {
                 .all(|b| b.is_ascii_alphanumeric() || b"-_=.".contains(&b));
         if ok { Ok(offset) } else { Err(bad()) }
     }
+}
+
+/// A time as Asana's query parameters take it (`2026-01-02T03:04:05.678Z`).
+pub(crate) fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 pub(crate) fn not_found(e: Error, gid: &str) -> Error {
@@ -232,7 +249,7 @@ impl TicketProvider for AsanaProvider {
 
     async fn get(&self, id: &TicketId) -> Result<Ticket> {
         let gid = task_gid(id)?;
-        Ok(self.inner.map.ticket(self.record(gid).await?))
+        Ok(self.ticket(self.record(gid).await?).await)
     }
 
     async fn update(&self, id: &TicketId, patch: TicketPatch) -> Result<Ticket> {
@@ -295,29 +312,16 @@ impl TicketProvider for AsanaProvider {
         if !fields.is_empty() {
             body.custom_fields = Some(fields);
         }
-        let path = format!("/tasks/{gid}");
         let mut record = current.clone();
         let mut more = false;
-        // A pure status change moves first, so the PUT answer shows the new section; with
-        // other fields the PUT goes first, so a refused field moves nothing.
-        let move_first = status::only_completed(&body);
-        if let Some(section) = moves.section.as_deref().filter(|_| move_first) {
-            self.move_to_section(gid, section).await?;
-            more = body.is_empty();
-        }
-        if !body.is_empty() {
-            let call = Call::write(Method::PUT, &path, &body, Repeat::Safe)
-                .query("opt_fields", TASK_FIELDS);
-            record = self
-                .c()
-                .send::<TaskRecord>(&call)
-                .await
-                .map_err(|e| not_found(e, gid))?
-                .data;
-        }
-        if let Some(section) = moves.section.as_deref().filter(|_| !move_first) {
-            self.move_to_section(gid, section).await?;
-            more = true;
+        match self
+            .apply_writes(gid, body, moves.section.as_deref())
+            .await
+            .map_err(|e| not_found(e, gid))?
+        {
+            Written::Nothing => {}
+            Written::Answered(r) => record = r,
+            Written::Moved => more = true,
         }
         let tag_path = |op: &str| format!("/tasks/{gid}/{op}");
         let mut remove: Vec<String> = Vec::new();
@@ -347,12 +351,7 @@ impl TicketProvider for AsanaProvider {
             for tag in gids {
                 let p = tag_path(op);
                 self.c()
-                    .send::<Value>(&Call::write(
-                        Method::POST,
-                        &p,
-                        &json!({"tag": tag}),
-                        Repeat::Safe,
-                    ))
+                    .send::<Value>(&Call::write(Method::POST, &p, &json!({"tag": tag})))
                     .await?;
                 more = true;
             }
@@ -360,7 +359,36 @@ impl TicketProvider for AsanaProvider {
         if more {
             record = self.record(gid).await?;
         }
-        Ok(map.ticket(record))
+        Ok(self.ticket(record).await)
+    }
+
+    /// As the trait's, but a task left half-reopened (incomplete in a closed status's section,
+    /// e.g. by a reopen stopped between its writes and now retried) is reopened, not refused
+    /// as already open.
+    async fn reopen(&self, id: &TicketId) -> Result<Ticket> {
+        let gid = task_gid(id)?;
+        let task = self.record(gid).await?;
+        let map = &self.inner.map;
+        let now = map.status(&task);
+        if now.is_open() && !map.half_reopened(&task) {
+            return Err(Error::new(
+                ErrorKind::InvalidTransition,
+                format!("ticket is already open (status {now})"),
+            )
+            .with_context("ticket", id));
+        }
+        // A half-reopened task is still where its closed section says.
+        let from = map
+            .task_section_status(&task)
+            .filter(|_| now.is_open())
+            .unwrap_or(now);
+        let to = self.inner.workflow.reopen_to();
+        self.inner
+            .workflow
+            .check(from, to)
+            .map_err(|e| e.with_context("ticket", id))?;
+        self.update(id, TicketPatch::new().status(to).skip_workflow())
+            .await
     }
 
     async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {
@@ -379,25 +407,31 @@ impl TicketProvider for AsanaProvider {
             .unwrap_or(self.inner.page_size)
             .clamp(1, 100);
         let map = &self.inner.map;
-        // Server side: one tag (Asana lists a tag's tasks), completion, modified time.
+        // Server side: one tag (`GET /tags/{gid}/tasks`: the spec's `GET /tasks` has no `tag`
+        // filter), or the project with completion and modified time (`GET /tasks`; its
+        // `completed_since` is a date-time, so "incomplete only" is "completed since now").
+        let tag_path;
         let mut call = match query.tags.first() {
             Some(tag) => match self.inner.cache.find_tag(self.c(), tag).await? {
-                Some(gid) => Call::get("/tasks").query("tag", gid),
+                Some(gid) => {
+                    tag_path = format!("/tags/{gid}/tasks");
+                    Call::get(&tag_path)
+                }
                 None => return Ok(Page::new(Vec::new(), None)),
             },
-            None => Call::get("/tasks").query("project", map.project.clone()),
+            None => {
+                let mut call = Call::get("/tasks").query("project", map.project.clone());
+                if !query.status.is_empty() && query.status.iter().all(|s| s.is_open()) {
+                    call = call.query("completed_since", rfc3339(chrono::Utc::now()));
+                }
+                if let Some(since) = query.updated_since {
+                    call = call.query("modified_since", rfc3339(since));
+                }
+                call
+            }
         }
         .query("limit", size.to_string())
         .query("opt_fields", TASK_FIELDS);
-        if !query.status.is_empty() && query.status.iter().all(|s| s.is_open()) {
-            call = call.query("completed_since", "now");
-        }
-        if let Some(since) = query.updated_since {
-            call = call.query(
-                "modified_since",
-                since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            );
-        }
         if let Some(o) = offset {
             call = call.query("offset", o);
         }
@@ -412,13 +446,13 @@ impl TicketProvider for AsanaProvider {
             }
         })?;
         // Client side: project membership (for tag lists), then every filter of the query.
-        let items = env
-            .data
-            .into_iter()
-            .filter(|t| map.in_project(t))
-            .map(|t| map.ticket(t))
-            .filter(|t| query.matches(t))
-            .collect();
+        let mut items = Vec::new();
+        for t in env.data.into_iter().filter(|t| map.in_project(t)) {
+            let t = self.ticket(t).await;
+            if query.matches(&t) {
+                items.push(t);
+            }
+        }
         let next = env
             .next_page
             .map(|n| Cursor::new(format!("a1.{}", n.offset)));

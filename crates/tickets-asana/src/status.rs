@@ -8,9 +8,20 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tickets_core::{Result, Status};
 
-use crate::client::{Call, Repeat};
+use crate::client::Call;
 use crate::provider::AsanaProvider;
-use crate::types::{TaskRecord, TaskWrite};
+use crate::types::{TASK_FIELDS, TaskRecord, TaskWrite};
+
+/// What [`AsanaProvider::apply_writes`] did.
+#[derive(Debug)]
+pub(crate) enum Written {
+    /// Nothing needed writing.
+    Nothing,
+    /// The last write was a `PUT`; its answer shows the task.
+    Answered(TaskRecord),
+    /// The last write was a move: the task must be read back.
+    Moved,
+}
 
 /// The writes that make a task show a status.
 #[derive(Debug, Default)]
@@ -49,47 +60,57 @@ impl AsanaProvider {
         })
     }
 
+    /// Sends an update's field writes (`body`) and its section move in an order that never
+    /// leaves a call stopped half-way reading `Closed` (a completed task in an open status's
+    /// section), from which the workflow may refuse the retried call: the write that clears
+    /// `completed` goes before the move, the one that sets it after. Between the writes the
+    /// task reads `New` (incomplete in a closed status's section, or incomplete in its old
+    /// one). Other fields go first, so a refused field moves nothing.
+    pub(crate) async fn apply_writes(
+        &self,
+        gid: &str,
+        body: TaskWrite,
+        section: Option<&str>,
+    ) -> Result<Written> {
+        let Some(section) = section else {
+            if body.is_empty() {
+                return Ok(Written::Nothing);
+            }
+            return self.put_task(gid, &body).await.map(Written::Answered);
+        };
+        if body.completed == Some(true) {
+            let mut rest = body;
+            rest.completed = None;
+            if !rest.is_empty() {
+                self.put_task(gid, &rest).await?;
+            }
+            self.move_to_section(gid, section).await?;
+            let done = TaskWrite {
+                completed: Some(true),
+                ..TaskWrite::default()
+            };
+            // The last write's answer shows the task whole, the new section included.
+            return self.put_task(gid, &done).await.map(Written::Answered);
+        }
+        if !body.is_empty() {
+            self.put_task(gid, &body).await?;
+        }
+        self.move_to_section(gid, section).await?;
+        Ok(Written::Moved)
+    }
+
+    async fn put_task(&self, gid: &str, body: &TaskWrite) -> Result<TaskRecord> {
+        let path = format!("/tasks/{gid}");
+        let call = Call::write(Method::PUT, &path, body).query("opt_fields", TASK_FIELDS);
+        Ok(self.c().send::<TaskRecord>(&call).await?.data)
+    }
+
     /// Moves the task into a section of the project (out of the project's other sections).
     pub(crate) async fn move_to_section(&self, gid: &str, section: &str) -> Result<()> {
         let path = format!("/sections/{section}/addTask");
         self.c()
-            .send::<Value>(&Call::write(
-                Method::POST,
-                &path,
-                &json!({"task": gid}),
-                Repeat::Safe,
-            ))
+            .send::<Value>(&Call::write(Method::POST, &path, &json!({"task": gid})))
             .await?;
         Ok(())
-    }
-}
-
-/// True when a `PUT` of `body` cannot be refused for its content: it sets nothing but the
-/// `completed` flag. The section move may then go first, so the `PUT` answer (the whole task)
-/// already shows the new section and no read-back is needed.
-pub(crate) fn only_completed(body: &TaskWrite) -> bool {
-    let mut rest = body.clone();
-    rest.completed = None;
-    rest.is_empty()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_completed_flag_lets_the_move_go_first() {
-        assert!(only_completed(&TaskWrite::default()));
-        let done = TaskWrite {
-            completed: Some(true),
-            ..TaskWrite::default()
-        };
-        assert!(only_completed(&done));
-        let renamed = TaskWrite {
-            completed: Some(true),
-            name: Some("x".into()),
-            ..TaskWrite::default()
-        };
-        assert!(!only_completed(&renamed));
     }
 }

@@ -76,7 +76,7 @@ pub(crate) struct FieldValue {
 
 /// The task fields this crate asks for on every task read.
 pub const TASK_FIELDS: &str = "name,notes,completed,created_at,modified_at,due_on,\
-    assignee.email,assignee.name,memberships.project.name,memberships.section.name,tags.name,\
+    assignee.name,memberships.project.name,memberships.section.name,tags.name,\
     custom_fields.name,custom_fields.resource_subtype,custom_fields.type,\
     custom_fields.text_value,custom_fields.number_value,custom_fields.enum_value.name,\
     custom_fields.display_value,permalink_url,created_by";
@@ -110,8 +110,8 @@ pub(crate) struct TaskRecord {
 }
 
 /// The story fields this crate asks for.
-pub(crate) const STORY_FIELDS: &str = "created_at,created_by.email,created_by.name,\
-    resource_subtype,text,assignee.email,assignee.name,new_section.name,old_section.name,\
+pub(crate) const STORY_FIELDS: &str = "created_at,created_by.name,\
+    resource_subtype,text,assignee.name,new_section.name,old_section.name,\
     tag.name,custom_field.name,old_name,new_name,old_text_value,new_text_value,\
     old_number_value,new_number_value,old_enum_value.name,new_enum_value.name,\
     old_dates.due_on,new_dates.due_on";

@@ -13,10 +13,29 @@ use tickets_core::{
 };
 use tickets_fakes::asana::FakeAsana;
 
-fn provider(fake: &FakeAsana, max_retries: u32) -> AsanaProvider {
-    let mut config = AsanaConfig::new(fake.token(), fake.project()).base_url(fake.base_url());
-    config.max_retries = max_retries;
+/// The fake is not Asana: pace at 1,000 a second so the suites stay quick (pacing at
+/// Asana's rate has its own tests).
+const FAST: u32 = 60_000;
+
+/// The provider alone: each request is sent once (retries are the retry layer's).
+fn provider(fake: &FakeAsana) -> AsanaProvider {
+    let config = AsanaConfig::new(fake.token(), fake.project())
+        .base_url(fake.base_url())
+        .requests_per_minute(FAST);
     AsanaProvider::new(config).unwrap()
+}
+
+/// The provider in the retry layer, as applications use it.
+fn retried(p: &AsanaProvider, max_retries: u32) -> DynProvider {
+    layers::with_retry(
+        Arc::new(p.clone()),
+        RetryPolicy {
+            max_retries,
+            min_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(100),
+            ..RetryPolicy::default()
+        },
+    )
 }
 
 /// The texts of the task's comment stories, as Asana stores them.
@@ -28,9 +47,9 @@ fn stored(fake: &FakeAsana, t: &Ticket) -> Vec<String> {
         .collect()
 }
 
-async fn setup(max_retries: u32) -> (FakeAsana, AsanaProvider, Ticket) {
+async fn setup() -> (FakeAsana, AsanaProvider, Ticket) {
     let fake = FakeAsana::start().await.unwrap();
-    let p = provider(&fake, max_retries);
+    let p = provider(&fake);
     let t = p.create(NewTicket::new("discussed")).await.unwrap();
     // Warm the token-user cache so request counts below are per comment.
     p.comments(&t.id).await.unwrap();
@@ -39,7 +58,7 @@ async fn setup(max_retries: u32) -> (FakeAsana, AsanaProvider, Ticket) {
 
 #[tokio::test]
 async fn a_keyed_comment_added_twice_is_one_comment() {
-    let (fake, p, t) = setup(3).await;
+    let (fake, p, t) = setup().await;
     let new = NewComment::new("+1").author("Alice").idempotency_key("c-1");
     let before = fake.faults().stats().requests;
     let first = p.add_comment(&t.id, new.clone()).await.unwrap();
@@ -51,7 +70,7 @@ async fn a_keyed_comment_added_twice_is_one_comment() {
     let again = p.add_comment(&t.id, new.clone()).await.unwrap();
     assert_eq!(again.id, first.id);
     // Another process, with no memory of the key, finds it on the task.
-    let other = provider(&fake, 3).add_comment(&t.id, new).await.unwrap();
+    let other = provider(&fake).add_comment(&t.id, new).await.unwrap();
     assert_eq!(other.id, first.id);
     assert_eq!(stored(&fake, &t), ["[Alice] +1\n\n[tickets-key:c-1]"]);
     // The same text under another key is another comment.
@@ -68,8 +87,8 @@ async fn a_keyed_comment_added_twice_is_one_comment() {
 
 #[tokio::test]
 async fn a_keyed_comment_whose_answer_was_dropped_is_one_comment() {
-    // No retries inside the provider: the dropped answer reaches the caller, who retries.
-    let (fake, p, t) = setup(0).await;
+    // The provider alone: the dropped answer reaches the caller, who retries.
+    let (fake, p, t) = setup().await;
     let new = NewComment::new("restarted api-1").idempotency_key("sync-7-1");
     fake.faults().drop_next(1);
     let e = p.add_comment(&t.id, new.clone()).await.unwrap_err();
@@ -80,8 +99,8 @@ async fn a_keyed_comment_whose_answer_was_dropped_is_one_comment() {
     assert_eq!(c.idempotency_key.as_deref(), Some("sync-7-1"));
     assert_eq!(stored(&fake, &t).len(), 1, "the retry found it");
 
-    // With retries inside the provider, it looks for the key itself before sending again.
-    let p = provider(&fake, 3);
+    // Through the retry layer: the repeated call looks for the key before sending again.
+    let p = retried(&p, 3);
     fake.faults().drop_next(1);
     let c = p
         .add_comment(&t.id, NewComment::new("second").idempotency_key("sync-7-2"))
@@ -101,7 +120,7 @@ async fn a_keyed_comment_whose_answer_was_dropped_is_one_comment() {
 
 #[tokio::test]
 async fn without_a_key_nothing_is_guessed() {
-    let (fake, p, t) = setup(3).await;
+    let (fake, p, t) = setup().await;
     p.add_comment(&t.id, NewComment::new("+1")).await.unwrap();
     // An identical comment is another comment, even right after the first.
     p.add_comment(&t.id, NewComment::new("+1")).await.unwrap();
@@ -127,7 +146,7 @@ async fn without_a_key_nothing_is_guessed() {
 
 #[tokio::test]
 async fn a_comment_read_back_has_no_marker_and_carries_its_key() {
-    let (fake, p, t) = setup(3).await;
+    let (fake, p, t) = setup().await;
     let bodies = ["[looks like an author] x", "multi\nline\n\nbody", "plain"];
     for (i, body) in bodies.iter().enumerate() {
         let c = p
@@ -169,7 +188,7 @@ async fn a_comment_read_back_has_no_marker_and_carries_its_key() {
 
 #[tokio::test]
 async fn bad_keys_are_invalid_input_before_any_request() {
-    let (fake, p, t) = setup(3).await;
+    let (fake, p, t) = setup().await;
     let before = fake.faults().stats().requests;
     for key in ["", "has space", "has]bracket", &"k".repeat(101)] {
         let e = p
@@ -224,7 +243,7 @@ async fn eighty_plus_ones(p: AsanaProvider, t: &Ticket) -> BTreeMap<String, usiz
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eighty_identical_comments_with_distinct_keys_are_eighty() {
-    let (fake, p, t) = setup(3).await;
+    let (fake, p, t) = setup().await;
     let keys = eighty_plus_ones(p, &t).await;
     assert_eq!(keys.len(), 80);
     assert!(keys.values().all(|n| *n == 1), "{keys:?}");
@@ -233,7 +252,7 @@ async fn eighty_identical_comments_with_distinct_keys_are_eighty() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eighty_identical_comments_with_distinct_keys_are_eighty_despite_faults() {
-    let (fake, p, t) = setup(2).await;
+    let (fake, p, t) = setup().await;
     fake.faults().set_latency(Duration::from_millis(2));
     fake.faults().set_failure_rate(0.15);
     // Applied, then the answer lost: only the key tells a retry it is already there.

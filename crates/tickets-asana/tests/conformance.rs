@@ -1,20 +1,35 @@
 //! The conformance suite against the fake Asana: plain, and with latency and a 10% failure
-//! rate injected (the provider's own retries must cope).
+//! rate injected (the retry layer, the one place requests are retried, must cope).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tickets_asana::{AsanaConfig, AsanaProvider};
 use tickets_core::DynProvider;
+use tickets_core::layers::{self, RetryPolicy};
+use tickets_fakes::FaultConfig;
 use tickets_fakes::asana::FakeAsana;
 use tickets_testkit::SuiteOptions;
 
+/// The fake is not Asana: pace at 1,000 a second so the suites stay quick (pacing at
+/// Asana's rate has its own tests).
+const FAST: u32 = 60_000;
+
 fn provider(fake: &FakeAsana, max_retries: u32) -> DynProvider {
-    let mut config = AsanaConfig::new(fake.token(), fake.project())
+    let config = AsanaConfig::new(fake.token(), fake.project())
         .base_url(fake.base_url())
+        .requests_per_minute(FAST)
         .workspace(fake.workspace());
-    config.max_retries = max_retries;
-    Arc::new(AsanaProvider::new(config).expect("valid config"))
+    let p: DynProvider = Arc::new(AsanaProvider::new(config).expect("valid config"));
+    layers::with_retry(
+        p,
+        RetryPolicy {
+            max_retries,
+            min_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(200),
+            ..RetryPolicy::default()
+        },
+    )
 }
 
 fn options() -> SuiteOptions {
@@ -38,10 +53,16 @@ async fn conformance_against_the_fake() {
 async fn conformance_with_latency_and_failures() {
     let fake = FakeAsana::start().await.expect("fake starts");
     fake.faults().set_latency(Duration::from_millis(2));
-    fake.faults().set_failure_rate(0.10);
-    // Some writes are applied and then lose their answer: no duplicates may follow. Comments
-    // carry keys, as only a key makes such a comment safe to send again.
-    fake.faults().set_drop_rate(0.03);
+    // Every tenth request is refused with a 429 (certainly not applied), which the retry layer
+    // sends again whatever the call. Answers that may have been applied (5xx, dropped
+    // connections) are retried only for idempotent calls; tests/provider.rs and
+    // tests/comments.rs (80 keyed comments with 15% dropped answers) hold those cases.
+    fake.faults().configure(&FaultConfig {
+        failure_rate: Some(0.10),
+        failure_statuses: Some(vec![429]),
+        retry_after_secs: Some(0),
+        ..FaultConfig::default()
+    });
     let options = options().concurrency(20).keyed_comments(true);
     let report = tickets_testkit::run_with(provider(&fake, 10), options).await;
     assert!(report.passed.contains(&"idempotent_comment"), "{report}");

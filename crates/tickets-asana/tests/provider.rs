@@ -1,30 +1,47 @@
-//! The provider against the fake Asana: error mapping, retries, duplicate-free creates after
-//! dropped connections (comments: tests/comments.rs), client-side concurrency limits, config from figment.
+//! The provider against the fake Asana: error mapping, retries (through the retry layer),
+//! duplicate-free creates after dropped connections (comments: tests/comments.rs), client-side
+//! concurrency limits, config from figment.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use tickets_asana::{AsanaConfig, AsanaProvider};
+use tickets_core::layers::{self, RetryPolicy};
 use tickets_core::{
     DynProvider, ErrorKind, NewComment, NewTicket, Priority, Status, TicketId, TicketPatch,
     TicketProvider, TicketQuery,
 };
 use tickets_fakes::asana::FakeAsana;
 
+/// The fake is not Asana: pace at 1,000 a second so the suites stay quick (pacing at
+/// Asana's rate has its own tests).
+const FAST: u32 = 60_000;
+
 fn config(fake: &FakeAsana) -> AsanaConfig {
-    AsanaConfig::new(fake.token(), fake.project()).base_url(fake.base_url())
+    AsanaConfig::new(fake.token(), fake.project())
+        .base_url(fake.base_url())
+        .requests_per_minute(FAST)
 }
 
 fn provider(config: AsanaConfig) -> AsanaProvider {
     AsanaProvider::new(config).unwrap()
 }
 
+/// The provider in the retry layer (the one place requests are retried).
+fn retried(config: AsanaConfig, policy: RetryPolicy) -> DynProvider {
+    layers::with_retry(Arc::new(provider(config)), policy)
+}
+
 #[tokio::test]
 async fn a_revoked_token_is_unauthenticated_and_never_shown() {
     let fake = FakeAsana::start().await.unwrap();
     let token = fake.add_token(fake.me());
-    let p = provider(AsanaConfig::new(token.clone(), fake.project()).base_url(fake.base_url()));
+    let p = provider(
+        AsanaConfig::new(token.clone(), fake.project())
+            .base_url(fake.base_url())
+            .requests_per_minute(FAST),
+    );
     let t = p.create(NewTicket::new("works")).await.unwrap();
     fake.revoke_token(&token);
     let err = p.get(&t.id).await.unwrap_err();
@@ -62,7 +79,7 @@ async fn premium_features_are_unsupported_with_the_reason() {
 #[tokio::test]
 async fn rate_limits_wait_for_retry_after() {
     let fake = FakeAsana::start().await.unwrap();
-    let p = provider(config(&fake));
+    let p = retried(config(&fake), RetryPolicy::default());
     let t = p.create(NewTicket::new("x")).await.unwrap();
     fake.faults().fail_next(1, 429);
     let started = Instant::now();
@@ -73,9 +90,13 @@ async fn rate_limits_wait_for_retry_after() {
     );
     assert_eq!(fake.faults().stats().injected, 1, "one 429 was answered");
 
-    let mut c = config(&fake);
-    c.max_retry_after_secs = 0;
-    let impatient = provider(c);
+    let impatient = retried(
+        config(&fake),
+        RetryPolicy {
+            max_retry_after: Duration::ZERO,
+            ..RetryPolicy::default()
+        },
+    );
     fake.faults().fail_next(1, 429);
     let e = impatient.get(&t.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimited);
@@ -84,19 +105,29 @@ async fn rate_limits_wait_for_retry_after() {
 }
 
 #[tokio::test]
-async fn server_errors_are_retried_for_reads_then_unavailable() {
+async fn the_provider_sends_each_request_once_and_the_retry_layer_retries() {
     let fake = FakeAsana::start().await.unwrap();
-    let p = provider(config(&fake));
-    let t = p.create(NewTicket::new("x")).await.unwrap();
-    fake.faults().fail_next(3, 503);
-    assert_eq!(p.get(&t.id).await.unwrap().id, t.id);
-    let mut c = config(&fake);
-    c.max_retries = 0;
-    let once = provider(c);
+    let once = provider(config(&fake));
+    let t = once.create(NewTicket::new("x")).await.unwrap();
+    let before = fake.faults().stats().requests;
     fake.faults().fail_next(1, 502);
     let e = once.get(&t.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(e.to_string().contains("phrase"), "{e}");
+    assert_eq!(
+        fake.faults().stats().requests - before,
+        1,
+        "no retry inside the provider"
+    );
+    let p = retried(
+        config(&fake),
+        RetryPolicy {
+            min_delay: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        },
+    );
+    fake.faults().fail_next(3, 503);
+    assert_eq!(p.get(&t.id).await.unwrap().id, t.id);
 }
 
 #[tokio::test]
@@ -104,19 +135,18 @@ async fn time_outs_and_refused_connections_have_their_kinds() {
     let fake = FakeAsana::start().await.unwrap();
     let mut c = config(&fake);
     c.timeout_secs = 1;
-    c.max_retries = 0;
     let p = provider(c);
     let t = p.create(NewTicket::new("x")).await.unwrap();
     fake.faults().set_latency(Duration::from_millis(1500));
     let e = p.get(&t.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    assert!(!e.was_not_applied());
+    assert!(e.to_string().contains("time-out"), "{e}");
+    assert!(e.was_not_applied(), "a read changes nothing");
 
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/api/1.0", closed.local_addr().unwrap());
     drop(closed);
-    let mut c = AsanaConfig::new("0/secret-token", "1").base_url(url);
-    c.max_retries = 0;
+    let c = AsanaConfig::new("0/secret-token", "1").base_url(url);
     let e = provider(c).get(&t.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert!(
@@ -124,6 +154,11 @@ async fn time_outs_and_refused_connections_have_their_kinds() {
         "a refused connection was certainly not applied"
     );
     assert!(!format!("{e} {e:?}").contains("secret-token"));
+    assert_eq!(
+        e.to_string().matches("error sending request").count(),
+        0,
+        "said once, in our words: {e}"
+    );
 }
 
 fn named(fake: &FakeAsana, name: &str) -> usize {
@@ -144,8 +179,10 @@ async fn a_create_applied_before_the_connection_dropped_is_not_sent_again() {
     assert_eq!(named(&fake, "dropped once"), 1);
     assert_eq!(p.get(&t.id).await.unwrap().subject, "dropped once");
 
+    // A keyed create is idempotent: the retry layer sends it again, and the key is found.
+    let layered = retried(config(&fake), RetryPolicy::default());
     fake.faults().drop_next(1);
-    let k = p
+    let k = layered
         .create(
             NewTicket::new("keyed")
                 .description("d")
@@ -184,7 +221,7 @@ async fn sections_and_tags_made_before_a_dropped_connection_are_not_made_twice()
     fake.faults().drop_next(1);
     p.create(NewTicket::new("first")).await.unwrap();
     assert_eq!(fake.faults().stats().dropped, 1);
-    assert_eq!(fake.section_names(), ["New"]);
+    assert_eq!(fake.section_names(), ["Untitled section", "New"]);
     // The next write creates the "Medium" priority tag.
     let other = provider(config(&fake));
     fake.faults().drop_next(1);
@@ -305,7 +342,9 @@ async fn without_create_missing_a_missing_section_is_a_config_error() {
     let e = provider(c).create(NewTicket::new("x")).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.to_string().contains("New"), "{e}");
-    let wrong = AsanaConfig::new(fake.token(), "1").base_url(fake.base_url());
+    let wrong = AsanaConfig::new(fake.token(), "1")
+        .base_url(fake.base_url())
+        .requests_per_minute(FAST);
     let e = provider(wrong)
         .create(NewTicket::new("x"))
         .await
@@ -371,7 +410,9 @@ async fn a_prepared_reqwest_client_can_be_used() {
     let p = AsanaProvider::with_http(config(&fake), http).unwrap();
     let t = p.create(NewTicket::new("through my client")).await.unwrap();
     assert_eq!(p.get(&t.id).await.unwrap().subject, "through my client");
-    let bad = AsanaConfig::new(fake.token(), "x").base_url(fake.base_url());
+    let bad = AsanaConfig::new(fake.token(), "x")
+        .base_url(fake.base_url())
+        .requests_per_minute(FAST);
     let e = AsanaProvider::with_http(bad, reqwest::Client::new()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
 }

@@ -7,11 +7,15 @@ use tickets_asana::{AsanaConfig, AsanaProvider};
 use tickets_core::{ErrorKind, Status, TicketId, TicketPatch, TicketProvider};
 use tickets_fakes::asana::FakeAsana;
 
-fn provider(fake: &FakeAsana, max_retries: u32) -> AsanaProvider {
-    let mut config = AsanaConfig::new(fake.token(), fake.project())
+/// The fake is not Asana: pace at 1,000 a second so the suites stay quick (pacing at
+/// Asana's rate has its own tests).
+const FAST: u32 = 60_000;
+
+fn provider(fake: &FakeAsana) -> AsanaProvider {
+    let config = AsanaConfig::new(fake.token(), fake.project())
         .base_url(fake.base_url())
+        .requests_per_minute(FAST)
         .workspace(fake.workspace());
-    config.max_retries = max_retries;
     AsanaProvider::new(config).unwrap()
 }
 
@@ -128,7 +132,7 @@ const HALF_STATES: &[(&str, Option<&str>, bool)] = &[
 async fn every_half_state_converges_to_every_status() {
     let fake = FakeAsana::start().await.unwrap();
     let raw = Raw::new(&fake);
-    let p = provider(&fake, 3);
+    let p = provider(&fake);
     for (state, section, completed) in HALF_STATES {
         for to in Status::ALL {
             let gid = raw.task(*section, *completed).await;
@@ -168,8 +172,9 @@ async fn every_half_state_converges_to_every_status() {
 async fn an_update_stopped_between_its_requests_converges_when_repeated() {
     let fake = FakeAsana::start().await.unwrap();
     let raw = Raw::new(&fake);
-    // No retries inside the provider: the failure reaches the caller, as a crash would.
-    let p = provider(&fake, 0);
+    // The provider alone sends each request once: the failure reaches the caller, as a crash
+    // would.
+    let p = provider(&fake);
     for (fault, subject) in [(500, None), (429, None), (503, Some("renamed"))] {
         let gid = raw.task(Some("In Progress"), false).await;
         let id = TicketId::new(gid.clone());
@@ -189,15 +194,13 @@ async fn an_update_stopped_between_its_requests_converges_when_repeated() {
         match subject {
             // A pure status change moves first: in the Resolved section, not completed yet.
             None => assert_eq!(half, (false, Some("Resolved".to_owned())), "{fault}"),
-            // With other fields the PUT goes first: completed in the old section (reads
-            // Closed, from where the default workflow refuses Resolved).
-            Some(_) => {
-                assert_eq!(half, (true, Some("In Progress".to_owned())));
-                assert_eq!(p.get(&id).await.unwrap().status, Status::Closed);
-                let mut checked = patch.clone();
-                checked.skip_workflow = false;
-                let err = p.update(&id, checked).await.unwrap_err();
-                assert_eq!(err.kind(), ErrorKind::InvalidTransition, "{err}");
+            // With other fields they go first (a refused field moves nothing), then the move,
+            // then the flag: stopped at the move, the task is renamed and still reads In
+            // Progress, never Closed (from where the workflow would refuse Resolved).
+            Some(s) => {
+                assert_eq!(half, (false, Some("In Progress".to_owned())));
+                let now = p.get(&id).await.unwrap();
+                assert_eq!((now.status, now.subject.as_str()), (Status::InProgress, s));
             }
         }
         let t = p.update(&id, patch.clone()).await.unwrap();
@@ -216,7 +219,7 @@ async fn an_update_stopped_between_its_requests_converges_when_repeated() {
 async fn requests_a_status_update_costs() {
     let fake = FakeAsana::start().await.unwrap();
     let raw = Raw::new(&fake);
-    let p = provider(&fake, 3);
+    let p = provider(&fake);
     for s in Status::ALL {
         raw.section(section_of(s)).await;
     }
@@ -232,8 +235,11 @@ async fn requests_a_status_update_costs() {
         (Status::Closed, 3),
         // Already there: the read only.
         (Status::Closed, 1),
+        // Flag cleared first (PUT), then addTask, then a read-back: one request more than
+        // the other order, so a move stopped half-way never reads Closed.
+        (Status::Triaged, 4),
         // Section only: addTask, then a read-back.
-        (Status::Triaged, 3),
+        (Status::InProgress, 3),
         // Section and flag again.
         (Status::Cancelled, 3),
     ];
@@ -262,7 +268,7 @@ async fn requests_a_status_update_costs() {
 async fn without_skip_workflow_the_canonical_check_still_refuses() {
     let fake = FakeAsana::start().await.unwrap();
     let raw = Raw::new(&fake);
-    let p = provider(&fake, 3);
+    let p = provider(&fake);
     // Completed in an open section reads Closed: terminal except a reopen.
     let gid = raw.task(Some("In Progress"), true).await;
     let id = TicketId::new(gid.clone());
@@ -295,4 +301,65 @@ async fn without_skip_workflow_the_canonical_check_still_refuses() {
     assert_eq!(raw.shows(&gid), (false, Some("Escalated".to_owned())));
     assert_eq!(p.close(&id).await.unwrap().status, Status::Closed);
     assert_eq!(raw.shows(&gid), (true, Some("Closed".to_owned())));
+}
+
+/// Through the retry layer, a status move refused half-way (a 429 on its second write) is
+/// sent again and arrives: the task never reads as a status the workflow would not leave for
+/// the target (a completed task in an open section reads `Closed`, and `Closed -> Triaged`
+/// is refused).
+#[tokio::test]
+async fn a_move_stopped_between_its_writes_arrives_through_the_retry_layer() {
+    use std::sync::Arc;
+    use tickets_core::layers::{self, RetryPolicy};
+    let fake = FakeAsana::start().await.unwrap();
+    let p = provider(&fake);
+    let layered = layers::with_retry(Arc::new(p.clone()), RetryPolicy::default());
+    for (from, to) in [
+        (Status::Resolved, Status::Triaged),
+        (Status::Triaged, Status::Resolved),
+        (Status::Closed, Status::InProgress),
+    ] {
+        let t = p
+            .create(tickets_core::NewTicket::new(format!("{from} to {to}")))
+            .await
+            .unwrap();
+        p.change_status(&t.id, from).await.unwrap();
+        // Warm the section cache, so the writes are the first requests that can fail.
+        p.change_status(&t.id, to).await.unwrap();
+        p.change_status(&t.id, from).await.unwrap();
+        fake.faults().fail_writes_after(1, 1, 429);
+        let moved = layered.change_status(&t.id, to).await.unwrap();
+        assert_eq!(moved.status, to, "{from} -> {to}");
+        assert_eq!(fake.faults().stats().injected, 1, "{from} -> {to}: one 429");
+        fake.faults().reset();
+        assert_eq!(p.get(&t.id).await.unwrap().status, to);
+    }
+}
+
+/// A reopen stopped between its writes (the flag cleared, the move refused) reads `New`; the
+/// retried reopen finishes it instead of refusing a ticket that is "already open".
+#[tokio::test]
+async fn a_reopen_stopped_between_its_writes_is_finished_when_retried() {
+    use std::sync::Arc;
+    use tickets_core::layers::{self, RetryPolicy};
+    let fake = FakeAsana::start().await.unwrap();
+    let p = provider(&fake);
+    let t = p
+        .create(tickets_core::NewTicket::new("reopened"))
+        .await
+        .unwrap();
+    p.change_status(&t.id, Status::Resolved).await.unwrap();
+    fake.faults().fail_writes_after(1, 1, 429);
+    let layered = layers::with_retry(Arc::new(p.clone()), RetryPolicy::default());
+    let t = layered.reopen(&t.id).await.unwrap();
+    assert_eq!(t.status, Status::New);
+    assert_eq!(fake.faults().stats().injected, 1);
+    let raw = fake.task(t.id.as_str()).unwrap();
+    assert_eq!(raw["memberships"][0]["section"]["name"], "New");
+    let e = p.reopen(&t.id).await.unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::InvalidTransition,
+        "an open ticket: {e}"
+    );
 }

@@ -289,7 +289,10 @@ async fn sections_tags_and_system_stories() {
     assert_eq!(full[0]["old_section"]["name"], "To do");
     let (_, tagged) = api.get(&format!("/tasks?tag={tag}")).await;
     assert_eq!(tagged["data"], json!([]));
-    assert_eq!(api.fake.section_names(), ["To do", "Doing"]);
+    assert_eq!(
+        api.fake.section_names(),
+        ["Untitled section", "To do", "Doing"]
+    );
 }
 
 #[tokio::test]
@@ -529,4 +532,83 @@ async fn start_seeded_prints_a_usable_config() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     drop(server);
+}
+
+#[tokio::test]
+async fn projects_always_have_a_section_and_tasks_always_sit_in_one() {
+    let api = Api::new().await;
+    let pr = api.fake.project().to_owned();
+    let (s, v) = api.get(&format!("/projects/{pr}/sections")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["data"][0]["name"], "Untitled section", "{v}");
+    let first = v["data"][0]["gid"].as_str().unwrap().to_owned();
+    // A task added to the project without a section lands in the first section.
+    let gid = api.task("no section given").await;
+    let (_, t) = api
+        .get(&format!("/tasks/{gid}?opt_fields=memberships.section.name"))
+        .await;
+    assert_eq!(
+        t["data"]["memberships"][0]["section"]["gid"],
+        first.as_str()
+    );
+    // So does one added later through addProject, to a new project with its own section.
+    let other = api.fake.add_project("Other");
+    let (_, v) = api.get(&format!("/projects/{other}/sections")).await;
+    assert_eq!(v["data"].as_array().unwrap().len(), 1, "{v}");
+    let (s, _) = api
+        .post(
+            &format!("/tasks/{gid}/addProject"),
+            json!({"project": other}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, t) = api.get(&format!("/tasks/{gid}")).await;
+    let ms = t["data"]["memberships"].as_array().unwrap();
+    assert_eq!(ms.len(), 2, "{t}");
+    assert!(ms.iter().all(|m| m["section"]["gid"].is_string()), "{t}");
+}
+
+#[tokio::test]
+async fn a_tasks_tags_are_listed() {
+    let api = Api::new().await;
+    let gid = api.task("tagged").await;
+    let (_, tag) = api
+        .post(
+            "/tags",
+            json!({"name": "urgent", "workspace": api.fake.workspace()}),
+        )
+        .await;
+    let tag = tag["data"]["gid"].as_str().unwrap().to_owned();
+    api.post(&format!("/tasks/{gid}/addTag"), json!({"tag": tag}))
+        .await;
+    let (s, v) = api.get(&format!("/tasks/{gid}/tags")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["data"][0]["gid"], tag.as_str(), "{v}");
+    assert_eq!(v["data"][0]["name"], "urgent", "{v}");
+    let (s, v) = api.get(&format!("/tasks/{gid}/tags?limit=1")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["next_page"].is_null(), "{v}");
+    let (s, v) = api.get("/tasks/1209999999999999/tags").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(!message(&v).is_empty());
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_asanas_404_envelope() {
+    let api = Api::new().await;
+    let gid = api.task("x").await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/no/such/thing".to_owned()),
+        (reqwest::Method::PATCH, format!("/tasks/{gid}")),
+        (reqwest::Method::DELETE, "/users/me".to_owned()),
+        (reqwest::Method::GET, format!("/tasks/{gid}/addTag")),
+    ] {
+        let (s, _, v) = api.call(method.clone(), &path, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_eq!(
+            message(&v),
+            "No matching route for request",
+            "{method} {path}: {v}"
+        );
+    }
 }

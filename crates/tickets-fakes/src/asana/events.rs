@@ -154,6 +154,7 @@ pub(crate) fn add_to_project(
             "section: Not a recognized ID in project {project}: {sec}"
         )));
     }
+    let first = s.first_section(project);
     let t = s.task_mut(gid)?;
     match t.memberships.iter_mut().find(|(p, _)| *p == project) {
         Some(m) => {
@@ -162,7 +163,13 @@ pub(crate) fn add_to_project(
             }
             return Ok(());
         }
-        None => t.memberships.push((project.to_owned(), section)),
+        None => {
+            // Without a section the task lands in the project's first one.
+            let section = section.or(first);
+            s.task_mut(gid)?
+                .memberships
+                .push((project.to_owned(), section));
+        }
     }
     let project_json = compact(&s.project_json(project));
     let text = format!(

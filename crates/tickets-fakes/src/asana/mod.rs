@@ -13,14 +13,20 @@
 //! | workspaces, projects | `GET /workspaces[/{gid}]`, `GET /projects[/{gid}]`, `GET /workspaces/{gid}/projects` |
 //! | sections | `GET/POST /projects/{gid}/sections`, `GET /sections/{gid}`, `POST /sections/{gid}/addTask`, `GET /sections/{gid}/tasks` |
 //! | tasks | `POST /tasks`, `GET/PUT/DELETE /tasks/{gid}`, `GET /tasks/external:{id}`, `GET /tasks?project=\|tag=\|section=\|assignee=&workspace=`, `GET /projects/{gid}/tasks` (`completed_since`, `modified_since`, `limit`, `offset`) |
-//! | tags | `GET/POST /tags`, `GET/POST /workspaces/{gid}/tags`, `GET /tags/{gid}[/tasks]`, `POST /tasks/{gid}/addTag\|removeTag` |
+//! | tags | `GET/POST /tags`, `GET/POST /workspaces/{gid}/tags`, `GET /tags/{gid}[/tasks]`, `GET /tasks/{gid}/tags`, `POST /tasks/{gid}/addTag\|removeTag` |
 //! | stories | `GET/POST /tasks/{gid}/stories` (system stories mixed in), `GET /stories/{gid}` |
 //! | custom fields | `POST /custom_fields`, `GET /workspaces/{gid}/custom_fields`, `GET /custom_fields/{gid}`, `POST /custom_fields/{gid}/enum_options`, `GET /projects/{gid}/custom_field_settings`, `POST /projects/{gid}/addCustomFieldSetting` (premium workspaces only, else 402) |
 //! | search | `GET /workspaces/{gid}/tasks/search` (premium only, else 402) |
 //! | projects of a task | `POST /tasks/{gid}/addProject\|removeProject` |
 //! | events | `GET /events?resource=&sync=`: 412 with a fresh `sync` first and for unknown, expired (24 h, or [`FakeAsana::expire_sync_tokens`]) tokens; then at most 100 events per answer with `has_more`; a project's stream has its tasks' events and their stories' (`added` with the task as `parent`) |
 //!
-//! Rules kept from the real service: gids are numeric strings; `modified_at` has millisecond
+//! Rules kept from the real service: every project has at least one section (a new project
+//! starts with "Untitled section"), a task added to a project without a section lands in
+//! its first section, so its memberships always name a section; an unknown route, or an
+//! unknown method on a known route, answers `404 {"errors":[{"message":"No matching route
+//! for request"}]}` (Asana's errors page: 404 means "the request method and path supplied do
+//! not specify a known action in the API, or the object ... does not exist"); gids are
+//! numeric strings; `modified_at` has millisecond
 //! resolution and changes on edits of name, notes, completion, due date, assignee and custom
 //! fields and whenever a story is created (comments, and the system stories Asana writes for
 //! section moves, tags, completion, assignment); moving a task between sections therefore
@@ -34,6 +40,21 @@
 //! be added and revoked ([`FakeAsana::revoke_token`], or `POST /_fake/asana/revoke
 //! {"token": ...}`), and event sync tokens expired ([`FakeAsana::expire_sync_tokens`], or
 //! `POST /_fake/asana/expire_sync_tokens`).
+//!
+//! Corrections to `shared/vendor-apis.md` (the official spec and Asana's docs win):
+//!
+//! - `GET /tasks` has no `tag` parameter in the official spec (the brief lists
+//!   `project=|tag=|section=`); a tag's tasks are `GET /tags/{gid}/tasks`. The fake still
+//!   accepts `tag=` for old clients; the provider does not send it.
+//! - `GET /tasks`'s `completed_since` is a date-time in the spec; the keyword `now` is
+//!   documented only for the shared `completed_since` parameter of the per-container lists.
+//! - `opt_fields` values are enums per operation: `assignee.email` (tasks) and
+//!   `created_by.email` (stories) are not among them (the brief says emails come "via
+//!   `opt_fields=assignee.email`"); a user's email is read with `GET /users/{gid}`.
+//! - Every project has at least one section ("Untitled section" from the start); a task
+//!   added to a project without a section lands in the first one (the brief is silent).
+//! - `GET /tasks/{gid}/tags` exists (the brief names only `addTag`/`removeTag`).
+//! - An unknown method on a known path is `404` with the error envelope, like an unknown path.
 
 mod events;
 mod fields;
@@ -52,7 +73,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use crate::{FakeServer, Faults};
-use state::{Project, State, Workspace};
+use state::{State, Workspace};
 
 /// Shared state of one fake.
 #[derive(Debug, Clone)]
@@ -119,18 +140,7 @@ impl FakeAsana {
                 premium: true,
             },
         );
-        let project = s.gid();
-        let created_at = s.now();
-        s.projects.insert(
-            project.clone(),
-            Project {
-                gid: project.clone(),
-                name: "Tickets".into(),
-                workspace: workspace.clone(),
-                created_at,
-                settings: Vec::new(),
-            },
-        );
+        let project = s.add_project("Tickets", &workspace);
         let app = App(Arc::new(Mutex::new(s)));
         let faults = Faults::new(wire::render_fault);
         faults.set_concurrency_limits(50, 15);
@@ -202,20 +212,7 @@ impl FakeAsana {
 
     /// Adds another project to the workspace and returns its gid.
     pub fn add_project(&self, name: &str) -> String {
-        let mut s = self.app.lock();
-        let gid = s.gid();
-        let created_at = s.now();
-        s.projects.insert(
-            gid.clone(),
-            Project {
-                gid: gid.clone(),
-                name: name.into(),
-                workspace: self.workspace.clone(),
-                created_at,
-                settings: Vec::new(),
-            },
-        );
-        gid
+        self.app.lock().add_project(name, &self.workspace)
     }
 
     /// Deletes a task as a person in Asana would (its streams see it `deleted`); `false` if
@@ -243,6 +240,20 @@ impl FakeAsana {
     pub fn set_premium(&self, premium: bool) {
         if let Some(w) = self.app.lock().workspaces.get_mut(&self.workspace) {
             w.premium = premium;
+        }
+    }
+
+    /// Moves every task's creation, modification and completion times `by` into the past, as
+    /// if they had been made that long ago (for `modified_since` windows).
+    pub fn age_tasks(&self, by: std::time::Duration) {
+        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
+        let mut s = self.app.lock();
+        for t in s.tasks.values_mut() {
+            t.created_at -= by;
+            t.modified_at -= by;
+            if let Some(c) = t.completed_at.as_mut() {
+                *c -= by;
+            }
         }
     }
 
@@ -380,10 +391,16 @@ fn router(app: App, faults: Faults) -> Router {
             "/tasks/{gid}/stories",
             get(stories::stories).post(stories::add_story),
         )
+        .route("/tasks/{gid}/tags", get(r::task_tags))
         .route("/tasks/{gid}/{op}", post(events::task_op))
         .route("/stories/{gid}", get(stories::story))
         .route("/events", get(events::events))
+        // Asana answers an unknown path and an unknown method on a known path alike: 404
+        // with its error envelope (axum's own 405 has an empty body).
         .fallback(|| async { wire::ApiError::new(404, "No matching route for request") })
+        .method_not_allowed_fallback(|| async {
+            wire::ApiError::new(404, "No matching route for request")
+        })
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             wire::auth,

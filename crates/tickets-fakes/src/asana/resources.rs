@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::App;
 use super::paging::page;
-use super::state::{Section, Tag};
+use super::state::Tag;
 use super::wire::{
     ApiError, Caller, check_gid, compact, created, ok, opt_fields, parse_body, shape,
 };
@@ -174,17 +174,7 @@ pub(crate) async fn create_section(
     if !s.projects.contains_key(&p) {
         return Err(ApiError::unknown("project", &p));
     }
-    let gid = s.gid();
-    let created_at = s.now();
-    s.sections.insert(
-        gid.clone(),
-        Section {
-            gid: gid.clone(),
-            name: name.to_owned(),
-            project: p,
-            created_at,
-        },
-    );
+    let gid = s.add_section(&p, name);
     let v = s.section_json(&gid);
     Ok(created(
         shape(&v, opt_fields(&q, Some(&body)).as_deref(), false),
@@ -399,4 +389,24 @@ pub(crate) async fn tag(State(app): State<App>, Path(g): Path<String>, Query(q):
         opt_fields(&q, None).as_deref(),
         false,
     )))
+}
+
+/// `GET /tasks/{gid}/tags`: the task's tags, compact unless `opt_fields` asks for more.
+pub(crate) async fn task_tags(
+    State(app): State<App>,
+    Path(g): Path<String>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Res {
+    check_gid("task", &g)?;
+    let s = app.lock();
+    let t = s.task(&g)?;
+    let fields = opt_fields(&q, None);
+    let items = t
+        .tags
+        .iter()
+        .filter(|x| s.tags.contains_key(*x))
+        .map(|x| (x.clone(), shape(&s.tag_json(x), fields.as_deref(), true)))
+        .collect();
+    page(items, &q, &format!("/tasks/{g}/tags"), &headers)
 }

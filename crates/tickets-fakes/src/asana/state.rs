@@ -188,6 +188,50 @@ impl State {
         self.clock
     }
 
+    /// Adds a project to `workspace` with the section every Asana project has from the
+    /// start, "Untitled section"; returns the project's gid.
+    pub fn add_project(&mut self, name: &str, workspace: &str) -> String {
+        let gid = self.gid();
+        let created_at = self.now();
+        self.projects.insert(
+            gid.clone(),
+            Project {
+                gid: gid.clone(),
+                name: name.into(),
+                workspace: workspace.into(),
+                created_at,
+                settings: Vec::new(),
+            },
+        );
+        self.add_section(&gid, "Untitled section");
+        gid
+    }
+
+    /// Adds a section at the end of `project`; returns its gid.
+    pub fn add_section(&mut self, project: &str, name: &str) -> String {
+        let gid = self.gid();
+        let created_at = self.now();
+        self.sections.insert(
+            gid.clone(),
+            Section {
+                gid: gid.clone(),
+                name: name.into(),
+                project: project.into(),
+                created_at,
+            },
+        );
+        gid
+    }
+
+    /// The project's first section, where a task added without one lands.
+    pub fn first_section(&self, project: &str) -> Option<String> {
+        // Gids grow with time, so the map's order is creation order.
+        self.sections
+            .values()
+            .find(|x| x.project == project)
+            .map(|x| x.gid.clone())
+    }
+
     pub fn add_user(&mut self, name: &str, email: &str) -> String {
         let gid = self.gid();
         self.users.insert(

@@ -156,6 +156,13 @@ fn create_task(s: &mut Data, me: &str, d: &Map<String, Value>) -> Result<String,
             memberships.push((project.to_owned(), section));
         }
     }
+    // A task added to a project without a section lands in its first one: in Asana a
+    // project's task always sits in a section.
+    for (p, section) in &mut memberships {
+        if section.is_none() {
+            *section = s.first_section(p);
+        }
+    }
     let mut workspace = str_of(d, "workspace")?.map(str::to_owned);
     for (p, _) in &memberships {
         let project = s

@@ -1,0 +1,143 @@
+//! Requests per operation (issue 16), counted against the fake Asana with warm caches: the
+//! table in the README is held here. Also the keyed create's bounded marker scan and the
+//! client-side pacing at `requests_per_minute`.
+
+use std::time::{Duration, Instant};
+
+use tickets_asana::{AsanaConfig, AsanaProvider};
+use tickets_core::{NewComment, NewTicket, Status, TicketPatch, TicketProvider, TicketQuery};
+use tickets_fakes::asana::FakeAsana;
+
+fn config(fake: &FakeAsana) -> AsanaConfig {
+    AsanaConfig::new(fake.token(), fake.project())
+        .base_url(fake.base_url())
+        .workspace(fake.workspace())
+        .requests_per_minute(60_000)
+}
+
+/// Requests `work` sends.
+async fn count<T>(fake: &FakeAsana, work: impl std::future::Future<Output = T>) -> (T, u64) {
+    let before = fake.faults().stats().requests;
+    let out = work.await;
+    (out, fake.faults().stats().requests - before)
+}
+
+#[tokio::test]
+async fn each_operation_costs_what_the_readme_says() {
+    let fake = FakeAsana::start().await.unwrap();
+    let p = AsanaProvider::new(config(&fake)).unwrap();
+    // Warm the caches: the user, the sections, the priority tags, the assignee's email.
+    let warm = p
+        .create(NewTicket::new("warm").assignee("alice@example.com"))
+        .await
+        .unwrap();
+    p.get(&warm.id).await.unwrap();
+    p.comments(&warm.id).await.unwrap();
+    p.change_status(&warm.id, Status::InProgress).await.unwrap();
+    p.change_status(&warm.id, Status::Resolved).await.unwrap();
+
+    let (t, n) = count(&fake, p.create(NewTicket::new("one"))).await;
+    let t = t.unwrap();
+    assert_eq!(n, 1, "create: POST /tasks");
+    let (_, n) = count(
+        &fake,
+        p.create(NewTicket::new("keyed").idempotency_key("req-1")),
+    )
+    .await;
+    assert_eq!(n, 2, "keyed create: marker scan + POST /tasks");
+    let (_, n) = count(&fake, p.get(&t.id)).await;
+    assert_eq!(n, 1, "get");
+    let (_, n) = count(&fake, p.update(&t.id, TicketPatch::new().subject("two"))).await;
+    assert_eq!(n, 2, "update a field: GET + PUT");
+    let (_, n) = count(&fake, p.change_status(&t.id, Status::Resolved)).await;
+    assert_eq!(n, 4, "change_status: get + GET + addTask + PUT");
+    let (_, n) = count(&fake, p.add_comment(&t.id, NewComment::new("hi"))).await;
+    assert_eq!(n, 2, "comment: GET task + POST story");
+    let (_, n) = count(
+        &fake,
+        p.add_comment(&t.id, NewComment::new("keyed").idempotency_key("c-1")),
+    )
+    .await;
+    assert_eq!(n, 3, "keyed comment: GET task + GET stories + POST story");
+    let (_, n) = count(&fake, p.comments(&t.id)).await;
+    assert_eq!(n, 2, "comments: GET task + GET stories");
+    let (_, n) = count(&fake, p.history(&t.id)).await;
+    assert_eq!(n, 2, "history: GET task + GET stories");
+    let (_, n) = count(&fake, p.list(&TicketQuery::new().page_size(10))).await;
+    assert_eq!(n, 1, "a list page");
+    let (c, n) = count(&fake, p.changes(None)).await;
+    assert_eq!(n, 1, "changes");
+    let (_, n) = count(&fake, p.changes(Some(&c.unwrap().next))).await;
+    assert_eq!(n, 1, "changes since a token");
+}
+
+#[tokio::test]
+async fn a_keyed_create_scans_only_recent_tasks_not_the_project() {
+    let fake = FakeAsana::start().await.unwrap();
+    let p = AsanaProvider::new(config(&fake)).unwrap();
+    for i in 0..250 {
+        p.create(NewTicket::new(format!("old {i}"))).await.unwrap();
+    }
+    // Made two days ago: outside the default 24-hour window.
+    fake.age_tasks(Duration::from_secs(48 * 3600));
+    let (t, n) = count(
+        &fake,
+        p.create(NewTicket::new("keyed").idempotency_key("bounded-1")),
+    )
+    .await;
+    let t = t.unwrap();
+    assert_eq!(
+        n, 2,
+        "one page of recent tasks + POST, whatever the project's size"
+    );
+    // Another process (no memory of the key) finds it in the window: scan + read.
+    let other = AsanaProvider::new(config(&fake)).unwrap();
+    let (again, n) = count(
+        &fake,
+        other.create(NewTicket::new("keyed").idempotency_key("bounded-1")),
+    )
+    .await;
+    assert_eq!(again.unwrap().id, t.id);
+    assert_eq!(n, 2, "scan + GET of the task found");
+    // The whole project (window 0) pages through every task's notes.
+    let mut whole = config(&fake);
+    whole.idempotency_window_hours = 0;
+    let whole = AsanaProvider::new(whole).unwrap();
+    let (_, n) = count(
+        &fake,
+        whole.create(NewTicket::new("keyed").idempotency_key("bounded-1")),
+    )
+    .await;
+    assert!(n >= 4, "3 pages of 100 + GET: {n}");
+}
+
+#[tokio::test]
+async fn requests_are_paced_at_requests_per_minute_and_a_429_holds_them() {
+    let fake = FakeAsana::start().await.unwrap();
+    let p = AsanaProvider::new(config(&fake)).unwrap();
+    let t = p.create(NewTicket::new("paced")).await.unwrap();
+    // 600 a minute: bursts of 4, then one every 100 ms.
+    let paced = AsanaProvider::new(config(&fake).requests_per_minute(600)).unwrap();
+    let started = Instant::now();
+    for _ in 0..14 {
+        paced.get(&t.id).await.unwrap();
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900),
+        "14 at 10/s after 4: {took:?}"
+    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // A 429 (Retry-After: 1) holds the next request of every client of the token.
+    let fresh = AsanaProvider::new(config(&fake).requests_per_minute(6_000)).unwrap();
+    fake.faults().fail_next(1, 429);
+    assert!(fresh.get(&t.id).await.is_err());
+    let started = Instant::now();
+    let same_token = AsanaProvider::new(config(&fake).requests_per_minute(6_000)).unwrap();
+    same_token.get(&t.id).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "waited for Retry-After: {:?}",
+        started.elapsed()
+    );
+}
