@@ -20,7 +20,7 @@ use tickets_http::{HttpSettings, Pacer, PageGuard};
 use tokio::sync::Semaphore;
 
 use crate::config::AsanaConfig;
-use crate::error::{bad_answer, from_status, from_transport};
+use crate::error::{VENDOR, bad_answer, from_status, from_transport};
 use crate::types::Envelope;
 
 /// One request.
@@ -144,7 +144,7 @@ impl Client {
     async fn send_once<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<Envelope<T>> {
         // Paced before taking a slot, so a waiting request holds no concurrency permit.
         if let Some(p) = &self.pacer {
-            p.acquire().await;
+            p.admit(VENDOR).await?;
         }
         let gate = if call.method == Method::GET {
             &self.reads
@@ -171,11 +171,11 @@ impl Client {
         for change in response.headers().get_all("asana-change") {
             tracing::info!(change = ?change, "Asana announces an API change");
         }
-        let retry_after = tickets_http::retry_after(response.headers());
+        let mut retry_after = tickets_http::retry_after(response.headers());
         if status == StatusCode::TOO_MANY_REQUESTS
             && let Some(p) = &self.pacer
         {
-            p.rate_limited(retry_after);
+            retry_after = Some(p.rate_limited(retry_after));
         }
         let bytes = response.bytes().await.map_err(from_transport)?;
         if !status.is_success() {

@@ -132,11 +132,27 @@ async fn requests_are_paced_at_requests_per_minute_and_a_429_holds_them() {
     let fresh = AsanaProvider::new(config(&fake).requests_per_minute(6_000)).unwrap();
     fake.faults().fail_next(1, 429);
     assert!(fresh.get(&t.id).await.is_err());
-    let started = Instant::now();
+    // While held, a request is refused at once, unsent, with the rest of the hold as its
+    // retry_after (a caller holding sync claims must not sleep inside the call)...
     let same_token = AsanaProvider::new(config(&fake).requests_per_minute(6_000)).unwrap();
-    same_token.get(&t.id).await.unwrap();
+    let sent = fake.faults().stats().requests;
+    let e = same_token.get(&t.id).await.unwrap_err();
+    assert_eq!(e.kind(), tickets_core::ErrorKind::RateLimited, "{e}");
+    assert!(e.was_not_applied());
     assert!(
-        started.elapsed() >= Duration::from_millis(900),
+        e.retry_after().is_some_and(|d| d <= Duration::from_secs(1)),
+        "{e:?}"
+    );
+    assert_eq!(fake.faults().stats().requests, sent, "nothing was sent");
+    // ...and the retry layer waits it out.
+    let started = Instant::now();
+    let retried = tickets_core::layers::with_retry(
+        std::sync::Arc::new(same_token) as tickets_core::DynProvider,
+        tickets_core::layers::RetryPolicy::default(),
+    );
+    retried.get(&t.id).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(800),
         "waited for Retry-After: {:?}",
         started.elapsed()
     );

@@ -203,6 +203,8 @@ async fn an_update_stopped_between_its_requests_converges_when_repeated() {
                 assert_eq!((now.status, now.subject.as_str()), (Status::InProgress, s));
             }
         }
+        // Repeated as the retry layer or the sync queue would: after the wait asked for.
+        tokio::time::sleep(err.retry_after().unwrap_or_default()).await;
         let t = p.update(&id, patch.clone()).await.unwrap();
         assert_eq!(t.status, Status::Resolved);
         assert_eq!(raw.shows(&gid), (true, Some("Resolved".to_owned())));

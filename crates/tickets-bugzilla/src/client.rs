@@ -146,7 +146,7 @@ impl Client {
             req = req.json(body);
         }
         if let Some(p) = &self.pacer {
-            p.acquire().await;
+            p.admit("Bugzilla").await?;
         }
         let started = std::time::Instant::now();
         let resp = req.send().await.map_err(|e| {
@@ -162,11 +162,11 @@ impl Client {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "bugzilla answered"
         );
-        let retry_after = tickets_http::retry_after(resp.headers());
+        let mut retry_after = tickets_http::retry_after(resp.headers());
         if status == 429
             && let Some(p) = &self.pacer
         {
-            p.rate_limited(retry_after);
+            retry_after = Some(p.rate_limited(retry_after));
         }
         let bytes = resp.bytes().await.map_err(|e| {
             tickets_http::transport_error("Bugzilla", e).with_context("call", &what)

@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use tickets_core::{Error, ErrorKind, Result};
 use tokio::time::Instant;
 
 /// Paces requests to `per_minute`, allowing bursts of `burst`. Cheap to share (`Arc<Pacer>`);
@@ -48,7 +49,43 @@ impl Pacer {
         f64::from(self.per_minute) / 60.0
     }
 
-    /// Waits until a request may be sent, then takes its token.
+    /// Takes a token for one request, waiting for the bucket to refill (a short, even wait),
+    /// but not for a 429's hold: while one holds the account, the request is refused at once
+    /// with a `RateLimited` error that carries the rest of the hold as its `retry_after` and is
+    /// marked not applied. Whoever called decides how to wait: the retry layer sleeps it out
+    /// and sends again; the sync worker gives its changes back with a not-before time instead
+    /// of sleeping while it holds them.
+    pub async fn admit(&self, vendor: &str) -> Result<()> {
+        let held = {
+            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            match s.hold_until {
+                Some(until) if until > now => Some(until - now),
+                Some(_) => {
+                    s.hold_until = None;
+                    None
+                }
+                None => None,
+            }
+        };
+        if let Some(rest) = held {
+            return Err(Error::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "{vendor} is rate limiting this account for another {:.1} s (the \
+                     Retry-After of an earlier 429); the request was not sent",
+                    rest.as_secs_f64()
+                ),
+            )
+            .with_retry_after(rest)
+            .with_not_applied());
+        }
+        self.acquire().await;
+        Ok(())
+    }
+
+    /// Waits until a request may be sent, then takes its token; waits out a 429's hold too
+    /// (see [`Pacer::admit`] for the call path, which does not).
     pub async fn acquire(&self) {
         loop {
             let wait = {
@@ -85,16 +122,19 @@ impl Pacer {
     }
 
     /// The vendor said "too many" (a 429 with `retry_after`): hold every request until then,
-    /// and start again from an empty bucket.
-    pub fn rate_limited(&self, retry_after: Option<Duration>) {
+    /// and start again from an empty bucket. Returns the hold (1 s when the vendor named
+    /// none), which the caller puts on its error so whoever repeats the call waits as long.
+    pub fn rate_limited(&self, retry_after: Option<Duration>) -> Duration {
+        let hold = retry_after.unwrap_or(Duration::from_secs(1));
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        let until = now + retry_after.unwrap_or(Duration::from_secs(1));
+        let until = now + hold;
         if s.hold_until.is_none_or(|t| t < until) {
             s.hold_until = Some(until);
         }
         s.tokens = 0.0;
         s.last = until;
+        hold
     }
 }
 
@@ -121,6 +161,22 @@ mod tests {
             took >= Duration::from_millis(1_990) && took <= Duration::from_millis(2_100),
             "20 more at 10/s: {took:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn admit_refuses_at_once_while_held_and_says_how_long() {
+        let p = Pacer::new(6000, 10);
+        p.admit("Asana").await.unwrap();
+        p.rate_limited(Some(Duration::from_secs(30)));
+        let start = Instant::now();
+        let e = p.admit("Asana").await.unwrap_err();
+        assert!(start.elapsed() < Duration::from_millis(1), "no sleeping");
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        assert!(e.was_not_applied());
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(30)));
+        assert!(e.to_string().contains("Asana is rate limiting"), "{e}");
+        tokio::time::advance(Duration::from_secs(31)).await;
+        p.admit("Asana").await.expect("the hold is over");
     }
 
     #[tokio::test(start_paused = true)]

@@ -136,10 +136,14 @@ impl SfClient {
     /// when there is none, as Salesforce sends none). The concurrency variant
     /// (`ConcurrentPerOrgLongTxn`: too many long requests at once) is not a rate: it holds
     /// nothing, the retry layer sends that call again.
-    fn note_refusal(&self, e: &Error) {
+    /// The error comes back with the hold as its `retry_after`, so whoever repeats the call
+    /// (the retry layer, the sync queue) waits exactly that long.
+    fn note_refusal(&self, e: Error) -> Error {
         if e.kind() == ErrorKind::RateLimited && !e.message().contains("ConcurrentPerOrgLongTxn") {
-            self.pacer().rate_limited(e.retry_after());
+            let hold = self.pacer().rate_limited(e.retry_after());
+            return e.with_retry_after(hold);
         }
+        e
     }
 
     /// The API version paths are under (`v62.0`).
@@ -264,7 +268,7 @@ impl SfClient {
             .post(self.settings.token_url.clone())
             .form(&form)
             .send();
-        self.pacer().acquire().await;
+        self.pacer().admit(VENDOR).await?;
         let resp = resp.await.map_err(|e| transport_error(VENDOR, e))?;
         let status = resp.status();
         self.note_limits(resp.headers());
@@ -363,7 +367,7 @@ impl SfClient {
             // after a renewal reuses the slot of the refused request (a 401 spends no API
             // allowance), so the fresh session is used at once, not after another wait.
             if renewals == 0 {
-                self.pacer().acquire().await;
+                self.pacer().admit(VENDOR).await?;
             }
             let session = self.session().await?;
             let mut req = self
@@ -414,9 +418,7 @@ impl SfClient {
                 };
                 return Ok(Answer { status, body, date });
             }
-            let e = api_error(status, &text, retry_after);
-            self.note_refusal(&e);
-            return Err(e);
+            return Err(self.note_refusal(api_error(status, &text, retry_after)));
         }
     }
 
@@ -426,7 +428,7 @@ impl SfClient {
         let mut renewed = false;
         loop {
             if !renewed {
-                self.pacer().acquire().await;
+                self.pacer().admit(VENDOR).await?;
             }
             let session = self.session().await?;
             let resp = self
@@ -448,9 +450,7 @@ impl SfClient {
                 renewed = true;
                 continue;
             }
-            let e = api_error(status, &text, retry_after);
-            self.note_refusal(&e);
-            return Err(e);
+            return Err(self.note_refusal(api_error(status, &text, retry_after)));
         }
     }
 

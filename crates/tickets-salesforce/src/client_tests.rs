@@ -23,19 +23,31 @@ async fn only_the_daily_limit_holds_requests() {
             .unwrap();
     let c = SfClient::new(Arc::new(settings)).unwrap();
     let body = |m: &str| format!(r#"[{{"errorCode":"REQUEST_LIMIT_EXCEEDED","message":"{m}"}}]"#);
-    c.note_refusal(&api_error(
+    let e = c.note_refusal(api_error(
         StatusCode::FORBIDDEN,
         &body("ConcurrentPerOrgLongTxn Limit exceeded."),
         None,
     ));
+    assert_eq!(e.retry_after(), None, "a concurrency refusal holds nothing");
     let start = std::time::Instant::now();
     c.pacer().acquire().await;
     assert!(start.elapsed() < std::time::Duration::from_millis(100));
-    c.note_refusal(&api_error(
+    let e = c.note_refusal(api_error(
         StatusCode::FORBIDDEN,
         &body("TotalRequests Limit exceeded."),
         Some(std::time::Duration::from_millis(300)),
     ));
+    assert_eq!(e.retry_after(), Some(std::time::Duration::from_millis(300)));
+    let e = c.note_refusal(api_error(
+        StatusCode::FORBIDDEN,
+        &body("TotalRequests Limit exceeded."),
+        None,
+    ));
+    assert_eq!(
+        e.retry_after(),
+        Some(std::time::Duration::from_secs(1)),
+        "the hold without a Retry-After is told to the caller"
+    );
     let start = std::time::Instant::now();
     c.pacer().acquire().await;
     assert!(start.elapsed() >= std::time::Duration::from_millis(250));

@@ -165,14 +165,27 @@ async fn the_pace_follows_the_daily_allowance_and_a_limit_answer_holds_requests(
     p.get(&id).await.unwrap();
     assert_eq!(p.paced_per_minute(), 6000);
 
-    // REQUEST_LIMIT_EXCEEDED: the next request waits (Salesforce gives no Retry-After: 1 s).
+    // REQUEST_LIMIT_EXCEEDED holds the account (Salesforce gives no Retry-After: 1 s): the
+    // next request is refused at once, unsent, and the retry layer waits the hold out.
     sf.faults().fail_next(1, 429);
     let e = p.get(&id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimited, "{e}");
-    let start = Instant::now();
-    p.get(&id).await.unwrap();
+    let sent = sf.faults().stats().requests;
+    let held = p.get(&id).await.unwrap_err();
+    assert_eq!(held.kind(), ErrorKind::RateLimited, "{held}");
     assert!(
-        start.elapsed() >= Duration::from_millis(900),
+        held.was_not_applied() && held.retry_after().is_some(),
+        "{held:?}"
+    );
+    assert_eq!(sf.faults().stats().requests, sent, "nothing was sent");
+    let start = Instant::now();
+    let retried = tickets_core::layers::with_retry(
+        std::sync::Arc::new(p) as tickets_core::DynProvider,
+        tickets_core::layers::RetryPolicy::default(),
+    );
+    retried.get(&id).await.unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_millis(800),
         "{:?}",
         start.elapsed()
     );

@@ -151,8 +151,10 @@ async fn a_refused_patch_converges_when_repeated() {
     for fault in [503, 403] {
         let id = p.create(NewTicket::new("refused")).await.unwrap().id;
         sf.faults().fail_writes_after(0, 1, fault);
-        p.update(&id, patch.clone()).await.unwrap_err();
+        let e = p.update(&id, patch.clone()).await.unwrap_err();
         assert_eq!(sf.record("Case", id.as_str()).unwrap()["Status"], "New");
+        // Repeated as the retry layer or the sync queue would: after the wait asked for.
+        tokio::time::sleep(e.retry_after().unwrap_or_default()).await;
         let t = p.update(&id, patch.clone()).await.unwrap();
         assert_eq!(t.status, Status::Cancelled);
     }

@@ -227,6 +227,7 @@ impl SyncConfig {
         "max_concurrent_writes",
         "max_retries",
         "idempotency_window_hours",
+        "requests_per_minute",
     ];
 
     /// Checks the values; `Err((key, problem))`.
