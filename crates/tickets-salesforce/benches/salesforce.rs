@@ -1,6 +1,9 @@
-//! `cargo xtask bench salesforce`: the provider against the fake Salesforce, next to raw
-//! reqwest doing the same HTTP calls in the same run, so the table shows what the provider
-//! adds on top of the wire (conversion, owner lookups, session handling).
+//! `cargo xtask bench salesforce`: the provider against the fake Salesforce, next to a raw
+//! reqwest baseline sending the fewest requests for the same result (a write and its read in
+//! one composite request), in the same run. Prints the shared table and writes
+//! `target/bench/salesforce.json`: `{"rows": [{"op", "ratio", "requests", "min_requests",
+//! "p99_ms"}]}` with `ratio` = provider time / baseline time and the requests per operation
+//! counted at the fake.
 //!
 //! `SF_BENCH_ITERS` (default 300) sets the operations per row; `SF_BENCH_CONCURRENCY`
 //! (default 8) the tasks running them.
@@ -72,6 +75,20 @@ impl Raw {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
+    /// A write and the read of the Case in one composite request.
+    async fn write_then_read(&self, m: &str, path: &str, case: &str, body: Value) -> Value {
+        let v = "/services/data/v62.0";
+        let body = json!({"allOrNone": true, "compositeRequest": [
+            {"method": m, "url": format!("{v}/{path}"), "referenceId": "write", "body": body},
+            {"method": "GET", "url": format!("{v}/sobjects/Case/{case}?fields={FIELDS}"),
+             "referenceId": "read"}]});
+        let a = self
+            .send(reqwest::Method::POST, "composite", Some(body))
+            .await;
+        assert_eq!(a["compositeResponse"][1]["httpStatusCode"], 200, "{a}");
+        a
+    }
+
     async fn read(&self, id: &str) -> Value {
         self.send(
             reqwest::Method::GET,
@@ -83,14 +100,17 @@ impl Raw {
 }
 
 struct Row {
-    name: &'static str,
+    op: &'static str,
+    n: usize,
     provider: Duration,
     raw: Duration,
-    n: usize,
+    requests: f64,
+    min_requests: f64,
+    p99: Duration,
 }
 
-/// Runs `op(i)` `n` times over `conc` tasks; returns the wall time.
-async fn timed<F, Fut>(n: usize, conc: usize, op: F) -> Duration
+/// Runs `op(i)` `n` times over `conc` tasks; returns the wall time and each op's time.
+async fn timed<F, Fut>(n: usize, conc: usize, op: F) -> (Duration, Vec<Duration>)
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send,
@@ -98,18 +118,52 @@ where
     let op = Arc::new(op);
     let start = Instant::now();
     let per = n.div_ceil(conc);
-    join_all((0..conc).map(|t| {
+    let times = join_all((0..conc).map(|t| {
         let op = op.clone();
         tokio::spawn(async move {
+            let mut times = Vec::new();
             for i in t * per..((t + 1) * per).min(n) {
+                let one = Instant::now();
                 op(i).await;
+                times.push(one.elapsed());
             }
+            times
         })
     }))
     .await
     .into_iter()
-    .for_each(|r| r.expect("bench task"));
-    start.elapsed()
+    .flat_map(|r| r.expect("bench task"))
+    .collect();
+    (start.elapsed(), times)
+}
+
+fn p99(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times
+        .get((times.len() * 99 / 100).min(times.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or_default()
+}
+
+/// Runs the provider's and the baseline's version of one operation `n` times each, counting
+/// the requests each sends at the fake.
+macro_rules! row {
+    ($rows:ident, $sf:ident, $name:expr, $n:expr, $conc:expr, $provider:expr, $raw:expr) => {{
+        let before = $sf.faults().stats().requests;
+        let (provider, times) = timed($n, $conc, $provider).await;
+        let mid = $sf.faults().stats().requests;
+        let (raw, _) = timed($n, $conc, $raw).await;
+        let after = $sf.faults().stats().requests;
+        $rows.push(Row {
+            op: $name,
+            n: $n,
+            provider,
+            raw,
+            requests: (mid - before) as f64 / $n as f64,
+            min_requests: (after - mid) as f64 / $n as f64,
+            p99: p99(times),
+        });
+    }};
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
@@ -128,183 +182,179 @@ async fn main() {
     let raw = Arc::new(Raw::new(&sf).await);
     // Warm up: log in, fill the owner cache.
     let seed = p.create(NewTicket::new("warm-up")).await.expect("warm-up");
+    let id = seed.id.clone();
+    let ids = id.to_string();
     let mut rows = Vec::new();
 
-    // create = POST + re-read on both sides.
-    let pc = p.clone();
-    let provider = timed(n, conc, move |i| {
-        let p = pc.clone();
-        async move {
-            p.create(NewTicket::new(format!("bench {i}")).description("d"))
-                .await
-                .expect("create");
-        }
-    })
-    .await;
-    let rc = raw.clone();
-    let rawt = timed(n, conc, move |i| {
-        let r = rc.clone();
-        async move {
-            let body = json!({"Subject": format!("raw {i}"), "Description": "d", "Status": "New",
-                "IsEscalated": false, "Priority": "Medium", "Origin": "Web"});
-            let a = r
-                .send(reqwest::Method::POST, "sobjects/Case", Some(body))
-                .await;
-            r.read(a["id"].as_str().expect("id")).await;
-        }
-    })
-    .await;
-    rows.push(Row {
-        name: "create (+re-read)",
-        provider,
-        raw: rawt,
+    let (pc, rc) = (p.clone(), raw.clone());
+    row!(
+        rows,
+        sf,
+        "create",
         n,
-    });
+        conc,
+        move |i| {
+            let p = pc.clone();
+            async move {
+                p.create(NewTicket::new(format!("bench {i}")).description("d"))
+                    .await
+                    .expect("create");
+            }
+        },
+        move |i| {
+            let r = rc.clone();
+            async move {
+                let body = json!({"Subject": format!("raw {i}"), "Description": "d",
+                    "Status": "New", "IsEscalated": false, "Priority": "Medium", "Origin": "Web"});
+                r.write_then_read("POST", "sobjects/Case", "@{write.id}", body)
+                    .await;
+            }
+        }
+    );
 
-    let id = seed.id.clone();
-    let (pc, idc) = (p.clone(), id.clone());
-    let provider = timed(n, conc, move |_| {
-        let (p, id) = (pc.clone(), idc.clone());
-        async move {
-            p.get(&id).await.expect("get");
-        }
-    })
-    .await;
-    let (rc, ids) = (raw.clone(), id.to_string());
-    let rawt = timed(n, conc, move |_| {
-        let (r, id) = (rc.clone(), ids.clone());
-        async move {
-            r.read(&id).await;
-        }
-    })
-    .await;
-    rows.push(Row {
-        name: "get",
-        provider,
-        raw: rawt,
+    let (pc, rc, idc, idr) = (p.clone(), raw.clone(), id.clone(), ids.clone());
+    row!(
+        rows,
+        sf,
+        "get",
         n,
-    });
+        conc,
+        move |_| {
+            let (p, id) = (pc.clone(), idc.clone());
+            async move {
+                p.get(&id).await.expect("get");
+            }
+        },
+        move |_| {
+            let (r, id) = (rc.clone(), idr.clone());
+            async move {
+                r.read(&id).await;
+            }
+        }
+    );
 
-    let (pc, idc) = (p.clone(), id.clone());
-    let provider = timed(n, conc, move |i| {
-        let (p, id) = (pc.clone(), idc.clone());
-        async move {
-            p.update(&id, TicketPatch::new().subject(format!("renamed {i}")))
-                .await
-                .expect("update");
-        }
-    })
-    .await;
-    let (rc, ids) = (raw.clone(), id.to_string());
-    let rawt = timed(n, conc, move |i| {
-        let (r, id) = (rc.clone(), ids.clone());
-        async move {
-            let body = json!({"Subject": format!("raw renamed {i}")});
-            r.send(
-                reqwest::Method::PATCH,
-                &format!("sobjects/Case/{id}"),
-                Some(body),
-            )
-            .await;
-            r.read(&id).await;
-        }
-    })
-    .await;
-    rows.push(Row {
-        name: "update (+re-read)",
-        provider,
-        raw: rawt,
+    let (pc, rc, idc, idr) = (p.clone(), raw.clone(), id.clone(), ids.clone());
+    row!(
+        rows,
+        sf,
+        "update",
         n,
-    });
+        conc,
+        move |i| {
+            let (p, id) = (pc.clone(), idc.clone());
+            async move {
+                p.update(&id, TicketPatch::new().subject(format!("renamed {i}")))
+                    .await
+                    .expect("update");
+            }
+        },
+        move |i| {
+            let (r, id) = (rc.clone(), idr.clone());
+            async move {
+                let body = json!({"Subject": format!("raw renamed {i}")});
+                r.write_then_read("PATCH", &format!("sobjects/Case/{id}"), &id, body)
+                    .await;
+            }
+        }
+    );
 
-    let (pc, idc) = (p.clone(), id.clone());
-    let provider = timed(n, conc, move |i| {
-        let (p, id) = (pc.clone(), idc.clone());
-        async move {
-            p.add_comment(&id, NewComment::new(format!("c {i}")).author("Bench"))
-                .await
-                .expect("comment");
-        }
-    })
-    .await;
-    let (rc, ids) = (raw.clone(), id.to_string());
-    let rawt = timed(n, conc, move |i| {
-        let (r, id) = (rc.clone(), ids.clone());
-        async move {
-            let body = json!({"ParentId": id, "CommentBody": format!("[from: Bench]\nc {i}"), "IsPublished": true});
-            r.send(reqwest::Method::POST, "sobjects/CaseComment", Some(body)).await;
-        }
-    })
-    .await;
-    rows.push(Row {
-        name: "add_comment",
-        provider,
-        raw: rawt,
+    let (pc, rc, idc, idr) = (p.clone(), raw.clone(), id.clone(), ids.clone());
+    row!(
+        rows,
+        sf,
+        "add_comment",
         n,
-    });
+        conc,
+        move |i| {
+            let (p, id) = (pc.clone(), idc.clone());
+            async move {
+                p.add_comment(&id, NewComment::new(format!("c {i}")).author("Bench"))
+                    .await
+                    .expect("comment");
+            }
+        },
+        move |i| {
+            let (r, id) = (rc.clone(), idr.clone());
+            async move {
+                let body = json!({"ParentId": id, "CommentBody": format!("[from: Bench]\nc {i}"),
+                    "IsPublished": true});
+                r.send(reqwest::Method::POST, "sobjects/CaseComment", Some(body))
+                    .await;
+            }
+        }
+    );
 
     let list_n = (n / 10).max(10);
-    let pc = p.clone();
-    let provider = timed(list_n, conc, move |_| {
-        let p = pc.clone();
-        async move {
-            let page = p
-                .list(&TicketQuery::new().page_size(50))
-                .await
-                .expect("list");
-            assert_eq!(page.items.len(), 50);
+    let (pc, rc) = (p.clone(), raw.clone());
+    row!(
+        rows,
+        sf,
+        "list",
+        list_n,
+        conc,
+        move |_| {
+            let p = pc.clone();
+            async move {
+                let page = p
+                    .list(&TicketQuery::new().page_size(50))
+                    .await
+                    .expect("list");
+                assert_eq!(page.items.len(), 50);
+            }
+        },
+        move |_| {
+            let r = rc.clone();
+            async move {
+                let q = format!(
+                    "SELECT {} FROM Case ORDER BY Id LIMIT 51",
+                    FIELDS.replace(',', ", ")
+                );
+                let url = format!(
+                    "query?q={}",
+                    url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+                );
+                let a = r.send(reqwest::Method::GET, &url, None).await;
+                assert_eq!(a["records"].as_array().map(Vec::len), Some(51));
+            }
         }
-    })
-    .await;
-    let rc = raw.clone();
-    let rawt = timed(list_n, conc, move |_| {
-        let r = rc.clone();
-        async move {
-            let q = format!(
-                "SELECT {} FROM Case ORDER BY Id LIMIT 51",
-                FIELDS.replace(',', ", ")
-            );
-            let url = format!(
-                "query?q={}",
-                url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
-            );
-            let a = r.send(reqwest::Method::GET, &url, None).await;
-            assert_eq!(a["records"].as_array().map(Vec::len), Some(51));
-        }
-    })
-    .await;
-    rows.push(Row {
-        name: "list page of 50",
-        provider,
-        raw: rawt,
-        n: list_n,
-    });
+    );
 
     println!();
-    println!("salesforce provider vs raw reqwest, fake Salesforce on 127.0.0.1 ({conc} tasks)");
+    println!("salesforce: provider vs minimal-request baseline, fake Salesforce ({conc} tasks)");
     println!(
-        "{:<20} {:>7} {:>14} {:>14} {:>16}",
-        "operation", "ops", "provider op/s", "raw op/s", "provider / raw"
+        "{:<12} {:>7} {:>9} {:>9} {:>13} {:>9}",
+        "op", "ops", "ratio", "requests", "min_requests", "p99_ms"
     );
-    println!("{}", "-".repeat(75));
+    let mut json_rows = Vec::new();
     for r in &rows {
-        let ps = r.n as f64 / r.provider.as_secs_f64();
-        let rs = r.n as f64 / r.raw.as_secs_f64();
+        let ratio = r.provider.as_secs_f64() / r.raw.as_secs_f64();
+        let p99_ms = r.p99.as_secs_f64() * 1000.0;
         println!(
-            "{:<20} {:>7} {:>14.0} {:>14.0} {:>15.2}x",
-            r.name,
-            r.n,
-            ps,
-            rs,
-            ps / rs
+            "{:<12} {:>7} {:>9.2} {:>9.2} {:>13.2} {:>9.2}",
+            r.op, r.n, ratio, r.requests, r.min_requests, p99_ms
         );
+        json_rows.push(json!({"op": r.op, "ratio": (ratio * 100.0).round() / 100.0,
+            "requests": r.requests, "min_requests": r.min_requests,
+            "p99_ms": (p99_ms * 100.0).round() / 100.0}));
     }
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("bench");
+    std::fs::create_dir_all(&dir).expect("target/bench");
+    let path = dir.join("salesforce.json");
+    std::fs::write(
+        &path,
+        serde_json::to_vec_pretty(&json!({"rows": json_rows})).expect("json"),
+    )
+    .expect("write the bench json");
+    println!("\nwrote {}", path.display());
     let usage = p
         .api_usage()
         .map(|u| format!("{}/{}", u.used, u.max))
         .unwrap_or_default();
     println!(
-        "\nSforce-Limit-Info api-usage at the end: {usage}; sessions: {}",
+        "Sforce-Limit-Info api-usage at the end: {usage}; sessions: {}",
         p.client().logins()
     );
 }

@@ -454,6 +454,61 @@ impl SfClient {
         }
     }
 
+    /// A POST of a body that cannot be sent twice (a streamed upload): paced, with the
+    /// current session. A 401 renews the session and answers an error marked not applied (the
+    /// body is gone, the caller sends again).
+    pub async fn upload(
+        &self,
+        path: &str,
+        content_type: &str,
+        length: Option<u64>,
+        body: reqwest::Body,
+    ) -> Result<Answer> {
+        self.pacer().acquire().await;
+        let session = self.session().await?;
+        let mut req = self
+            .http
+            .post(self.url(&session, path))
+            .bearer_auth(session.access_token.expose_secret())
+            .header(reqwest::header::CONTENT_TYPE, content_type);
+        if let Some(n) = length {
+            req = req.header(reqwest::header::CONTENT_LENGTH, n);
+        }
+        let resp = req
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| transport_error(VENDOR, e))?;
+        let status = resp.status();
+        self.note_limits(resp.headers());
+        let retry_after = tickets_http::retry_after(resp.headers());
+        let text = resp.text().await.map_err(|e| transport_error(VENDOR, e))?;
+        if status == StatusCode::UNAUTHORIZED {
+            self.renew(session.generation).await?;
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                "the salesforce session expired during the upload; it was renewed, send the file again",
+            )
+            .with_not_applied());
+        }
+        if !status.is_success() {
+            let e = api_error(status, &text, retry_after);
+            self.note_refusal(&e);
+            return Err(e);
+        }
+        let body = serde_json::from_str(&text).map_err(|e| {
+            Error::unexpected(format!(
+                "salesforce answered {status} with a body that is not JSON ({e}): {}",
+                tickets_http::body_text(text.as_bytes())
+            ))
+        })?;
+        Ok(Answer {
+            status,
+            body,
+            date: None,
+        })
+    }
+
     /// Runs a SOQL query and follows `nextRecordsUrl` to the end; a server handing back a
     /// `nextRecordsUrl` it gave before (or an endless series) ends with an error.
     pub async fn query(&self, soql: &str) -> Result<Vec<Map<String, Value>>> {

@@ -1,6 +1,6 @@
 //! No panic from any input (issue 15): every parser of Salesforce answers (Case records,
-//! query pages, CaseComment bodies, the replication feeds, token answers, error bodies, the
-//! `Sforce-Limit-Info` header) and of ids and cursors takes arbitrary text or JSON and answers
+//! query pages, CaseComment bodies, the replication feeds, token answers, error bodies,
+//! composite answers, the `Sforce-Limit-Info` header) and of ids and cursors takes arbitrary text or JSON and answers
 //! a value or an error.
 
 use std::collections::{BTreeMap, HashMap};
@@ -35,6 +35,9 @@ fn json() -> impl Strategy<Value = Value> {
         Just("access_token".to_owned()),
         Just("instance_url".to_owned()),
         Just("errorCode".to_owned()),
+        Just("compositeResponse".to_owned()),
+        Just("httpStatusCode".to_owned()),
+        Just("body".to_owned()),
         ".{0,8}",
     ];
     let leaf = prop_oneof![
@@ -89,6 +92,9 @@ proptest! {
             if let Ok(Some(next)) = next_records_url(&mut page) {
                 prop_assert!(next.starts_with("/services/data/"));
             }
+        }
+        if let Ok(answers) = crate::composite::parse_composite(v.clone()) {
+            let _ = crate::composite::failure(&answers);
         }
         let _ = read::<Updated>("Case/updated", v.clone());
         let _ = read::<Deleted>("Case/deleted", v.clone());

@@ -3,6 +3,8 @@
 
 mod common;
 
+use futures::StreamExt;
+use tickets_core::bytes::Bytes;
 use tickets_core::{ErrorKind, NewAttachment, NewComment, NewTicket, TicketProvider};
 
 use common::*;
@@ -108,16 +110,18 @@ async fn bad_ids_and_large_files_are_refused_before_any_request() {
         assert_eq!(e.kind(), ErrorKind::NotFound, "{bad}: {e}");
     }
     let max = p.capabilities().max_attachment_size;
-    assert_eq!(max, 39_321_600);
+    assert_eq!(max, 2 * 1024 * 1024 * 1024, "2 GB, multipart");
+    // A stream that says it is larger is refused before anything is read or sent.
+    let stream = futures::stream::empty().boxed();
     let e = p
         .add_attachment(
             &t.id,
-            NewAttachment::from_bytes("big.bin", vec![0u8; max as usize + 1]),
+            NewAttachment::from_stream("huge.bin", stream, Some(max + 1)),
         )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    assert!(e.to_string().contains("39321600"), "{e}");
+    assert!(e.to_string().contains(&max.to_string()), "{e}");
     let e = p
         .add_attachment(&t.id, NewAttachment::from_bytes("a/b.txt", b"x".to_vec()))
         .await
@@ -139,5 +143,67 @@ async fn bad_ids_and_large_files_are_refused_before_any_request() {
     assert_eq!(
         p.delete(&unknown_case_id()).await.unwrap_err().kind(),
         ErrorKind::NotFound
+    );
+}
+
+#[tokio::test]
+async fn large_files_and_streams_of_unknown_size_go_as_multipart() {
+    let sf = fake().await;
+    let p = provider(minimal_config(&sf));
+    let t = p.create(NewTicket::new("big files")).await.unwrap();
+    let count = || sf.faults().stats().requests;
+
+    // A stream of unknown size, in chunks: one multipart POST.
+    let chunks: Vec<tickets_core::Result<Bytes>> =
+        (0..5u8).map(|i| Ok(Bytes::from(vec![i; 10_000]))).collect();
+    let start = count();
+    let a = p
+        .add_attachment(
+            &t.id,
+            NewAttachment::from_stream("parts.bin", futures::stream::iter(chunks).boxed(), None)
+                .author("Ann")
+                .idempotency_key("m-1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        count() - start,
+        2,
+        "keyed, no files yet: the links, one multipart POST"
+    );
+    assert_eq!(a.size, 50_000);
+    let back = p
+        .read_attachment(&a.id)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(back.len(), 50_000);
+    assert!(back[..10_000].iter().all(|b| *b == 0) && back[40_000..].iter().all(|b| *b == 4));
+    let listed = p.attachments(&t.id).await.unwrap();
+    let stored = sf.record("ContentVersion", &a.id).unwrap();
+    assert_eq!(listed[0].author.as_deref(), Some("Ann"), "{stored}");
+    assert_eq!(listed[0].idempotency_key.as_deref(), Some("m-1"));
+
+    // Over the 37.5 MB a JSON body takes: multipart, byte for byte.
+    let big: Vec<u8> = (0..38 * 1024 * 1024)
+        .map(|i: usize| (i % 251) as u8)
+        .collect();
+    let b = p
+        .add_attachment(&t.id, NewAttachment::from_bytes("big.bin", big.clone()))
+        .await
+        .unwrap();
+    assert_eq!(b.size, big.len() as u64);
+    let back = p
+        .read_attachment(&b.id)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        back.as_ref() == big.as_slice(),
+        "38 MB come back byte for byte"
     );
 }

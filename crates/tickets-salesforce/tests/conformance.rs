@@ -24,10 +24,11 @@ async fn suite_passes_with_every_mapping() {
     assert!(report.passed.contains(&"idempotent_create"), "{report}");
     assert!(report.passed.contains(&"list_filters"), "{report}");
     assert!(report.passed.contains(&"idempotent_comment"), "{report}");
+    // too_large_attachment_is_refused is skipped: 2 GB is past what the suite allocates; the
+    // limit is checked in tests/attachments.rs with a stream that says its size.
     for case in [
         "attachments_round_trip",
         "attachments_of_unknown_things_are_not_found",
-        "too_large_attachment_is_refused",
         "idempotent_attachment",
         "delete_then_get_is_not_found",
     ] {

@@ -6,7 +6,8 @@
 //!
 //! From the REST guide ("Insert or Update Blob Data"): a JSON (non-multipart) body holds at
 //! most 50 MB of text or 37.5 MB of base64-encoded data; multipart uploads take up to 2 GB for
-//! ContentVersion. The fake takes JSON only, up to 37.5 MB of file. Not confirmed against a
+//! ContentVersion, with a part named `entity_content` (the JSON fields) and one named
+//! `VersionData` (the bytes). The fake takes both, up to those sizes. Not confirmed against a
 //! real org (the fake's choice, said here): the error for a larger JSON body (the fake answers
 //! 400 `STRING_TOO_LONG` naming the limit), for `VersionData` that is not base64 (400
 //! `JSON_PARSER_ERROR`), that `Title` defaults to `PathOnClient` without its extension, that
@@ -26,8 +27,11 @@ use super::{SfError, Shared};
 
 /// The largest file a JSON body carries (37.5 MB).
 pub const MAX_JSON_FILE: usize = 37 * 1024 * 1024 + 512 * 1024;
+/// The largest file a multipart body carries (2 GB).
+pub const MAX_MULTIPART_FILE: usize = 2 * 1024 * 1024 * 1024;
 
-/// `POST /sobjects/ContentVersion`: the new version's id.
+/// `POST /sobjects/ContentVersion` with a JSON body (`VersionData` in base64): the new
+/// version's id.
 pub(crate) fn create_version(
     org: &mut Org,
     version: &str,
@@ -67,6 +71,100 @@ pub(crate) fn create_version(
     if bytes.len() > MAX_JSON_FILE {
         return Err(too_large(bytes.len()));
     }
+    insert_version(org, version, body, bytes, user)
+}
+
+/// `POST /sobjects/ContentVersion` as `multipart/form-data`: a part named `entity_content`
+/// (JSON fields) and a part named `VersionData` (the bytes).
+pub(crate) fn create_version_multipart(
+    org: &mut Org,
+    version: &str,
+    content_type: &str,
+    raw: &[u8],
+    user: &str,
+) -> Result<String, SfError> {
+    let bad = |m: &str| SfError::bad("JSON_PARSER_ERROR", m.to_owned(), &[]);
+    let boundary = content_type
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("boundary="))
+        .map(|b| b.trim_matches('"').to_owned())
+        .ok_or_else(|| bad("multipart request without a boundary"))?;
+    let mut entity: Option<Map<String, Value>> = None;
+    let mut data: Option<Vec<u8>> = None;
+    for (headers, content) in parts(raw, boundary.as_bytes()) {
+        let headers = String::from_utf8_lossy(headers).to_ascii_lowercase();
+        if headers.contains("name=\"entity_content\"") {
+            match serde_json::from_slice::<Value>(content) {
+                Ok(Value::Object(m)) => entity = Some(m),
+                _ => return Err(bad("entity_content is not a JSON object")),
+            }
+        } else if headers.contains("name=\"versiondata\"") {
+            data = Some(content.to_vec());
+        }
+    }
+    let body = entity.ok_or_else(|| bad("multipart request without an entity_content part"))?;
+    let bytes = data.ok_or_else(|| {
+        SfError::bad(
+            "REQUIRED_FIELD_MISSING",
+            "Required fields are missing: [VersionData]",
+            &["VersionData"],
+        )
+    })?;
+    if bytes.len() > MAX_MULTIPART_FILE {
+        return Err(SfError::bad(
+            "STRING_TOO_LONG",
+            format!(
+                "VersionData: data value too large: {} bytes (max={MAX_MULTIPART_FILE})",
+                bytes.len()
+            ),
+            &["VersionData"],
+        ));
+    }
+    insert_version(org, version, body, bytes, user)
+}
+
+/// The parts of a multipart body: (headers, content) each.
+fn parts<'a>(raw: &'a [u8], boundary: &[u8]) -> Vec<(&'a [u8], &'a [u8])> {
+    let mut delimiter = b"--".to_vec();
+    delimiter.extend_from_slice(boundary);
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay.get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + from)
+    };
+    let mut out = Vec::new();
+    let Some(mut at) = find(raw, &delimiter, 0) else {
+        return out;
+    };
+    loop {
+        let start = at + delimiter.len();
+        if raw.get(start..start + 2) == Some(b"--") {
+            break;
+        }
+        let Some(next) = find(raw, &delimiter, start) else {
+            break;
+        };
+        let part = &raw[start..next];
+        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
+        if let Some(split) = find(part, b"\r\n\r\n", 0) {
+            out.push((&part[..split], &part[split + 4..]));
+        }
+        at = next;
+    }
+    out
+}
+
+/// Stores a version with its bytes, its ContentDocument and its links.
+fn insert_version(
+    org: &mut Org,
+    version: &str,
+    mut body: Map<String, Value>,
+    bytes: Vec<u8>,
+    user: &str,
+) -> Result<String, SfError> {
+    body.remove("VersionData");
     let path = body
         .get("PathOnClient")
         .and_then(Value::as_str)

@@ -186,8 +186,21 @@ pub(crate) async fn create(
     let mut org = shared.org();
     let object = object(&org, &obj)?;
     if object == "ContentVersion" {
-        let body = json_body(&body)?;
-        let id = super::files::create_version(&mut org, &v, body, &session.user_id)?;
+        let content_type = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let id = if content_type.starts_with("multipart/form-data") {
+            super::files::create_version_multipart(
+                &mut org,
+                &v,
+                content_type,
+                &body,
+                &session.user_id,
+            )?
+        } else {
+            super::files::create_version(&mut org, &v, json_body(&body)?, &session.user_id)?
+        };
         return Ok((StatusCode::CREATED, Json(save_result(&id, None))).into_response());
     }
     let object = writable(object)?;

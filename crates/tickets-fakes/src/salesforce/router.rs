@@ -30,9 +30,9 @@ fn resources() -> Router<Arc<Shared>> {
         .route("/services/data/{version}/limits", get(rest::limits))
         .route(
             "/services/data/{version}/sobjects/{object}",
-            // Files come as base64 in JSON: room for the 37.5 MB Salesforce takes that way.
+            // Files come as base64 in JSON (37.5 MB) or multipart (2 GB).
             post(rest::create).layer(axum::extract::DefaultBodyLimit::max(
-                files::MAX_JSON_FILE / 3 * 4 + 64 * 1024,
+                files::MAX_MULTIPART_FILE + 1024 * 1024,
             )),
         )
         .route(
