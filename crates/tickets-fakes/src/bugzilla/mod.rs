@@ -9,6 +9,8 @@
 //! - comments (`POST` -> 201 `{"id"}`, `GET` keyed by the bug id as a string, `count` 0 is the
 //!   description), `GET /rest/bug/{id}/history`, `GET /rest/field/bug[/{name}]` (with
 //!   `can_change_to` for `bug_status`), users, products with components and versions;
+//! - attachments (see the `attachments` module for the shapes, the 1000 KB limit and the
+//!   errors, checked on a real 5.0.6);
 //! - custom fields `cf_customer` (free text) and `cf_severity` (integer, rendered as a string
 //!   like Bugzilla does), and bugs restricted to the `security` group (401 code 102 to
 //!   outsiders, left out of searches);
@@ -34,6 +36,7 @@
 //! `{"count":N,"code":100500}`), which are **not** applied (what 5.2 on PostgreSQL does under
 //! concurrent updates, code 100500).
 
+mod attachments;
 mod bugs;
 pub mod error;
 mod other;
@@ -307,6 +310,14 @@ fn router(app: Arc<App>, faults: &Faults) -> Router {
                 get(other::comments).post(other::add_comment),
             )
             .route(&format!("{p}/bug/{{id}}/history"), get(other::history))
+            .route(
+                &format!("{p}/bug/{{id}}/attachment"),
+                get(attachments::of_bug).post(attachments::add),
+            )
+            .route(
+                &format!("{p}/bug/attachment/{{aid}}"),
+                get(attachments::one),
+            )
             .route(&format!("{p}/field/bug"), get(other::fields))
             .route(
                 &format!("{p}/field/bug/{{name}}"),
