@@ -72,6 +72,14 @@ async fn the_conformance_suite_passes_against_a_real_bugzilla() {
     // A few tasks at a time: the real server runs on SQLite.
     let report = tickets_testkit::run_with(p.clone(), SuiteOptions::default().concurrency(4)).await;
     assert!(report.passed.len() >= 15, "{report}");
+    for case in [
+        "attachments_round_trip",
+        "too_large_attachment_is_refused",
+        "attachments_of_unknown_things_are_not_found",
+        "idempotent_attachment",
+    ] {
+        assert!(report.passed.contains(&case), "{case}: {report}");
+    }
     assert_eq!(p.capabilities().priorities.len(), 5);
     eprintln!("real Bugzilla conformance: {:?}", started.elapsed());
 }
@@ -229,6 +237,22 @@ async fn the_fake_answers_as_the_real_bugzilla_does() {
         }
         b
     };
+    let att = |extra: Value| {
+        let mut b = json!({"data": "aGVsbG8Ad29ybGQ=", "file_name": "h.bin", "summary": "s",
+                           "content_type": "application/octet-stream"});
+        for (k, v) in extra.as_object().unwrap() {
+            if v.is_null() {
+                b.as_object_mut().unwrap().remove(k);
+            } else {
+                b[k] = v.clone();
+            }
+        }
+        b
+    };
+    let big = |n: usize| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(vec![7u8; n])
+    };
     let mut answers: Vec<Vec<(String, (u16, i64))>> = Vec::new();
     for (name, s) in &servers {
         let mut got = Vec::new();
@@ -313,6 +337,64 @@ async fn the_fake_answers_as_the_real_bugzilla_does() {
             ("POST", "/version".into(), None, true),
             ("GET", format!("/bug/{id}/nonsense"), None, true),
             ("GET", "/bug?api_key=wrong".into(), None, false),
+            // Attachments (issue 14).
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({}))),
+                true,
+            ),
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({"data": ""}))),
+                true,
+            ),
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({"file_name": null}))),
+                true,
+            ),
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({"summary": null}))),
+                true,
+            ),
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({"content_type": "nonsense"}))),
+                true,
+            ),
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({"data": big(1_024_000)}))),
+                true,
+            ),
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({"data": big(1_024_001)}))),
+                true,
+            ),
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({}))),
+                false,
+            ),
+            (
+                "POST",
+                "/bug/99999999/attachment".into(),
+                Some(att(json!({}))),
+                true,
+            ),
+            ("GET", format!("/bug/{id}/attachment"), None, true),
+            ("GET", "/bug/99999999/attachment".into(), None, true),
+            ("GET", "/bug/attachment/99999999".into(), None, true),
         ];
         for (method, path, body, auth) in probes {
             let answer = s.send(method, &path, body, auth).await;
