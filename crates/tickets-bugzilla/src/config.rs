@@ -417,6 +417,32 @@ mod tests {
         assert_eq!(c.priority_map[&Priority::Critical], "P1");
         assert_eq!(c.custom_fields["customer"], "cf_customer");
         assert!(c.check().is_ok());
+        // Issue 16 and 14 defaults, from configuration: the CLI keeps the metadata on disk.
+        assert!(c.metadata_cache);
+        assert_eq!(c.metadata_ttl_secs, 3_600);
+        assert_eq!(
+            c.requests_per_minute, None,
+            "no pacing: Bugzilla documents no limit"
+        );
+        assert_eq!(c.max_attachment_size, 1_024_000);
+        assert!(!BugzillaConfig::new("http://x/rest", "k", "P", "C").metadata_cache);
+    }
+
+    #[test]
+    fn pacing_ttl_and_attachment_limits_name_their_key() {
+        let base = || BugzillaConfig::new("http://x/rest", "k", "P", "C");
+        let mut c = base();
+        c.requests_per_minute = Some(0);
+        assert_eq!(c.check().unwrap_err().0, "requests_per_minute");
+        let mut c = base();
+        c.metadata_ttl_secs = 86_401;
+        assert_eq!(c.check().unwrap_err().0, "metadata_ttl_secs");
+        let mut c = base();
+        c.max_attachment_size = 0;
+        assert_eq!(c.check().unwrap_err().0, "max_attachment_size");
+        let mut c = base();
+        c.requests_per_minute = Some(1_500);
+        assert!(c.check().is_ok());
     }
 
     #[test]
