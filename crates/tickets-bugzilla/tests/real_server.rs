@@ -415,3 +415,76 @@ async fn the_fake_answers_as_the_real_bugzilla_does() {
         differences.join("\n")
     );
 }
+
+/// Requests sent to the real server, counted in its Apache access log (`$BZ_HOME/logs`, as
+/// `.ci/run` exports `BZ_HOME`; default `/tmp/real-bugzilla`).
+struct AccessLog(std::path::PathBuf);
+
+impl AccessLog {
+    fn find() -> Option<Self> {
+        let home = std::env::var("BZ_HOME").unwrap_or_else(|_| "/tmp/real-bugzilla".into());
+        let path = std::path::Path::new(&home).join("logs").join("access.log");
+        path.exists().then_some(Self(path))
+    }
+
+    async fn count(&self) -> usize {
+        // Apache writes each line as the answer goes out; give the last one a moment.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        std::fs::read_to_string(&self.0)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(" /rest/"))
+            .count()
+    }
+}
+
+/// The request counts of the README's table, on the real server (issue 16).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_real_bugzilla_serves_each_operation_in_the_fewest_requests() {
+    let Some(info) = real_info() else { return };
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(log) = AccessLog::find() else {
+        eprintln!("NOTE: no access log under $BZ_HOME/logs; request counts not checked");
+        return;
+    };
+    let mut cfg = config(&info, None);
+    cfg.custom_fields.clear();
+    let start = log.count().await;
+    let p = BugzillaProvider::connect(cfg.clone()).await.unwrap();
+    assert_eq!(log.count().await - start, 2, "metadata: fields and product");
+    let mut n = log.count().await;
+    let mut step = async |what: &str, want: usize| {
+        let now = log.count().await;
+        assert_eq!(now - n, want, "{what}");
+        n = now;
+    };
+    let t = p.create(NewTicket::new("real: counted")).await.unwrap();
+    step("create", 2).await;
+    let fresh = BugzillaProvider::connect(cfg).await.unwrap();
+    step("metadata again", 2).await;
+    fresh.get(&t.id).await.unwrap();
+    step("get", 2).await;
+    fresh
+        .change_status(&t.id, Status::InProgress)
+        .await
+        .unwrap();
+    step("a one-step status change", 2).await;
+    fresh.close(&t.id).await.unwrap();
+    step("close: read, two PUTs", 3).await;
+    fresh
+        .add_attachment(
+            &t.id,
+            tickets_core::NewAttachment::from_bytes("r.txt", b"real".to_vec()),
+        )
+        .await
+        .unwrap();
+    step("attach", 1).await;
+    fresh.attachments(&t.id).await.unwrap();
+    step("list attachments", 1).await;
+    let page = fresh
+        .list(&tickets_core::TicketQuery::new().page_size(20))
+        .await
+        .unwrap();
+    assert!(!page.items.is_empty());
+    step("a list page", 2).await;
+}
