@@ -92,6 +92,18 @@ async fn a_real_bugzilla_shows_the_providers_behaviour() {
     let p = provider(&info, None).await;
     let other = provider(&info, Some("Other")).await;
 
+    // create answers what a fresh get reads (comment 0 remembered as Bugzilla stores it).
+    let created = p
+        .create(
+            NewTicket::new("real: as stored")
+                .description("  lead\r\n\ttabbed — ünïcode 🚀  \n\n\n")
+                .requester("carol@example.com"),
+        )
+        .await
+        .unwrap();
+    let fresh = provider(&info, None).await;
+    assert_eq!(created, fresh.get(&created.id).await.unwrap());
+
     // Integer custom fields: unset reads 0; a non-integer is InvalidInput (code 32000).
     let t = p.create(NewTicket::new("real: ints")).await.unwrap();
     assert_eq!(t.custom_fields.get("severity"), Some(&json!(0)));
