@@ -225,6 +225,22 @@ async fn the_fake_answers_as_the_real_bugzilla_does() {
     let Some(info) = real_info() else { return };
     let _one = ONE_AT_A_TIME.lock().await;
     let fake = FakeBugzilla::start().await.unwrap();
+    // The fake's JSON line names what the real start.sh prints (tests take either).
+    let keys = |v: &Value, skip: &[&str]| -> Vec<String> {
+        let mut k: Vec<String> = v
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !skip.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(&fake.info(), &["faults_url", "soft_errors_url"]),
+        keys(&info, &["pid"])
+    );
     let servers = [
         (
             "real",

@@ -292,6 +292,9 @@ impl FakeBugzilla {
             "op_sys": "All",
             "platform": "All",
             "users": ["alice@example.com", "bob@example.com"],
+            // As the real server's start.sh prints them, so tests take either line.
+            "default_assignee": self.seed.default_assignee,
+            "user_keys": self.seed.user_keys.iter().cloned().collect::<std::collections::BTreeMap<String, String>>(),
             "faults_url": format!("{}/_fake/faults", self.url()),
             "soft_errors_url": format!("{}/_fake/bugzilla/soft_errors", self.url()),
         })
