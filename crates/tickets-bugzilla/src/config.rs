@@ -94,6 +94,10 @@ fn default_timeout() -> u64 {
     30
 }
 
+fn default_max_attachment() -> u64 {
+    1000 * 1024
+}
+
 fn default_metadata_ttl() -> u64 {
     3_600
 }
@@ -188,6 +192,10 @@ pub struct BugzillaConfig {
     /// Where the metadata cache lives instead of the user's cache directory.
     #[serde(default)]
     pub metadata_cache_dir: Option<std::path::PathBuf>,
+    /// The largest attachment sent, in bytes: the server's `maxattachmentsize` (Bugzilla's
+    /// default is 1000 KB = 1,024,000 bytes; 1 to 2^31).
+    #[serde(default = "default_max_attachment")]
+    pub max_attachment_size: u64,
 }
 
 impl fmt::Debug for BugzillaConfig {
@@ -232,6 +240,7 @@ impl BugzillaConfig {
         "metadata_ttl_secs",
         "metadata_cache",
         "metadata_cache_dir",
+        "max_attachment_size",
     ];
 
     /// A config for `base_url` with `api_key`, filing into product/component.
@@ -264,6 +273,7 @@ impl BugzillaConfig {
             metadata_ttl_secs: default_metadata_ttl(),
             metadata_cache: false,
             metadata_cache_dir: None,
+            max_attachment_size: default_max_attachment(),
         }
     }
 
@@ -331,6 +341,8 @@ impl BugzillaConfig {
             .map_err(|p| ("feed_lag_secs", p))?;
         tickets_core::config::check_range(self.metadata_ttl_secs, 0, 86_400, "seconds")
             .map_err(|p| ("metadata_ttl_secs", p))?;
+        tickets_core::config::check_range(self.max_attachment_size, 1, 1 << 31, "bytes")
+            .map_err(|p| ("max_attachment_size", p))?;
         if let Some(rpm) = self.requests_per_minute {
             tickets_core::config::check_range(u64::from(rpm), 1, 1_000_000, "requests a minute")
                 .map_err(|p| ("requests_per_minute", p))?;
@@ -404,6 +416,32 @@ mod tests {
         assert_eq!(map[&Status::OnHold].marker.as_deref(), Some("[waiting]"));
         assert_eq!(c.priority_map[&Priority::Critical], "P1");
         assert_eq!(c.custom_fields["customer"], "cf_customer");
+        assert!(c.check().is_ok());
+        // Issue 16 and 14 defaults, from configuration: the CLI keeps the metadata on disk.
+        assert!(c.metadata_cache);
+        assert_eq!(c.metadata_ttl_secs, 3_600);
+        assert_eq!(
+            c.requests_per_minute, None,
+            "no pacing: Bugzilla documents no limit"
+        );
+        assert_eq!(c.max_attachment_size, 1_024_000);
+        assert!(!BugzillaConfig::new("http://x/rest", "k", "P", "C").metadata_cache);
+    }
+
+    #[test]
+    fn pacing_ttl_and_attachment_limits_name_their_key() {
+        let base = || BugzillaConfig::new("http://x/rest", "k", "P", "C");
+        let mut c = base();
+        c.requests_per_minute = Some(0);
+        assert_eq!(c.check().unwrap_err().0, "requests_per_minute");
+        let mut c = base();
+        c.metadata_ttl_secs = 86_401;
+        assert_eq!(c.check().unwrap_err().0, "metadata_ttl_secs");
+        let mut c = base();
+        c.max_attachment_size = 0;
+        assert_eq!(c.check().unwrap_err().0, "max_attachment_size");
+        let mut c = base();
+        c.requests_per_minute = Some(1_500);
         assert!(c.check().is_ok());
     }
 

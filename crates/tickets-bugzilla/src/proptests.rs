@@ -81,6 +81,9 @@ fn parse_everything(v: &Value) {
     let _ = convert::bugs(v);
     let _ = convert::comments_of(v);
     let _ = crate::feed::rows_of(v);
+    let _ = crate::attachments::records_of(v, &tickets_core::TicketId::new("1"));
+    let _ = crate::attachments::content_of(v);
+    let _ = convert::descriptions_of(v);
     let _ = Transitions::from_field(v);
     let _ = meta::priority_values(v);
     let statuses = StatusMap::new(default_status_map());
@@ -111,7 +114,8 @@ proptest! {
         parse_everything(&json!({"bugs": [v.clone()]}));
         parse_everything(&json!({"bugs": {"1": {"comments": v.clone()}}}));
         parse_everything(&json!({"bugs": [{"history": v.clone()}]}));
-        parse_everything(&json!({"fields": [{"values": v}]}));
+        parse_everything(&json!({"fields": [{"values": v.clone()}]}));
+        parse_everything(&json!({"attachments": {"1": v.clone()}, "bugs": {"1": [v]}}));
     }
 
     #[test]
@@ -158,6 +162,7 @@ proptest! {
         prop_assert!(alias.len() <= 40);
         let _ = crate::client::segment(&text);
         let _ = convert::check_tag(&text);
+        let _ = crate::attachments::split_summary(&text);
     }
 }
 

@@ -413,6 +413,10 @@ impl TicketProvider for BugzillaProvider {
         c.optimistic_concurrency = false;
         c.edit_description = false;
         c.change_feed = true;
+        c.attachments = true;
+        c.idempotent_attachment = true;
+        c.max_attachment_size = self.cfg.max_attachment_size;
+        c.delete = false;
         c.statuses = Status::ALL.to_vec();
         if let Some(meta) = self
             .last_meta
@@ -552,6 +556,25 @@ impl TicketProvider for BugzillaProvider {
 
     async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {
         self.add_bz_comment(id, new).await
+    }
+
+    async fn add_attachment(
+        &self,
+        id: &TicketId,
+        attachment: tickets_core::NewAttachment,
+    ) -> Result<tickets_core::Attachment> {
+        self.bz_add_attachment(id, attachment).await
+    }
+
+    async fn attachments(&self, id: &TicketId) -> Result<Vec<tickets_core::Attachment>> {
+        self.bz_attachments(id).await
+    }
+
+    async fn read_attachment(
+        &self,
+        attachment_id: &str,
+    ) -> Result<tickets_core::AttachmentContent> {
+        self.bz_read_attachment(attachment_id).await
     }
 
     async fn comments(&self, id: &TicketId) -> Result<Vec<Comment>> {

@@ -330,6 +330,27 @@ pub fn history_entries(
                     "assignee"
                 }
                 "cc" => "watchers",
+                // The whiteboard holds the tags (and the status markers, read above): an entry
+                // for the tags only when they changed.
+                "whiteboard" | "status_whiteboard" => {
+                    let markers = statuses.marker_tokens();
+                    let tags = |v: &Option<String>| -> Vec<String> {
+                        tickets_core::normalize_tags(
+                            Whiteboard::parse(v.as_deref().unwrap_or_default())
+                                .tokens
+                                .into_iter()
+                                .filter(|t| !markers.contains(t)),
+                        )
+                    };
+                    let (before, after) = (tags(&old), tags(&new));
+                    if before == after {
+                        continue;
+                    }
+                    let joined = |t: Vec<String>| Some(t.join(", ")).filter(|s| !s.is_empty());
+                    old = joined(before);
+                    new = joined(after);
+                    "tags"
+                }
                 "summary" | "short_desc" => "subject",
                 "deadline" => "due",
                 "priority" => {
@@ -529,6 +550,14 @@ mod tests {
             "{h:?}"
         );
         assert!(h.iter().any(|e| e.field.as_deref() == Some("cf_customer")));
+        // Whiteboards read as tags, markers left out; a marker-only change adds no entry.
+        let tags: Vec<(Option<&str>, Option<&str>)> = h
+            .iter()
+            .filter(|e| e.field.as_deref() == Some("tags"))
+            .map(|e| (e.old_value.as_deref(), e.new_value.as_deref()))
+            .collect();
+        assert_eq!(tags, [(None, Some("x"))]);
+        assert!(h.iter().all(|e| e.field.as_deref() != Some("whiteboard")));
 
         // Two PUTs in one second fold into one group on a real 5.0.6.
         let answer = json!({"bugs": [{"id": 2, "history": [

@@ -37,6 +37,14 @@ async fn suite_passes_against_the_fake() {
     let report = tickets_testkit::run_with(provider.clone(), SuiteOptions::default()).await;
     assert!(report.passed.len() >= 15, "{report}");
     assert!(report.passed.contains(&"idempotent_comment"), "{report}");
+    for case in [
+        "attachments_round_trip",
+        "too_large_attachment_is_refused",
+        "attachments_of_unknown_things_are_not_found",
+        "idempotent_attachment",
+    ] {
+        assert!(report.passed.contains(&case), "{case}: {report}");
+    }
     // Discovery ran: the 5.x priorities round-trip all five levels.
     assert_eq!(provider.capabilities().priorities.len(), 5);
 }

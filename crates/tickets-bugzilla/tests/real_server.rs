@@ -72,6 +72,14 @@ async fn the_conformance_suite_passes_against_a_real_bugzilla() {
     // A few tasks at a time: the real server runs on SQLite.
     let report = tickets_testkit::run_with(p.clone(), SuiteOptions::default().concurrency(4)).await;
     assert!(report.passed.len() >= 15, "{report}");
+    for case in [
+        "attachments_round_trip",
+        "too_large_attachment_is_refused",
+        "attachments_of_unknown_things_are_not_found",
+        "idempotent_attachment",
+    ] {
+        assert!(report.passed.contains(&case), "{case}: {report}");
+    }
     assert_eq!(p.capabilities().priorities.len(), 5);
     eprintln!("real Bugzilla conformance: {:?}", started.elapsed());
 }
@@ -83,6 +91,18 @@ async fn a_real_bugzilla_shows_the_providers_behaviour() {
     let _one = ONE_AT_A_TIME.lock().await;
     let p = provider(&info, None).await;
     let other = provider(&info, Some("Other")).await;
+
+    // create answers what a fresh get reads (comment 0 remembered as Bugzilla stores it).
+    let created = p
+        .create(
+            NewTicket::new("real: as stored")
+                .description("  lead\r\n\ttabbed — ünïcode 🚀  \n\n\n")
+                .requester("carol@example.com"),
+        )
+        .await
+        .unwrap();
+    let fresh = provider(&info, None).await;
+    assert_eq!(created, fresh.get(&created.id).await.unwrap());
 
     // Integer custom fields: unset reads 0; a non-integer is InvalidInput (code 32000).
     let t = p.create(NewTicket::new("real: ints")).await.unwrap();
@@ -205,6 +225,22 @@ async fn the_fake_answers_as_the_real_bugzilla_does() {
     let Some(info) = real_info() else { return };
     let _one = ONE_AT_A_TIME.lock().await;
     let fake = FakeBugzilla::start().await.unwrap();
+    // The fake's JSON line names what the real start.sh prints (tests take either).
+    let keys = |v: &Value, skip: &[&str]| -> Vec<String> {
+        let mut k: Vec<String> = v
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !skip.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(&fake.info(), &["faults_url", "soft_errors_url"]),
+        keys(&info, &["pid"])
+    );
     let servers = [
         (
             "real",
@@ -228,6 +264,22 @@ async fn the_fake_answers_as_the_real_bugzilla_does() {
             }
         }
         b
+    };
+    let att = |extra: Value| {
+        let mut b = json!({"data": "aGVsbG8Ad29ybGQ=", "file_name": "h.bin", "summary": "s",
+                           "content_type": "application/octet-stream"});
+        for (k, v) in extra.as_object().unwrap() {
+            if v.is_null() {
+                b.as_object_mut().unwrap().remove(k);
+            } else {
+                b[k] = v.clone();
+            }
+        }
+        b
+    };
+    let big = |n: usize| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(vec![7u8; n])
     };
     let mut answers: Vec<Vec<(String, (u16, i64))>> = Vec::new();
     for (name, s) in &servers {
@@ -313,6 +365,64 @@ async fn the_fake_answers_as_the_real_bugzilla_does() {
             ("POST", "/version".into(), None, true),
             ("GET", format!("/bug/{id}/nonsense"), None, true),
             ("GET", "/bug?api_key=wrong".into(), None, false),
+            // Attachments (issue 14).
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({}))),
+                true,
+            ),
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({"data": ""}))),
+                true,
+            ),
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({"file_name": null}))),
+                true,
+            ),
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({"summary": null}))),
+                true,
+            ),
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({"content_type": "nonsense"}))),
+                true,
+            ),
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({"data": big(1_024_000)}))),
+                true,
+            ),
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({"data": big(1_024_001)}))),
+                true,
+            ),
+            (
+                "POST",
+                format!("/bug/{id}/attachment"),
+                Some(att(json!({}))),
+                false,
+            ),
+            (
+                "POST",
+                "/bug/99999999/attachment".into(),
+                Some(att(json!({}))),
+                true,
+            ),
+            ("GET", format!("/bug/{id}/attachment"), None, true),
+            ("GET", "/bug/99999999/attachment".into(), None, true),
+            ("GET", "/bug/attachment/99999999".into(), None, true),
         ];
         for (method, path, body, auth) in probes {
             let answer = s.send(method, &path, body, auth).await;
@@ -332,4 +442,77 @@ async fn the_fake_answers_as_the_real_bugzilla_does() {
         "the fake disagrees with the real Bugzilla:\n{}",
         differences.join("\n")
     );
+}
+
+/// Requests sent to the real server, counted in its Apache access log (`$BZ_HOME/logs`, as
+/// `.ci/run` exports `BZ_HOME`; default `/tmp/real-bugzilla`).
+struct AccessLog(std::path::PathBuf);
+
+impl AccessLog {
+    fn find() -> Option<Self> {
+        let home = std::env::var("BZ_HOME").unwrap_or_else(|_| "/tmp/real-bugzilla".into());
+        let path = std::path::Path::new(&home).join("logs").join("access.log");
+        path.exists().then_some(Self(path))
+    }
+
+    async fn count(&self) -> usize {
+        // Apache writes each line as the answer goes out; give the last one a moment.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        std::fs::read_to_string(&self.0)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(" /rest/"))
+            .count()
+    }
+}
+
+/// The request counts of the README's table, on the real server (issue 16).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_real_bugzilla_serves_each_operation_in_the_fewest_requests() {
+    let Some(info) = real_info() else { return };
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(log) = AccessLog::find() else {
+        eprintln!("NOTE: no access log under $BZ_HOME/logs; request counts not checked");
+        return;
+    };
+    let mut cfg = config(&info, None);
+    cfg.custom_fields.clear();
+    let start = log.count().await;
+    let p = BugzillaProvider::connect(cfg.clone()).await.unwrap();
+    assert_eq!(log.count().await - start, 2, "metadata: fields and product");
+    let mut n = log.count().await;
+    let mut step = async |what: &str, want: usize| {
+        let now = log.count().await;
+        assert_eq!(now - n, want, "{what}");
+        n = now;
+    };
+    let t = p.create(NewTicket::new("real: counted")).await.unwrap();
+    step("create", 2).await;
+    let fresh = BugzillaProvider::connect(cfg).await.unwrap();
+    step("metadata again", 2).await;
+    fresh.get(&t.id).await.unwrap();
+    step("get", 2).await;
+    fresh
+        .change_status(&t.id, Status::InProgress)
+        .await
+        .unwrap();
+    step("a one-step status change", 2).await;
+    fresh.close(&t.id).await.unwrap();
+    step("close: read, two PUTs", 3).await;
+    fresh
+        .add_attachment(
+            &t.id,
+            tickets_core::NewAttachment::from_bytes("r.txt", b"real".to_vec()),
+        )
+        .await
+        .unwrap();
+    step("attach", 1).await;
+    fresh.attachments(&t.id).await.unwrap();
+    step("list attachments", 1).await;
+    let page = fresh
+        .list(&tickets_core::TicketQuery::new().page_size(20))
+        .await
+        .unwrap();
+    assert!(!page.items.is_empty());
+    step("a list page", 2).await;
 }

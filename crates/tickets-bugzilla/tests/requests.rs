@@ -234,3 +234,81 @@ async fn a_429_holds_the_paced_client() {
     tokio::time::sleep(held.retry_after().unwrap()).await;
     p.client().get("/version", &[]).await.unwrap();
 }
+
+/// Attachments: one POST (on a bug seen in scope), one GET to list, one to read; a keyed one
+/// lists first and is found the second time.
+#[tokio::test]
+async fn attachments_cost_one_request_each() {
+    use tickets_core::NewAttachment;
+    let fake = FakeBugzilla::start().await.unwrap();
+    let count = || fake.faults().stats().requests;
+    let p = warm(&fake).await;
+    let t = p.create(NewTicket::new("files")).await.unwrap();
+    let start = count();
+    let a = p
+        .add_attachment(&t.id, NewAttachment::from_bytes("a.txt", b"hi".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(count() - start, 1, "one POST");
+    let start = count();
+    let listed = p.attachments(&t.id).await.unwrap();
+    assert_eq!(count() - start, 1);
+    assert_eq!(listed[0].id, a.id);
+    let start = count();
+    let back = p.read_attachment(&a.id).await.unwrap();
+    assert_eq!(count() - start, 1);
+    assert_eq!(back.bytes().await.unwrap().as_ref(), b"hi");
+    let keyed = || NewAttachment::from_bytes("k.bin", vec![1, 2, 3]).idempotency_key("key-1");
+    let start = count();
+    let first = p.add_attachment(&t.id, keyed()).await.unwrap();
+    assert_eq!(count() - start, 2, "list, then POST");
+    let start = count();
+    let again = p.add_attachment(&t.id, keyed()).await.unwrap();
+    assert_eq!(count() - start, 1, "found by its key");
+    assert_eq!(
+        (first.id, first.idempotency_key),
+        (again.id, again.idempotency_key)
+    );
+    // Too large: refused before anything is sent, naming the limit.
+    let start = count();
+    let err = p
+        .add_attachment(&t.id, NewAttachment::from_bytes("big", vec![0; 1_024_001]))
+        .await
+        .unwrap_err();
+    assert_eq!(count() - start, 0);
+    assert_eq!(err.kind(), tickets_core::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("1024000"), "{err}");
+    // Attachments of a bug in another component are out of reach.
+    let mut other_cfg = config(&fake);
+    other_cfg.component = "Other".into();
+    let other = BugzillaProvider::new(other_cfg).unwrap();
+    let elsewhere = other.create(NewTicket::new("elsewhere")).await.unwrap();
+    let theirs = other
+        .add_attachment(
+            &elsewhere.id,
+            NewAttachment::from_bytes("x.txt", b"x".to_vec()),
+        )
+        .await
+        .unwrap();
+    for e in [
+        p.read_attachment(&theirs.id).await.map(|_| ()).unwrap_err(),
+        p.attachments(&elsewhere.id).await.map(|_| ()).unwrap_err(),
+        p.add_attachment(
+            &elsewhere.id,
+            NewAttachment::from_bytes("y.txt", b"y".to_vec()),
+        )
+        .await
+        .map(|_| ())
+        .unwrap_err(),
+    ] {
+        assert_eq!(e.kind(), tickets_core::ErrorKind::NotFound, "{e}");
+    }
+    assert_eq!(
+        p.read_attachment("nope")
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .kind(),
+        tickets_core::ErrorKind::NotFound
+    );
+}

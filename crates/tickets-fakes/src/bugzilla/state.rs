@@ -139,6 +139,22 @@ pub struct CommentRec {
     pub creator: String,
     pub time: DateTime<Utc>,
     pub is_private: bool,
+    /// The attachment a "Created attachment N" comment announces.
+    pub attachment_id: Option<u64>,
+}
+
+/// An attachment (`POST /rest/bug/{id}/attachment`).
+#[derive(Debug, Clone)]
+pub struct AttachmentRec {
+    pub id: u64,
+    pub bug_id: u64,
+    pub file_name: String,
+    pub summary: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+    pub creator: String,
+    pub time: DateTime<Utc>,
+    pub is_private: bool,
 }
 
 /// One history entry: who changed what when.
@@ -164,6 +180,8 @@ pub struct Db {
     pub custom_fields: Vec<(String, String, u64)>,
     /// Status moves `(from, to)` an admin set to require a comment.
     pub comment_required: HashSet<(String, String)>,
+    /// Attachments, by id (from 1).
+    pub attachments: BTreeMap<u64, AttachmentRec>,
 }
 
 /// The seed: who and what exists at start.
@@ -365,6 +383,7 @@ impl Db {
             creator: creator.to_owned(),
             time,
             is_private,
+            attachment_id: None,
         });
         id
     }
@@ -486,7 +505,7 @@ impl Db {
             "time": fmt_time(c.time),
             "creation_time": fmt_time(c.time),
             "is_private": c.is_private,
-            "attachment_id": null,
+            "attachment_id": c.attachment_id,
             "tags": [],
         })
     }

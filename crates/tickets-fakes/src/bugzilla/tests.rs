@@ -688,3 +688,67 @@ async fn boolean_charts_nest() {
         .collect();
     assert_eq!(ids, [b], "the group ANDed with the whiteboard chart");
 }
+
+/// Attachments as a real 5.0.6 answers them (see the `attachments` module).
+#[tokio::test]
+async fn attachments_add_list_read_and_refuse() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let t = T::new(false).await;
+    let id = t.create("att").await;
+    let path = format!("/bug/{id}/attachment");
+    let body = |data: String| {
+        json!({"data": data, "file_name": "h.bin", "summary": "a file",
+               "content_type": "application/octet-stream"})
+    };
+    let (s, b) = t.post(&path, body(b64(b"hello\0world"))).await;
+    assert_eq!((s, b["ids"].clone()), (201, json!([1])), "{b}");
+    let comments = t.fake.comments(id);
+    assert_eq!(comments[1]["text"], "Created attachment 1\na file");
+    assert_eq!(comments[1]["attachment_id"], 1);
+    let (_, l) = t.get(&path).await;
+    let a = &l["bugs"][id.to_string()][0];
+    assert_eq!(
+        (a["size"].clone(), a["data"].clone()),
+        (json!(11), json!(b64(b"hello\0world")))
+    );
+    let (_, l) = t.get(&format!("{path}?exclude_fields=data")).await;
+    assert!(l["bugs"][id.to_string()][0].get("data").is_none());
+    let (s, one) = t.get("/bug/attachment/1").await;
+    assert_eq!(
+        (s, one["attachments"]["1"]["file_name"].clone()),
+        (200, json!("h.bin"))
+    );
+    let (s, none) = t.get("/bug/attachment/999").await;
+    assert_eq!((s, none), (200, json!({"attachments": {}, "bugs": {}})));
+    // Lenient base64, as Perl decodes it.
+    let (_, b) = t.post(&path, body("!!!notbase64***".into())).await;
+    let (_, one) = t.get(&format!("/bug/attachment/{}", b["ids"][0])).await;
+    assert_eq!(one["attachments"][b["ids"][0].to_string()]["size"], 6);
+    // Exactly 1000 KB goes; one byte more is 600.
+    let (s, _) = t.post(&path, body(b64(&vec![7u8; 1_024_000]))).await;
+    assert_eq!(s, 201);
+    let (s, e) = t.post(&path, body(b64(&vec![7u8; 1_024_001]))).await;
+    assert_eq!((s, code(&e)), (400, 600));
+    for (k, v, want) in [
+        ("data", json!(""), 606),
+        ("file_name", Value::Null, 603),
+        ("summary", Value::Null, 604),
+        ("content_type", json!("nonsense"), 601),
+    ] {
+        let mut b = body(b64(b"x"));
+        if v.is_null() {
+            b.as_object_mut().unwrap().remove(k);
+        } else {
+            b[k] = v;
+        }
+        let (s, e) = t.post(&path, b).await;
+        assert_eq!((s, code(&e)), (400, want), "{k}: {e}");
+    }
+    let (s, e) = t.post("/bug/99999/attachment", body(b64(b"x"))).await;
+    assert_eq!((s, code(&e)), (404, 101));
+    let (s, e) = t
+        .send(t.http.post(t.url(&path)).json(&body(b64(b"x"))))
+        .await;
+    assert_eq!((s, code(&e)), (401, 410), "anonymous");
+}
