@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tickets_bugzilla::{BugzillaConfig, BugzillaProvider};
 use tickets_core::{NewComment, NewTicket, TicketPatch, TicketProvider, TicketQuery};
 use tickets_fakes::bugzilla::FakeBugzilla;
+use tickets_testkit::bench::{Report, Side};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -281,30 +282,33 @@ async fn run() {
         raw: raw_ops,
     });
 
-    println!();
-    println!(
-        "bugzilla provider vs raw reqwest against the fake Bugzilla ({ops} ops per read row, concurrency {conc})"
+    let mut report = Report::new(
+        "bugzilla",
+        format!(
+            "bugzilla provider vs raw reqwest against the fake Bugzilla ({ops} ops per read row, concurrency {conc})"
+        ),
+        "provider",
+        "raw",
     );
-    println!(
-        "{:<18} {:>14} {:>14} {:>8}  HTTP work per op",
-        "operation", "provider op/s", "raw op/s", "ratio"
-    );
-    println!("{}", "-".repeat(92));
     for r in &rows {
-        println!(
-            "{:<18} {:>14.0} {:>14.0} {:>7.2}x  {}",
-            r.name,
-            r.provider,
-            r.raw,
-            r.provider / r.raw.max(f64::MIN_POSITIVE),
-            r.requests
+        report.compare(
+            format!("{} ({})", r.name, r.requests),
+            side(ops, r.provider),
+            side(ops, r.raw),
+            None,
         );
     }
-    println!();
-    println!(
-        "ratio = provider / raw: 1.00x means the provider adds nothing over the HTTP calls it needs;"
+    report.note(
+        "raw rows send the bare requests (create/update raw rows skip the reads the provider does); \
+         requests per operation are held by tests/requests.rs",
     );
-    println!(
-        "raw rows send the bare requests (create/update raw rows skip the reads the provider does)."
-    );
+    report.finish();
+}
+
+/// A side measured as a rate: `ops` operations at `per_sec`.
+fn side(ops: usize, per_sec: f64) -> Side {
+    Side::from_total(
+        ops,
+        Duration::from_secs_f64(ops as f64 / per_sec.max(f64::MIN_POSITIVE)),
+    )
 }

@@ -1,9 +1,8 @@
 //! `cargo xtask bench salesforce`: the provider against the fake Salesforce, next to a raw
 //! reqwest baseline sending the fewest requests for the same result (a write and its read in
-//! one composite request), in the same run. Prints the shared table and writes
-//! `target/bench/salesforce.json`: `{"rows": [{"op", "ratio", "requests", "min_requests",
-//! "p99_ms"}]}` with `ratio` = provider time / baseline time and the requests per operation
-//! counted at the fake.
+//! one composite request), in the same run. Prints the common report (`tickets_testkit::bench`:
+//! time provider/raw per operation, and the requests per operation counted at the fake against
+//! the minimum), which `xtask bench` also writes to `target/bench/salesforce.json`.
 //!
 //! `SF_BENCH_ITERS` (default 300) sets the operations per row; `SF_BENCH_CONCURRENCY`
 //! (default 8) the tasks running them.
@@ -16,6 +15,7 @@ use serde_json::{Value, json};
 use tickets_core::{NewComment, NewTicket, TicketPatch, TicketProvider, TicketQuery};
 use tickets_fakes::salesforce::FakeSalesforce;
 use tickets_salesforce::{SalesforceConfig, SalesforceProvider};
+use tickets_testkit::bench::{Goal, Report, Side};
 
 const FIELDS: &str = "Id,CaseNumber,Subject,Description,Status,Priority,Type,OwnerId,SuppliedEmail,IsClosed,IsEscalated,CreatedDate,LastModifiedDate";
 
@@ -319,42 +319,32 @@ async fn main() {
         }
     );
 
-    println!();
-    println!("salesforce: provider vs minimal-request baseline, fake Salesforce ({conc} tasks)");
-    println!(
-        "{:<12} {:>7} {:>9} {:>9} {:>13} {:>9}",
-        "op", "ops", "ratio", "requests", "min_requests", "p99_ms"
+    let mut report = Report::new(
+        "salesforce",
+        format!(
+            "salesforce provider vs a minimal-request raw baseline, fake Salesforce ({conc} tasks)"
+        ),
+        "provider",
+        "raw",
     );
-    let mut json_rows = Vec::new();
     for r in &rows {
-        let ratio = r.provider.as_secs_f64() / r.raw.as_secs_f64();
-        let p99_ms = r.p99.as_secs_f64() * 1000.0;
-        println!(
-            "{:<12} {:>7} {:>9.2} {:>9.2} {:>13.2} {:>9.2}",
-            r.op, r.n, ratio, r.requests, r.min_requests, p99_ms
+        let mut ours = Side::from_total(r.n, r.provider);
+        ours.p99 = Some(r.p99);
+        report.compare(r.op, ours, Side::from_total(r.n, r.raw), None);
+        report.metric(
+            format!("{}: requests per operation", r.op),
+            r.requests,
+            "requests",
+            Some(Goal::AtMost(r.min_requests)),
         );
-        json_rows.push(json!({"op": r.op, "ratio": (ratio * 100.0).round() / 100.0,
-            "requests": r.requests, "min_requests": r.min_requests,
-            "p99_ms": (p99_ms * 100.0).round() / 100.0}));
     }
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
-        .join("bench");
-    std::fs::create_dir_all(&dir).expect("target/bench");
-    let path = dir.join("salesforce.json");
-    std::fs::write(
-        &path,
-        serde_json::to_vec_pretty(&json!({"rows": json_rows})).expect("json"),
-    )
-    .expect("write the bench json");
-    println!("\nwrote {}", path.display());
     let usage = p
         .api_usage()
         .map(|u| format!("{}/{}", u.used, u.max))
         .unwrap_or_default();
-    println!(
+    report.note(format!(
         "Sforce-Limit-Info api-usage at the end: {usage}; sessions: {}",
         p.client().logins()
-    );
+    ));
+    report.finish();
 }

@@ -464,7 +464,7 @@ impl SfClient {
         length: Option<u64>,
         body: reqwest::Body,
     ) -> Result<Answer> {
-        self.pacer().acquire().await;
+        self.pacer().admit(VENDOR).await?;
         let session = self.session().await?;
         let mut req = self
             .http
@@ -492,9 +492,7 @@ impl SfClient {
             .with_not_applied());
         }
         if !status.is_success() {
-            let e = api_error(status, &text, retry_after);
-            self.note_refusal(&e);
-            return Err(e);
+            return Err(self.note_refusal(api_error(status, &text, retry_after)));
         }
         let body = serde_json::from_str(&text).map_err(|e| {
             Error::unexpected(format!(
