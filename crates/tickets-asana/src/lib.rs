@@ -7,6 +7,7 @@ mod comments;
 mod config;
 mod convert;
 mod create;
+mod disk;
 mod error;
 mod feed;
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::cache::{Cache, project_error};
 use crate::client::{Call, Client};
 use crate::config::{AsanaConfig, is_gid};
 use crate::convert::{KIND, Mapping};
+use crate::disk::DiskCache;
 use crate::status::{StatusWrites, Written};
 use crate::types::{TASK_FIELDS, TaskRecord, TaskWrite, UserRef};
 
@@ -88,6 +89,8 @@ impl AsanaProvider {
                     project.clone(),
                     config.workspace.clone(),
                     config.create_missing,
+                    std::time::Duration::from_secs(config.cache_ttl_secs),
+                    DiskCache::new(&config, &project),
                 ),
                 map: Mapping {
                     project,

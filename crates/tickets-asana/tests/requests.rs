@@ -141,3 +141,36 @@ async fn requests_are_paced_at_requests_per_minute_and_a_429_holds_them() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn the_user_and_sections_are_kept_across_processes_in_the_cache_dir() {
+    let fake = FakeAsana::start().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("asana-cache-{}", fake.project()));
+    let cached = || config(&fake).disk_cache(Some(dir.display().to_string()));
+    // The first "process" reads the sections and the user, and keeps them.
+    let first = AsanaProvider::new(cached()).unwrap();
+    let t = first.create(NewTicket::new("one")).await.unwrap();
+    first.comments(&t.id).await.unwrap();
+    // The next one reads neither: a create is its POST, comments the task and stories.
+    let next = AsanaProvider::new(cached()).unwrap();
+    let (_, n) = count(&fake, next.create(NewTicket::new("two"))).await;
+    assert_eq!(n, 1, "POST /tasks only");
+    let (_, n) = count(&fake, next.comments(&t.id)).await;
+    assert_eq!(n, 2, "GET task + GET stories");
+    // Without the disk cache, a new process reads the sections and tags again.
+    let off = AsanaProvider::new(config(&fake).disk_cache(None::<String>)).unwrap();
+    let (_, n) = count(&fake, off.create(NewTicket::new("three"))).await;
+    assert_eq!(n, 3, "sections + tags + POST");
+    // Nothing of the token is on disk; a corrupt file is ignored.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains(fake.token()), "{text}");
+        std::fs::write(&path, b"\x00garbage").unwrap();
+    }
+    let after = AsanaProvider::new(cached()).unwrap();
+    let (t, n) = count(&fake, after.create(NewTicket::new("four"))).await;
+    assert!(t.is_ok());
+    assert_eq!(n, 3, "corrupt cache ignored: sections + tags + POST");
+    let _ = std::fs::remove_dir_all(&dir);
+}
