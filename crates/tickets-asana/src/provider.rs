@@ -216,6 +216,8 @@ impl TicketProvider for AsanaProvider {
         c.optimistic_concurrency = false;
         c.edit_description = true;
         c.change_feed = true;
+        // `DELETE /tasks/{gid}`: the task goes to Asana's trash (restorable there for 30 days).
+        c.delete = true;
         // One section per status and one tag (or enum option) per priority: all kept exactly.
         c.statuses = Status::ALL.to_vec();
         c.priorities = Priority::ALL.to_vec();
@@ -392,6 +394,23 @@ impl TicketProvider for AsanaProvider {
             .map_err(|e| e.with_context("ticket", id))?;
         self.update(id, TicketPatch::new().status(to).skip_workflow())
             .await
+    }
+
+    /// `DELETE /tasks/{gid}` after checking the task is in the project (a task elsewhere is
+    /// `NotFound`, never deleted): 2 requests.
+    async fn delete(&self, id: &TicketId) -> Result<()> {
+        let gid = task_gid(id)?;
+        self.record(gid).await?;
+        let path = format!("/tasks/{gid}");
+        let call = Call {
+            method: Method::DELETE,
+            ..Call::get(&path)
+        };
+        self.c()
+            .send::<Value>(&call)
+            .await
+            .map_err(|e| not_found(e, gid))?;
+        Ok(())
     }
 
     async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {

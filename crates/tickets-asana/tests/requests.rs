@@ -69,6 +69,10 @@ async fn each_operation_costs_what_the_readme_says() {
     assert_eq!(n, 1, "changes");
     let (_, n) = count(&fake, p.changes(Some(&c.unwrap().next))).await;
     assert_eq!(n, 1, "changes since a token");
+    let (d, n) = count(&fake, p.delete(&t.id)).await;
+    d.unwrap();
+    assert_eq!(n, 2, "delete: GET + DELETE");
+    assert!(fake.task(t.id.as_str()).is_none(), "deleted in Asana");
 }
 
 #[tokio::test]
