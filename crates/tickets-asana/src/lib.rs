@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+mod attachments;
 mod cache;
 mod client;
 mod comments;

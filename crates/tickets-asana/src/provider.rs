@@ -218,6 +218,9 @@ impl TicketProvider for AsanaProvider {
         c.change_feed = true;
         // `DELETE /tasks/{gid}`: the task goes to Asana's trash (restorable there for 30 days).
         c.delete = true;
+        c.attachments = true;
+        c.idempotent_attachment = false;
+        c.max_attachment_size = crate::attachments::MAX_SIZE;
         // One section per status and one tag (or enum option) per priority: all kept exactly.
         c.statuses = Status::ALL.to_vec();
         c.priorities = Priority::ALL.to_vec();
@@ -411,6 +414,25 @@ impl TicketProvider for AsanaProvider {
             .await
             .map_err(|e| not_found(e, gid))?;
         Ok(())
+    }
+
+    async fn add_attachment(
+        &self,
+        id: &TicketId,
+        attachment: tickets_core::NewAttachment,
+    ) -> Result<tickets_core::Attachment> {
+        self.attach(id, attachment).await
+    }
+
+    async fn attachments(&self, id: &TicketId) -> Result<Vec<tickets_core::Attachment>> {
+        self.list_attachments(id).await
+    }
+
+    async fn read_attachment(
+        &self,
+        attachment_id: &str,
+    ) -> Result<tickets_core::AttachmentContent> {
+        self.read(attachment_id).await
     }
 
     async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {

@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use tickets_asana::{AsanaConfig, AsanaProvider};
-use tickets_core::{NewComment, NewTicket, Status, TicketPatch, TicketProvider, TicketQuery};
+use tickets_core::{
+    NewAttachment, NewComment, NewTicket, Status, TicketPatch, TicketProvider, TicketQuery,
+};
 use tickets_fakes::asana::FakeAsana;
 
 fn config(fake: &FakeAsana) -> AsanaConfig {
@@ -69,6 +71,18 @@ async fn each_operation_costs_what_the_readme_says() {
     assert_eq!(n, 1, "changes");
     let (_, n) = count(&fake, p.changes(Some(&c.unwrap().next))).await;
     assert_eq!(n, 1, "changes since a token");
+    let (a, n) = count(
+        &fake,
+        p.add_attachment(&t.id, NewAttachment::from_bytes("a.txt", b"a".to_vec())),
+    )
+    .await;
+    assert_eq!(n, 2, "add_attachment: GET task + POST /attachments");
+    let (_, n) = count(&fake, p.attachments(&t.id)).await;
+    assert_eq!(n, 2, "attachments: GET task + GET /attachments");
+    let (c, n) = count(&fake, p.read_attachment(&a.unwrap().id)).await;
+    c.unwrap().bytes().await.unwrap();
+    // The download itself is on the fake's admin path, which its counter leaves out.
+    assert_eq!(n, 2, "read_attachment: record + task (+ the download)");
     let (d, n) = count(&fake, p.delete(&t.id)).await;
     d.unwrap();
     assert_eq!(n, 2, "delete: GET + DELETE");
