@@ -75,6 +75,9 @@ pub(crate) struct Client {
     pacer: Option<Arc<Pacer>>,
 }
 
+/// The longest hold after a 429 a request waits out inside the call.
+const MAX_HOLD_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Base URL, token fingerprint, rate.
 type PacerKey = (String, u64, u32);
 
@@ -148,6 +151,17 @@ impl Client {
     async fn send_once<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<Envelope<T>> {
         // Paced before taking a slot, so a waiting request holds no concurrency permit.
         if let Some(p) = &self.pacer {
+            // After a 429 with a long Retry-After, fail at once (not applied) rather than
+            // sleep inside the call: the retry layer waits it out, and a caller that holds
+            // work (the sync worker) can give it back meanwhile.
+            if let Some(left) = p.held_for().filter(|l| *l > MAX_HOLD_WAIT) {
+                return Err(tickets_http::answer_error(
+                    crate::error::VENDOR,
+                    429,
+                    "held back by the rate limit Asana answered for this token",
+                    Some(left),
+                ));
+            }
             p.acquire().await;
         }
         let gate = if call.method == Method::GET {

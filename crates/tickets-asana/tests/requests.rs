@@ -192,3 +192,27 @@ async fn the_user_and_sections_are_kept_across_processes_in_the_cache_dir() {
     assert_eq!(n, 3, "corrupt cache ignored: sections + tags + POST");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_long_rate_limit_hold_fails_at_once_instead_of_sleeping_in_the_call() {
+    let fake = FakeAsana::start().await.unwrap();
+    let p = AsanaProvider::new(config(&fake)).unwrap();
+    let t = p.create(NewTicket::new("held")).await.unwrap();
+    fake.faults().set_retry_after(30);
+    fake.faults().fail_next(1, 429);
+    assert!(p.get(&t.id).await.is_err());
+    // Another client of the token: refused at once, nothing sent, the wait in the error.
+    let other = AsanaProvider::new(config(&fake)).unwrap();
+    let started = Instant::now();
+    let (e, n) = count(&fake, other.get(&t.id)).await;
+    let e = e.unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert_eq!(n, 0, "nothing sent while held");
+    assert_eq!(e.kind(), tickets_core::ErrorKind::RateLimited, "{e}");
+    assert!(e.was_not_applied());
+    let wait = e.retry_after().unwrap();
+    assert!(
+        wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+        "{wait:?}"
+    );
+}
