@@ -56,6 +56,10 @@
 //!   added to a project without a section lands in the first one (the brief is silent).
 //! - `GET /tasks/{gid}/tags` exists (the brief names only `addTag`/`removeTag`).
 //! - An unknown method on a known path is `404` with the error envelope, like an unknown path.
+//! - `POST /attachments` answers `200` with the record (not the `201` + `Location` of other
+//!   creates); attachment records carry no content type; the 100 MB upload limit is
+//!   enforced there; non-ASCII file names go URL-encoded (`filename*=UTF-8''...`). The brief
+//!   does not cover attachments.
 
 mod attachments;
 mod events;
