@@ -9,8 +9,12 @@ use serde::de::DeserializeOwned;
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 use tickets_core::{Error, ErrorKind, Result};
+
 use tokio::sync::{Mutex, OnceCell, RwLock};
+
+use crate::disk::{DiskCache, Saved};
 
 use crate::client::{Call, Client};
 use crate::create::{maybe_applied, settled};
@@ -35,23 +39,78 @@ pub(crate) struct Cache {
     fields: RwLock<Option<HashMap<String, FieldDef>>>,
     create: Mutex<()>,
     create_missing: bool,
+    /// When the sections were read; older than `ttl`, they are read again.
+    sections_at: std::sync::Mutex<Option<Instant>>,
+    ttl: Duration,
+    disk: Option<DiskCache>,
 }
 
 impl Cache {
-    pub fn new(project: String, workspace: Option<String>, create_missing: bool) -> Self {
+    pub fn new(
+        project: String,
+        workspace: Option<String>,
+        create_missing: bool,
+        ttl: Duration,
+        disk: Option<DiskCache>,
+    ) -> Self {
+        let saved = disk.as_ref().and_then(DiskCache::load).unwrap_or_default();
+        let age = Duration::from_secs(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default()
+                .saturating_sub(saved.saved_at),
+        );
+        let sections_at = (!saved.sections.is_empty())
+            .then(|| Instant::now().checked_sub(age))
+            .flatten();
         Self {
             project,
             workspace: workspace
+                .or(saved.workspace)
                 .map(|w| OnceCell::new_with(Some(w)))
                 .unwrap_or_default(),
-            me: OnceCell::new(),
+            me: saved
+                .me
+                .map(|m| OnceCell::new_with(Some(m)))
+                .unwrap_or_default(),
             emails: RwLock::default(),
-            sections: RwLock::default(),
-            tags: RwLock::default(),
+            sections: RwLock::new(saved.sections),
+            tags: RwLock::new(saved.tags),
             fields: RwLock::default(),
             create: Mutex::new(()),
             create_missing,
+            sections_at: std::sync::Mutex::new(sections_at),
+            ttl,
+            disk,
         }
+    }
+
+    /// Writes what is known now to the disk cache (if on).
+    async fn persist(&self) {
+        let Some(disk) = &self.disk else { return };
+        disk.store(Saved {
+            me: self.me.get().cloned(),
+            workspace: self.workspace.get().cloned(),
+            sections: self.sections.read().await.clone(),
+            tags: self.tags.read().await.clone(),
+            ..Saved::default()
+        });
+    }
+
+    /// Forgets the sections once they are older than the TTL.
+    async fn expire_sections(&self) {
+        let expired = {
+            let at = self.sections_at.lock().unwrap_or_else(|p| p.into_inner());
+            at.is_none_or(|t| t.elapsed() > self.ttl)
+        };
+        if expired {
+            self.sections.write().await.clear();
+        }
+    }
+
+    fn sections_read_now(&self) {
+        *self.sections_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
     }
 
     /// The workspace gid (configured, or the project's).
@@ -65,18 +124,29 @@ impl Cache {
                     .map_err(|e| project_error(e, &self.project))?;
                 Ok::<_, Error>(env.data.workspace.gid)
             })
-            .await
+            .await?;
+        self.persist().await;
+        self.workspace
+            .get()
             .map(String::as_str)
+            .ok_or_else(|| Error::unexpected("the workspace was not kept"))
     }
 
     /// The token's user.
     pub async fn me(&self, c: &Client) -> Result<&UserRef> {
+        if let Some(me) = self.me.get() {
+            return Ok(me);
+        }
         self.me
             .get_or_try_init(|| async {
                 let call = Call::get("/users/me").query("opt_fields", "name,email");
                 Ok::<_, Error>(c.send::<UserRef>(&call).await?.data)
             })
-            .await
+            .await?;
+        self.persist().await;
+        self.me
+            .get()
+            .ok_or_else(|| Error::unexpected("the token's user was not kept"))
     }
 
     /// The email of user `gid`, looked up once (`GET /users/{gid}`). Never an error: a user
@@ -141,6 +211,7 @@ impl Cache {
 
     /// The gid of the project's section `name`, created if missing.
     pub async fn section(&self, c: &Client, name: &str) -> Result<String> {
+        self.expire_sections().await;
         let key = name.to_lowercase();
         if let Some(g) = self.sections.read().await.get(&key) {
             return Ok(g.clone());
@@ -155,13 +226,17 @@ impl Cache {
             .await
             .map_err(|e| project_error(e, &self.project))?;
         let mut map = self.sections.write().await;
+        map.clear();
         for s in list {
             if let Some(n) = s.name {
                 map.entry(n.to_lowercase()).or_insert(s.gid);
             }
         }
-        if let Some(g) = map.get(&key) {
-            return Ok(g.clone());
+        self.sections_read_now();
+        if let Some(g) = map.get(&key).cloned() {
+            drop(map);
+            self.persist().await;
+            return Ok(g);
         }
         if !self.create_missing {
             return Err(self.missing("section", name));
@@ -177,6 +252,8 @@ impl Cache {
         };
         let created: Named = self.create_checked(c, &call, lookup).await?;
         map.insert(key, created.gid.clone());
+        drop(map);
+        self.persist().await;
         Ok(created.gid)
     }
 
@@ -189,6 +266,8 @@ impl Cache {
                 map.entry(n).or_insert(t.gid);
             }
         }
+        drop(map);
+        self.persist().await;
         Ok(())
     }
 
@@ -233,6 +312,7 @@ impl Cache {
             .write()
             .await
             .insert(name.to_owned(), created.gid.clone());
+        self.persist().await;
         Ok(created.gid)
     }
 

@@ -30,6 +30,8 @@ pub(crate) struct Call<'a> {
     pub path: &'a str,
     pub query: Vec<(&'static str, String)>,
     pub body: Option<serde_json::Value>,
+    /// A body that is not JSON: its content type and bytes (attachment uploads).
+    pub raw: Option<(String, Vec<u8>)>,
 }
 
 impl<'a> Call<'a> {
@@ -39,6 +41,7 @@ impl<'a> Call<'a> {
             path,
             query: Vec::new(),
             body: None,
+            raw: None,
         }
     }
 
@@ -49,6 +52,7 @@ impl<'a> Call<'a> {
             path,
             query: Vec::new(),
             body: Some(json!({ "data": data })),
+            raw: None,
         }
     }
 
@@ -166,6 +170,11 @@ impl Client {
         if let Some(body) = &call.body {
             request = request.json(body);
         }
+        if let Some((content_type, bytes)) = &call.raw {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                .body(bytes.clone());
+        }
         let response = request.send().await.map_err(from_transport)?;
         let status = response.status();
         for change in response.headers().get_all("asana-change") {
@@ -209,6 +218,20 @@ impl Client {
                 None => return Ok(out),
             }
         }
+    }
+}
+
+impl Client {
+    /// A `GET` of a file's `download_url`: a pre-signed URL on another host, so it is sent
+    /// without the token (and without pacing: it is not Asana's API).
+    pub(crate) async fn download(&self, url: &str) -> Result<reqwest::Response> {
+        let response = self.http.get(url).send().await.map_err(from_transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            let bytes = response.bytes().await.map_err(from_transport)?;
+            return Err(from_status(status.as_u16(), &bytes, None).with_not_applied());
+        }
+        Ok(response)
     }
 }
 

@@ -58,6 +58,18 @@ pub struct AsanaConfig {
     /// Writes in flight at once (1 to 1000, default 15, Asana's limit).
     #[serde(default = "default_writes")]
     pub max_concurrent_writes: usize,
+    /// Keep the token's user, the workspace and the project's sections in the user's cache
+    /// directory, so the next process does not read them again (default true).
+    #[serde(default = "yes")]
+    pub disk_cache: bool,
+    /// Where that cache lives (default: `$XDG_CACHE_HOME/tickets/asana`, else
+    /// `~/.cache/tickets/asana`).
+    #[serde(default)]
+    pub cache_dir: Option<String>,
+    /// How long cached sections, user and workspace are trusted, in seconds, on disk and in
+    /// the process (0 to 604800, default 900).
+    #[serde(default = "default_cache_ttl")]
+    pub cache_ttl_secs: u64,
     /// Requests per minute this process sends on one token (0 to 100000, default 1500,
     /// Asana's limit on paid plans; 150 on free ones; 0: not paced). Requests wait for a
     /// token of a bucket refilled at this rate (bursts of rate/150, at least 1); a 429 holds
@@ -103,6 +115,9 @@ fn default_writes() -> usize {
 }
 fn default_retries() -> u32 {
     3
+}
+fn default_cache_ttl() -> u64 {
+    900
 }
 fn default_rate() -> u32 {
     1500
@@ -151,6 +166,9 @@ impl AsanaConfig {
         "max_retry_after_secs",
         "idempotency_window_hours",
         "requests_per_minute",
+        "disk_cache",
+        "cache_dir",
+        "cache_ttl_secs",
         "workflow",
     ];
 
@@ -174,6 +192,9 @@ impl AsanaConfig {
             max_retry_after_secs: default_max_wait(),
             idempotency_window_hours: default_key_window(),
             requests_per_minute: default_rate(),
+            disk_cache: true,
+            cache_dir: None,
+            cache_ttl_secs: default_cache_ttl(),
             workflow: Workflow::default(),
         }
     }
@@ -211,6 +232,13 @@ impl AsanaConfig {
     /// Sets the requests per minute sent on the token (0: not paced).
     pub fn requests_per_minute(mut self, n: u32) -> Self {
         self.requests_per_minute = n;
+        self
+    }
+
+    /// Keeps the disk cache in `dir` (`None`: turns it off).
+    pub fn disk_cache(mut self, dir: Option<impl Into<String>>) -> Self {
+        self.disk_cache = dir.is_some();
+        self.cache_dir = dir.map(Into::into);
         self
     }
 
@@ -301,6 +329,8 @@ impl AsanaConfig {
             .map_err(|p| bad("max_concurrent_reads", p))?;
         check_range(self.max_concurrent_writes, 1, 1000, "")
             .map_err(|p| bad("max_concurrent_writes", p))?;
+        check_range(self.cache_ttl_secs, 0, 604_800, "seconds (a week)")
+            .map_err(|p| bad("cache_ttl_secs", p))?;
         check_range(self.requests_per_minute, 0, 100_000, "per minute")
             .map_err(|p| bad("requests_per_minute", p))?;
         check_range(self.max_retries, 0, 100, "").map_err(|p| bad("max_retries", p))?;

@@ -1,12 +1,14 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+mod attachments;
 mod cache;
 mod client;
 mod comments;
 mod config;
 mod convert;
 mod create;
+mod disk;
 mod error;
 mod feed;
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::cache::{Cache, project_error};
 use crate::client::{Call, Client};
 use crate::config::{AsanaConfig, is_gid};
 use crate::convert::{KIND, Mapping};
+use crate::disk::DiskCache;
 use crate::status::{StatusWrites, Written};
 use crate::types::{TASK_FIELDS, TaskRecord, TaskWrite, UserRef};
 
@@ -88,6 +89,8 @@ impl AsanaProvider {
                     project.clone(),
                     config.workspace.clone(),
                     config.create_missing,
+                    std::time::Duration::from_secs(config.cache_ttl_secs),
+                    DiskCache::new(&config, &project),
                 ),
                 map: Mapping {
                     project,
@@ -213,6 +216,11 @@ impl TicketProvider for AsanaProvider {
         c.optimistic_concurrency = false;
         c.edit_description = true;
         c.change_feed = true;
+        // `DELETE /tasks/{gid}`: the task goes to Asana's trash (restorable there for 30 days).
+        c.delete = true;
+        c.attachments = true;
+        c.idempotent_attachment = false;
+        c.max_attachment_size = crate::attachments::MAX_SIZE;
         // One section per status and one tag (or enum option) per priority: all kept exactly.
         c.statuses = Status::ALL.to_vec();
         c.priorities = Priority::ALL.to_vec();
@@ -389,6 +397,42 @@ impl TicketProvider for AsanaProvider {
             .map_err(|e| e.with_context("ticket", id))?;
         self.update(id, TicketPatch::new().status(to).skip_workflow())
             .await
+    }
+
+    /// `DELETE /tasks/{gid}` after checking the task is in the project (a task elsewhere is
+    /// `NotFound`, never deleted): 2 requests.
+    async fn delete(&self, id: &TicketId) -> Result<()> {
+        let gid = task_gid(id)?;
+        self.record(gid).await?;
+        let path = format!("/tasks/{gid}");
+        let call = Call {
+            method: Method::DELETE,
+            ..Call::get(&path)
+        };
+        self.c()
+            .send::<Value>(&call)
+            .await
+            .map_err(|e| not_found(e, gid))?;
+        Ok(())
+    }
+
+    async fn add_attachment(
+        &self,
+        id: &TicketId,
+        attachment: tickets_core::NewAttachment,
+    ) -> Result<tickets_core::Attachment> {
+        self.attach(id, attachment).await
+    }
+
+    async fn attachments(&self, id: &TicketId) -> Result<Vec<tickets_core::Attachment>> {
+        self.list_attachments(id).await
+    }
+
+    async fn read_attachment(
+        &self,
+        attachment_id: &str,
+    ) -> Result<tickets_core::AttachmentContent> {
+        self.read(attachment_id).await
     }
 
     async fn add_comment(&self, id: &TicketId, new: NewComment) -> Result<Comment> {

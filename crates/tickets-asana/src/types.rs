@@ -31,7 +31,7 @@ pub(crate) struct Named {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub(crate) struct UserRef {
     pub gid: String,
     #[serde(default)]

@@ -42,6 +42,10 @@ async fn conformance_against_the_fake() {
     let fake = FakeAsana::start().await.expect("fake starts");
     let report = tickets_testkit::run_with(provider(&fake, 3), options()).await;
     assert!(report.passed.contains(&"idempotent_comment"), "{report}");
+    assert!(
+        report.passed.contains(&"delete_then_get_is_not_found"),
+        "{report}"
+    );
     assert_eq!(
         fake.faults().stats().rate_limited,
         0,

@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use tickets_asana::{AsanaConfig, AsanaProvider};
-use tickets_core::{NewComment, NewTicket, Status, TicketPatch, TicketProvider, TicketQuery};
+use tickets_core::{
+    NewAttachment, NewComment, NewTicket, Status, TicketPatch, TicketProvider, TicketQuery,
+};
 use tickets_fakes::asana::FakeAsana;
 
 fn config(fake: &FakeAsana) -> AsanaConfig {
@@ -69,6 +71,22 @@ async fn each_operation_costs_what_the_readme_says() {
     assert_eq!(n, 1, "changes");
     let (_, n) = count(&fake, p.changes(Some(&c.unwrap().next))).await;
     assert_eq!(n, 1, "changes since a token");
+    let (a, n) = count(
+        &fake,
+        p.add_attachment(&t.id, NewAttachment::from_bytes("a.txt", b"a".to_vec())),
+    )
+    .await;
+    assert_eq!(n, 2, "add_attachment: GET task + POST /attachments");
+    let (_, n) = count(&fake, p.attachments(&t.id)).await;
+    assert_eq!(n, 2, "attachments: GET task + GET /attachments");
+    let (c, n) = count(&fake, p.read_attachment(&a.unwrap().id)).await;
+    c.unwrap().bytes().await.unwrap();
+    // The download itself is on the fake's admin path, which its counter leaves out.
+    assert_eq!(n, 2, "read_attachment: record + task (+ the download)");
+    let (d, n) = count(&fake, p.delete(&t.id)).await;
+    d.unwrap();
+    assert_eq!(n, 2, "delete: GET + DELETE");
+    assert!(fake.task(t.id.as_str()).is_none(), "deleted in Asana");
 }
 
 #[tokio::test]
@@ -155,5 +173,62 @@ async fn requests_are_paced_at_requests_per_minute_and_a_429_holds_them() {
         started.elapsed() >= Duration::from_millis(800),
         "waited for Retry-After: {:?}",
         started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn the_user_and_sections_are_kept_across_processes_in_the_cache_dir() {
+    let fake = FakeAsana::start().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("asana-cache-{}", fake.project()));
+    let cached = || config(&fake).disk_cache(Some(dir.display().to_string()));
+    // The first "process" reads the sections and the user, and keeps them.
+    let first = AsanaProvider::new(cached()).unwrap();
+    let t = first.create(NewTicket::new("one")).await.unwrap();
+    first.comments(&t.id).await.unwrap();
+    // The next one reads neither: a create is its POST, comments the task and stories.
+    let next = AsanaProvider::new(cached()).unwrap();
+    let (_, n) = count(&fake, next.create(NewTicket::new("two"))).await;
+    assert_eq!(n, 1, "POST /tasks only");
+    let (_, n) = count(&fake, next.comments(&t.id)).await;
+    assert_eq!(n, 2, "GET task + GET stories");
+    // Without the disk cache, a new process reads the sections and tags again.
+    let off = AsanaProvider::new(config(&fake).disk_cache(None::<String>)).unwrap();
+    let (_, n) = count(&fake, off.create(NewTicket::new("three"))).await;
+    assert_eq!(n, 3, "sections + tags + POST");
+    // Nothing of the token is on disk; a corrupt file is ignored.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains(fake.token()), "{text}");
+        std::fs::write(&path, b"\x00garbage").unwrap();
+    }
+    let after = AsanaProvider::new(cached()).unwrap();
+    let (t, n) = count(&fake, after.create(NewTicket::new("four"))).await;
+    assert!(t.is_ok());
+    assert_eq!(n, 3, "corrupt cache ignored: sections + tags + POST");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_long_rate_limit_hold_fails_at_once_instead_of_sleeping_in_the_call() {
+    let fake = FakeAsana::start().await.unwrap();
+    let p = AsanaProvider::new(config(&fake)).unwrap();
+    let t = p.create(NewTicket::new("held")).await.unwrap();
+    fake.faults().set_retry_after(30);
+    fake.faults().fail_next(1, 429);
+    assert!(p.get(&t.id).await.is_err());
+    // Another client of the token: refused at once, nothing sent, the wait in the error.
+    let other = AsanaProvider::new(config(&fake)).unwrap();
+    let started = Instant::now();
+    let (e, n) = count(&fake, other.get(&t.id)).await;
+    let e = e.unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert_eq!(n, 0, "nothing sent while held");
+    assert_eq!(e.kind(), tickets_core::ErrorKind::RateLimited, "{e}");
+    assert!(e.was_not_applied());
+    let wait = e.retry_after().unwrap();
+    assert!(
+        wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+        "{wait:?}"
     );
 }

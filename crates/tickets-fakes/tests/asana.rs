@@ -612,3 +612,54 @@ async fn unknown_routes_and_methods_answer_asanas_404_envelope() {
         );
     }
 }
+
+#[tokio::test]
+async fn attachments_upload_list_download_and_delete() {
+    let api = Api::new().await;
+    let gid = api.task("with a file").await;
+    let boundary = "XyZ";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"parent\"\r\n\r\n{gid}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r_sum_.txt\"; \
+         filename*=UTF-8''r%C3%A9sum%C3%A9.txt\r\nContent-Type: text/plain\r\n\r\nhi\r\nthere\r\n\
+         --{boundary}--\r\n"
+    );
+    let resp = api
+        .http
+        .post(api.url("/attachments"))
+        .bearer_auth(api.fake.token())
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "Asana answers 200, not 201");
+    let v: Value = resp.json().await.unwrap();
+    let a = v["data"]["gid"].as_str().unwrap().to_owned();
+    assert_eq!(v["data"]["name"], "résumé.txt", "{v}");
+    assert_eq!(v["data"]["size"], 9);
+    assert_eq!(v["data"]["parent"]["gid"], gid.as_str());
+    let (s, list) = api.get(&format!("/attachments?parent={gid}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list["data"][0]["gid"], a.as_str(), "{list}");
+    let (_, full) = api.get(&format!("/attachments/{a}")).await;
+    let url = full["data"]["download_url"].as_str().unwrap().to_owned();
+    // The download URL needs no token, like Asana's pre-signed URLs.
+    let bytes = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(bytes.as_ref(), b"hi\r\nthere");
+    let (s, _) = api.get("/attachments").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "parent is required");
+    let (s, _, _) = api
+        .call(reqwest::Method::DELETE, &format!("/attachments/{a}"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = api.get(&format!("/attachments/{a}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    // A JSON body is refused with Asana's envelope.
+    let (s, v) = api.post("/attachments", json!({"parent": gid})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(message(&v).contains("multipart"), "{v}");
+}

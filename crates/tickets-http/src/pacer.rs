@@ -121,6 +121,14 @@ impl Pacer {
         }
     }
 
+    /// How long requests are still held after a 429 (`None`: not held). A caller that must
+    /// not wait that long (one holding a claim on work) can fail fast instead.
+    pub fn held_for(&self) -> Option<Duration> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        s.hold_until.filter(|t| *t > now).map(|t| t - now)
+    }
+
     /// The vendor said "too many" (a 429 with `retry_after`): hold every request until then,
     /// and start again from an empty bucket. Returns the hold (1 s when the vendor named
     /// none), which the caller puts on its error so whoever repeats the call waits as long.
@@ -184,8 +192,10 @@ mod tests {
         let p = Pacer::new(6000, 10);
         p.acquire().await;
         p.rate_limited(Some(Duration::from_secs(3)));
+        assert_eq!(p.held_for(), Some(Duration::from_secs(3)));
         let start = Instant::now();
         p.acquire().await;
         assert!(start.elapsed() >= Duration::from_secs(3));
+        assert_eq!(p.held_for(), None);
     }
 }

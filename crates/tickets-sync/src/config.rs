@@ -228,6 +228,9 @@ impl SyncConfig {
         "max_retries",
         "idempotency_window_hours",
         "requests_per_minute",
+        "disk_cache",
+        "cache_dir",
+        "cache_ttl_secs",
     ];
 
     /// Checks the values; `Err((key, problem))`.

@@ -121,7 +121,9 @@ async fn a_rate_limit_longer_than_the_lease_is_waited_out_without_holding_claims
     let fake = FakeAsana::start().await.expect("fake");
     let dir = tempfile::tempdir().expect("tempdir");
     let opts = fast().lease(Duration::from_secs(2)).concurrency(8);
-    let sync = common::sync(&dir, common::asana(&fake, 0), opts).await;
+    // Paced as by default: a 429's hold must refuse the worker's calls at once, never make
+    // it sleep inside a call while it holds claims.
+    let sync = common::sync(&dir, common::asana_paced(&fake, 1500), opts).await;
     for i in 0..6 {
         sync.create(NewTicket::new(format!("burst {i}")))
             .await

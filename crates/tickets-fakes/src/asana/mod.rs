@@ -18,6 +18,7 @@
 //! | custom fields | `POST /custom_fields`, `GET /workspaces/{gid}/custom_fields`, `GET /custom_fields/{gid}`, `POST /custom_fields/{gid}/enum_options`, `GET /projects/{gid}/custom_field_settings`, `POST /projects/{gid}/addCustomFieldSetting` (premium workspaces only, else 402) |
 //! | search | `GET /workspaces/{gid}/tasks/search` (premium only, else 402) |
 //! | projects of a task | `POST /tasks/{gid}/addProject\|removeProject` |
+//! | attachments | `POST /attachments` (multipart `parent`, `file`, `name`; 100 MB at most), `GET /attachments?parent=`, `GET/DELETE /attachments/{gid}`; each record's `download_url` serves the bytes without auth (`/_fake/asana/files/{gid}`) |
 //! | events | `GET /events?resource=&sync=`: 412 with a fresh `sync` first and for unknown, expired (24 h, or [`FakeAsana::expire_sync_tokens`]) tokens; then at most 100 events per answer with `has_more`; a project's stream has its tasks' events and their stories' (`added` with the task as `parent`) |
 //!
 //! Rules kept from the real service: every project has at least one section (a new project
@@ -55,7 +56,12 @@
 //!   added to a project without a section lands in the first one (the brief is silent).
 //! - `GET /tasks/{gid}/tags` exists (the brief names only `addTag`/`removeTag`).
 //! - An unknown method on a known path is `404` with the error envelope, like an unknown path.
+//! - `POST /attachments` answers `200` with the record (not the `201` + `Location` of other
+//!   creates); attachment records carry no content type; the 100 MB upload limit is
+//!   enforced there; non-ASCII file names go URL-encoded (`filename*=UTF-8''...`). The brief
+//!   does not cover attachments.
 
+mod attachments;
 mod events;
 mod fields;
 mod lists;
@@ -395,6 +401,19 @@ fn router(app: App, faults: Faults) -> Router {
         .route("/tasks/{gid}/{op}", post(events::task_op))
         .route("/stories/{gid}", get(stories::story))
         .route("/events", get(events::events))
+        .route(
+            "/attachments",
+            get(attachments::list)
+                .post(attachments::upload)
+                // Room for Asana's 100 MB limit (and a little over, to refuse it as Asana does).
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    attachments::MAX_SIZE + 1024 * 1024,
+                )),
+        )
+        .route(
+            "/attachments/{gid}",
+            get(attachments::get).delete(attachments::delete),
+        )
         // Asana answers an unknown path and an unknown method on a known path alike: 404
         // with its error envelope (axum's own 405 has an empty body).
         .fallback(|| async { wire::ApiError::new(404, "No matching route for request") })
@@ -409,6 +428,7 @@ fn router(app: App, faults: Faults) -> Router {
             app.clone(),
             wire::record,
         ));
+    let files_app = app.clone();
     let revoke_app = app.clone();
     let sync_app = app.clone();
     Router::new()
@@ -425,6 +445,10 @@ fn router(app: App, faults: Faults) -> Router {
                 revoke_app.lock().revoked.insert(token.to_owned());
                 axum::http::StatusCode::NO_CONTENT
             }),
+        )
+        .route(
+            "/_fake/asana/files/{gid}",
+            get(move |path| attachments::download(axum::extract::State(files_app), path)),
         )
         .route(
             "/_fake/asana/expire_sync_tokens",

@@ -125,6 +125,8 @@ pub(crate) struct Event {
 pub(crate) struct State {
     next_gid: u64,
     clock: DateTime<Utc>,
+    /// Uploaded files by gid (see `attachments.rs`).
+    pub attachments: BTreeMap<String, super::attachments::Stored>,
     pub tokens: HashMap<String, String>,
     pub revoked: HashSet<String>,
     pub users: BTreeMap<String, User>,
@@ -150,8 +152,12 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
 impl State {
     pub fn new() -> Self {
         Self {
-            next_gid: FIRST_GID,
+            // Each fake starts at its own gid (still below 1209999999999999, the suites'
+            // unknown id), so a client cache kept on disk for an earlier fake on the same
+            // port can never name this one's objects.
+            next_gid: FIRST_GID + (uuid::Uuid::new_v4().as_u128() % 900_000_000) as u64 * 1000,
             clock: DateTime::<Utc>::MIN_UTC,
+            attachments: BTreeMap::new(),
             tokens: HashMap::new(),
             revoked: HashSet::new(),
             users: BTreeMap::new(),

@@ -386,7 +386,7 @@ pub fn write_config(
          [backends.db]\nprovider = \"internal\"\nurl = \"{store_url}\"\n\n\
          [backends.{remote}]\nprovider = \"asana\"\ntoken = \"{token}\"\nproject = \"{project}\"\n\
          workspace = \"{workspace}\"\nbase_url = \"{base}\"\ntimeout_secs = {timeout}\n\
-         max_retries = 1\nmax_retry_after_secs = 1\n",
+         max_retries = 1\nmax_retry_after_secs = 1\nrequests_per_minute = 0\n",
         remote = crate::REMOTE,
         token = fake.token(),
         project = fake.project(),
