@@ -401,6 +401,7 @@ impl AsanaConfig {
     pub fn from_context(ctx: &BuildContext) -> Result<Self> {
         let config: Self = ctx.config()?;
         config.check(|k, p| ctx.config_error(k, p))?;
+        config.warn_retired_keys();
         Ok(config)
     }
 }
@@ -410,6 +411,25 @@ impl AsanaConfig {
 pub(crate) struct Maps {
     pub sections: BTreeMap<Status, String>,
     pub priorities: BTreeMap<Priority, String>,
+}
+
+impl AsanaConfig {
+    /// Says so when a retired retry key is set to something else than its old default: it
+    /// is still accepted (older configs keep loading) but changes nothing now.
+    fn warn_retired_keys(&self) {
+        if self.max_retries != default_retries() {
+            tracing::warn!(
+                max_retries = self.max_retries,
+                "asana: max_retries is no longer used; retries are the retry layer's (layers.retries)"
+            );
+        }
+        if self.max_retry_after_secs != default_max_wait() {
+            tracing::warn!(
+                max_retry_after_secs = self.max_retry_after_secs,
+                "asana: max_retry_after_secs is no longer used; the retry layer decides how long a Retry-After is waited for"
+            );
+        }
+    }
 }
 
 pub(crate) fn is_gid(s: &str) -> bool {
