@@ -172,6 +172,12 @@ async fn throughput(report: &mut Report) {
         m.delivered + m.skipped,
         st.undelivered()
     ));
+    report
+        .value("share_of_limit", per_min / f64::from(limit))
+        .value(
+            "rate_limited_share",
+            limited as f64 / (requests.max(1) as f64),
+        );
     report.metric(
         "drain: share of the rate limit used",
         per_min / f64::from(limit) * 100.0,

@@ -108,9 +108,21 @@ struct Row {
     ours: Side,
     baseline: Side,
     goal: Option<f64>,
+    /// Requests per operation counted at the server, and the fewest the vendor allows.
+    requests: Option<(f64, f64)>,
 }
 
 impl Row {
+    /// The ratio within its goal and the requests at their minimum, where either is known.
+    fn met(&self) -> Option<bool> {
+        let ratio = self.goal.zip(self.ratio()).map(|(g, x)| x <= g);
+        let requests = self.requests.map(|(n, min)| n <= min + 1e-9);
+        match (ratio, requests) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(true) && b.unwrap_or(true)),
+        }
+    }
+
     /// Time per operation, ours / baseline.
     fn ratio(&self) -> Option<f64> {
         let (ours, base) = (self.ours.per_op()?, self.baseline.per_op()?);
@@ -135,6 +147,7 @@ pub struct Report {
     baseline: String,
     rows: Vec<Row>,
     metrics: Vec<Metric>,
+    values: Vec<(String, f64)>,
     notes: Vec<String>,
 }
 
@@ -154,6 +167,7 @@ impl Report {
             baseline: baseline.into(),
             rows: Vec::new(),
             metrics: Vec::new(),
+            values: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -171,7 +185,23 @@ impl Report {
             ours,
             baseline,
             goal,
+            requests: None,
         });
+        self
+    }
+
+    /// The requests per operation the last comparison made (counted at the server) and the
+    /// fewest the vendor's API allows; a row with more than the minimum misses its goal.
+    pub fn requests(&mut self, requests: f64, min_requests: f64) -> &mut Self {
+        if let Some(row) = self.rows.last_mut() {
+            row.requests = Some((requests, min_requests));
+        }
+        self
+    }
+
+    /// A named number at the top level of the JSON (`share_of_limit`, `rate_limited_share`).
+    pub fn value(&mut self, key: impl Into<String>, value: f64) -> &mut Self {
+        self.values.push((key.into(), value));
         self
     }
 
@@ -200,13 +230,11 @@ impl Report {
 
     /// Every goal set was met.
     pub fn all_met(&self) -> bool {
-        self.rows.iter().all(|r| match (r.goal, r.ratio()) {
-            (Some(goal), Some(ratio)) => ratio <= goal,
-            _ => true,
-        }) && self
-            .metrics
-            .iter()
-            .all(|m| m.goal.is_none_or(|g| g.met(m.value)))
+        self.rows.iter().all(|r| r.met().unwrap_or(true))
+            && self
+                .metrics
+                .iter()
+                .all(|m| m.goal.is_none_or(|g| g.met(m.value)))
     }
 
     /// The report as Markdown.
@@ -214,15 +242,15 @@ impl Report {
         let mut out = format!("\n## {}: {}\n\n", self.name, self.title);
         if !self.rows.is_empty() {
             out.push_str(&format!(
-                "| case | ops | {o} ops/s | {b} ops/s | {o} p50 | {o} p99 | {b} p99 | time {o}/{b} | goal | verdict |\n",
+                "| case | ops | {o} ops/s | {b} ops/s | {o} p50 | {o} p99 | {b} p99 | time {o}/{b} | goal | requests (min) | verdict |\n",
                 o = self.ours,
                 b = self.baseline
             ));
-            out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|:-:|:-:|\n");
+            out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|:-:|--:|:-:|\n");
             for r in &self.rows {
                 let ratio = r.ratio();
                 out.push_str(&format!(
-                    "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} |\n",
+                    "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} |\n",
                     r.case,
                     r.ours.ops,
                     r.ours.ops_per_sec(),
@@ -232,7 +260,13 @@ impl Report {
                     ms(r.baseline.p99),
                     ratio.map_or("-".to_owned(), |x| format!("{x:.2}")),
                     r.goal.map_or("-".to_owned(), |g| format!("<= {g}")),
-                    verdict(r.goal.map(Goal::AtMost), ratio),
+                    r.requests
+                        .map_or("-".to_owned(), |(n, min)| format!("{n:.2} ({min})")),
+                    match r.met() {
+                        Some(true) => "met",
+                        Some(false) => "MISSED",
+                        None => "-",
+                    },
                 ));
             }
             out.push('\n');
@@ -274,18 +308,24 @@ impl Report {
                 "p99_ms": s.p99.map(|d| d.as_secs_f64() * 1e3),
             })
         };
-        json!({
+        let round = |x: f64| (x * 100.0).round() / 100.0;
+        let mut out = json!({
             "name": self.name,
             "title": self.title,
             "ours": self.ours,
             "baseline": self.baseline,
+            // The issue-16 row shape first (op, ratio, requests, min_requests, p99_ms), then
+            // the rest of what was measured.
             "rows": self.rows.iter().map(|r| json!({
-                "case": r.case,
+                "op": r.case,
+                "ratio": r.ratio().map(round),
+                "requests": r.requests.map(|(n, _)| round(n)),
+                "min_requests": r.requests.map(|(_, min)| min),
+                "p99_ms": r.ours.p99.map(|d| round(d.as_secs_f64() * 1e3)),
                 "ours": side(&r.ours),
                 "baseline": side(&r.baseline),
-                "time_ratio": r.ratio(),
-                "goal_at_most": r.goal,
-                "met": r.goal.zip(r.ratio()).map(|(g, x)| x <= g),
+                "goal_ratio_at_most": r.goal,
+                "met": r.met(),
             })).collect::<Vec<_>>(),
             "metrics": self.metrics.iter().map(|m| json!({
                 "name": m.name,
@@ -295,7 +335,11 @@ impl Report {
                 "met": m.goal.map(|g| g.met(m.value)),
             })).collect::<Vec<_>>(),
             "notes": self.notes,
-        })
+        });
+        for (key, value) in &self.values {
+            out[key.as_str()] = json!(value);
+        }
+        out
     }
 
     /// One line per row and metric, tab-separated: bench, case, value, goal, verdict (what
@@ -312,7 +356,11 @@ impl Report {
                 self.baseline,
                 ratio.map_or("-".to_owned(), |x| format!("{x:.2}")),
                 r.goal.map_or("-".to_owned(), |g| format!("<= {g}")),
-                verdict(r.goal.map(Goal::AtMost), ratio),
+                match r.met() {
+                    Some(true) => "met",
+                    Some(false) => "MISSED",
+                    None => "-",
+                },
             ));
         }
         for m in &self.metrics {
@@ -380,12 +428,13 @@ mod tests {
             Some(1.5),
         );
         let json = r.to_json();
-        assert_eq!(json["rows"][0]["time_ratio"], 2.0);
+        assert_eq!(json["rows"][0]["ratio"], 2.0);
+        assert_eq!(json["rows"][0]["op"], "get");
         assert_eq!(json["rows"][0]["met"], false);
         assert!(!r.all_met());
         let md = r.markdown();
         assert!(md.contains("| get | 100 | 50 | 100 |"), "{md}");
-        assert!(md.contains("| 2.00 | <= 1.5 | MISSED |"), "{md}");
+        assert!(md.contains("| 2.00 | <= 1.5 | - | MISSED |"), "{md}");
         assert_eq!(r.tsv(), "x\tget\ttime provider/raw 2.00\t<= 1.5\tMISSED\n");
     }
 
@@ -407,6 +456,29 @@ mod tests {
         assert!(
             r.markdown()
                 .contains("| 429 answers (burst) | 3.00 % | <= 1 | MISSED |")
+        );
+    }
+
+    #[test]
+    fn requests_above_the_minimum_miss_and_values_sit_at_the_top() {
+        let mut r = Report::new("sf", "t", "provider", "raw");
+        let side = Side::from_total(10, Duration::from_secs(1));
+        r.compare("get", side.clone(), side.clone(), Some(1.25))
+            .requests(1.0, 1.0)
+            .compare("create", side.clone(), side, Some(1.25))
+            .requests(2.0, 1.0)
+            .value("share_of_limit", 0.97);
+        let json = r.to_json();
+        assert_eq!(json["rows"][0]["met"], true);
+        assert_eq!(json["rows"][1]["requests"], 2.0);
+        assert_eq!(json["rows"][1]["min_requests"], 1.0);
+        assert_eq!(json["rows"][1]["met"], false);
+        assert_eq!(json["share_of_limit"], 0.97);
+        assert!(!r.all_met());
+        assert!(
+            r.markdown().contains("| 2.00 (1) | MISSED |"),
+            "{}",
+            r.markdown()
         );
     }
 }
