@@ -349,7 +349,7 @@ impl SfClient {
     }
 
     /// Sends one REST call; on 401 `INVALID_SESSION_ID` renews the session and sends it again,
-    /// up to [`MAX_RENEWALS`] times (a session can be revoked again between its login and its
+    /// up to `MAX_RENEWALS` (3) times (a session can be revoked again between its login and its
     /// first use: by an admin, a parallel logout, or while many calls share it). A 401 is
     /// never applied, so sending again is safe; wrong credentials fail at the login itself.
     /// Non-2xx answers other than 300 become errors.

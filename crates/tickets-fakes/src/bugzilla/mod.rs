@@ -43,7 +43,7 @@
 //! to this fake and to the real server and compares status and code (in CI), the shapes by this
 //! fake's own tests:
 //! - A non-integer in an integer custom field is code **32000** (Bugzilla's generic user error)
-//!   with HTTP 400, "The value 'x' in the <field> field is not an integer value (i.e. a whole
+//!   with HTTP 400, "The value 'x' in the `<field>` field is not an integer value (i.e. a whole
 //!   number).", not one of 52-58 (2.4 suggests those).
 //! - Integer custom fields read back as `"0"` when unset, and clearing one (`""`) stores 0:
 //!   there is no empty integer (2.7 is silent).
