@@ -104,7 +104,10 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async move {
-        let config = AsanaConfig::new(target.token.clone(), target.project.clone()).base_url(target.base.clone());
+        // Unpaced: this measures the provider's own cost next to the same requests sent raw
+        // (pacing to Asana's 1,500/min is the sync bench's drain measure).
+        let mut config = AsanaConfig::new(target.token.clone(), target.project.clone()).base_url(target.base.clone());
+        config.requests_per_minute = 0;
         let provider = Arc::new(AsanaProvider::new(config).expect("config"));
         let raw = Arc::new(Raw { http: reqwest::Client::new(), t: target.clone() });
         // Warm up: sections and tags exist and are cached, connections are open.
