@@ -70,9 +70,7 @@ pub async fn add_comment(
 ) -> Result<(StatusCode, Json<Value>), BzError> {
     let mut db = app.lock();
     let who = req.login(&db, app.opts.bmo)?;
-    let user = db.check_user(&who)?.clone();
-    let bug_id = db.resolve(&id)?;
-    db.check_visible(bug_id, Some(&user.login))?;
+    let (user, bug_id) = db.writer_on_bug(&who, &id)?;
     let text = req
         .one("comment")
         .or_else(|| req.one("text"))

@@ -324,6 +324,16 @@ impl Db {
         })
     }
 
+    /// The logged-in `who` and the bug `id_or_alias` names, checked in Bugzilla's order: a
+    /// known user, an existing bug, one this user may see (what every write on a bug does
+    /// first).
+    pub fn writer_on_bug(&self, who: &str, id_or_alias: &str) -> Result<(User, u64), BzError> {
+        let user = self.check_user(who)?.clone();
+        let bug_id = self.resolve(id_or_alias)?;
+        self.check_visible(bug_id, Some(&user.login))?;
+        Ok((user, bug_id))
+    }
+
     /// Code 102 unless `caller` may see the bug (group-restricted bugs: insiders, the
     /// reporter and the assignee only).
     pub fn check_visible(&self, id: u64, caller: Option<&str>) -> Result<(), BzError> {

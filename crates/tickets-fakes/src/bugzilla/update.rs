@@ -92,9 +92,7 @@ pub async fn update(
 ) -> Result<Json<Value>, BzError> {
     let mut db = app.lock();
     let who = req.login(&db, app.opts.bmo)?;
-    let user = db.check_user(&who)?.clone();
-    let bug_id = db.resolve(&id)?;
-    db.check_visible(bug_id, Some(&user.login))?;
+    let (user, bug_id) = db.writer_on_bug(&who, &id)?;
     let old = db.bugs[&bug_id].clone();
     if !user.editbugs && old.creator != user.login && old.assigned_to != user.login {
         return Err(BzError::new(
