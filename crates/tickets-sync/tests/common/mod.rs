@@ -24,12 +24,8 @@ pub fn logs() {
 }
 
 pub fn asana(fake: &FakeAsana, max_retries: u32) -> DynProvider {
-    logs();
-    let mut config = AsanaConfig::new(fake.token(), fake.project())
-        .base_url(fake.base_url())
-        .workspace(fake.workspace());
+    let mut config = asana_config(fake);
     config.max_retries = max_retries;
-    config.timeout_secs = 10;
     // The fake is not Asana: drains of thousands of changes are not paced at Asana's
     // 1,500 a minute, and the 429s it injects at random are no spent budget to hold every
     // request for (tickets-asana tests its pacing).
@@ -40,13 +36,18 @@ pub fn asana(fake: &FakeAsana, max_retries: u32) -> DynProvider {
 /// Asana paced as configured by default (`requests_per_minute`), for the tests of what a
 /// 429's hold does to delivery.
 pub fn asana_paced(fake: &FakeAsana, requests_per_minute: u32) -> DynProvider {
+    let mut config = asana_config(fake);
+    config.requests_per_minute = requests_per_minute;
+    Arc::new(AsanaProvider::new(config).expect("valid asana config"))
+}
+
+fn asana_config(fake: &FakeAsana) -> AsanaConfig {
     logs();
     let mut config = AsanaConfig::new(fake.token(), fake.project())
         .base_url(fake.base_url())
         .workspace(fake.workspace());
     config.timeout_secs = 10;
-    config.requests_per_minute = requests_per_minute;
-    Arc::new(AsanaProvider::new(config).expect("valid asana config"))
+    config
 }
 
 pub async fn store(dir: &tempfile::TempDir) -> InternalProvider {
